@@ -1,0 +1,135 @@
+//! Endpoints: `tcp://host:port`, parsed once and rejected with a clear error when malformed.
+//!
+//! Accepted forms: `tcp://127.0.0.1:5570`, `tcp://*:5570` (all interfaces, bind only),
+//! `tcp://[::1]:5570`, `tcp://localhost:5570` (a name, resolved when dialling or binding), and
+//! port `0` or `*` when binding (the OS picks; read the bound endpoint back from the socket).
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+/// A parsed endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Endpoint {
+    /// TCP.
+    Tcp {
+        /// The host part.
+        host: Host,
+        /// The port; `0` means "any" (bind only).
+        port: u16,
+    },
+}
+
+/// The host part of a TCP endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Host {
+    /// `*`: every interface (bind only).
+    Any,
+    /// A literal address.
+    Ip(IpAddr),
+    /// A name to resolve.
+    Name(String),
+}
+
+/// Why an endpoint string was rejected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointError {
+    input: String,
+    reason: &'static str,
+}
+
+impl fmt::Display for EndpointError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid endpoint {:?}: {}", self.input, self.reason)
+    }
+}
+
+impl std::error::Error for EndpointError {}
+
+impl FromStr for Endpoint {
+    type Err = EndpointError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = |reason| EndpointError {
+            input: s.to_string(),
+            reason,
+        };
+        let Some((scheme, rest)) = s.split_once("://") else {
+            return Err(err("expected transport://address, e.g. tcp://127.0.0.1:5570"));
+        };
+        if scheme != "tcp" {
+            return Err(err("unsupported transport (only tcp is implemented)"));
+        }
+        let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
+            let Some((addr, port)) = v6.split_once("]:") else {
+                return Err(err("IPv6 address must be written [addr]:port"));
+            };
+            let ip = addr
+                .parse::<IpAddr>()
+                .map_err(|_| err("invalid IPv6 address"))?;
+            (Host::Ip(ip), port)
+        } else {
+            let Some((host, port)) = rest.rsplit_once(':') else {
+                return Err(err("missing :port"));
+            };
+            let host = if host == "*" {
+                Host::Any
+            } else if let Ok(ip) = host.parse::<IpAddr>() {
+                Host::Ip(ip)
+            } else if !host.is_empty()
+                && host.len() <= 253
+                && host
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.')
+            {
+                Host::Name(host.to_string())
+            } else {
+                return Err(err("invalid host"));
+            };
+            (host, port)
+        };
+        let port = if port == "*" {
+            0
+        } else {
+            port.parse::<u16>()
+                .map_err(|_| err("port must be a number from 0 to 65535, or *"))?
+        };
+        Ok(Endpoint::Tcp { host, port })
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Endpoint::Tcp { host, port } => match host {
+                Host::Any => write!(f, "tcp://*:{port}"),
+                Host::Ip(IpAddr::V6(ip)) => write!(f, "tcp://[{ip}]:{port}"),
+                Host::Ip(ip) => write!(f, "tcp://{ip}:{port}"),
+                Host::Name(n) => write!(f, "tcp://{n}:{port}"),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_usual_forms() {
+        for s in ["tcp://127.0.0.1:5570", "tcp://*:5570", "tcp://[::1]:5570", "tcp://localhost:1", "tcp://127.0.0.1:0"] {
+            let e: Endpoint = s.parse().unwrap();
+            assert_eq!(e.to_string(), s);
+        }
+        assert_eq!("tcp://*:*".parse::<Endpoint>().unwrap().to_string(), "tcp://*:0");
+    }
+
+    #[test]
+    fn rejects_bad_input_with_reason() {
+        for s in ["", "127.0.0.1:5570", "udp://1.2.3.4:5", "tcp://1.2.3.4", "tcp://1.2.3.4:99999", "tcp://:5", "tcp://[::1:5", "tcp://a b:5", "tcp://1.2.3.4:-1"] {
+            let e = s.parse::<Endpoint>().unwrap_err();
+            assert!(e.to_string().starts_with("invalid endpoint"), "{s}: {e}");
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! Errors of the protocol core.
+//!
+//! Two layers, by who is at fault and when it was found:
+//! - [`DecodeError`]: the peer's bytes do not parse (bad signature, a malformed command, a frame
+//!   over the size limit...).
+//! - [`ProtocolError`]: why a session ended: a decode error, bytes that parse but break the
+//!   protocol in the current state (a socket-type mismatch, an unexpected command), a timeout,
+//!   or an ERROR command from the peer.
+//!
+//! Both are plain data (`Clone + PartialEq`), carry what was wrong, and render as one line that a
+//! log can hold. [`ProtocolError::error_reason`] gives the reason string sent in the ZMTP ERROR
+//! command, when one is sent.
+
+use std::fmt;
+
+use crate::socket_type::SocketType;
+
+/// The peer's bytes do not parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The first byte of the greeting is not `0xFF`: not a ZMTP 3 peer (ZMTP 1.0, HTTP, noise).
+    BadSignature {
+        /// The offending byte.
+        byte: u8,
+        /// Its offset in the greeting.
+        offset: usize,
+    },
+    /// The greeting announces a ZMTP version older than 3.0.
+    UnsupportedVersion {
+        /// The major version the peer announced (`0`/`1` for ZMTP 1.0/2.0 revisions).
+        major: u8,
+    },
+    /// The greeting names a mechanism this crate does not implement (only NULL is).
+    UnsupportedMechanism {
+        /// The 20-byte, NUL-padded mechanism field.
+        name: [u8; 20],
+    },
+    /// A frame declares a body larger than the configured maximum (MAXMSGSIZE).
+    FrameTooLarge {
+        /// The declared size.
+        len: u64,
+        /// The configured limit.
+        max: u64,
+    },
+    /// A command frame declares a body larger than [`crate::codec::MAX_COMMAND_LEN`].
+    CommandTooLarge {
+        /// The declared size.
+        len: u64,
+    },
+    /// A command frame is malformed; the text says which part.
+    MalformedCommand(&'static str),
+    /// A metadata property list (READY) is malformed; the text says which part.
+    MalformedMetadata(&'static str),
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeError::BadSignature { byte, offset } => write!(
+                f,
+                "not a ZMTP 3 peer: greeting byte {offset} is 0x{byte:02x}"
+            ),
+            DecodeError::UnsupportedVersion { major } => {
+                write!(f, "unsupported ZMTP version: peer announced major {major}, need 3")
+            }
+            DecodeError::UnsupportedMechanism { name } => {
+                write!(f, "unsupported security mechanism {:?}", mechanism_str(name))
+            }
+            DecodeError::FrameTooLarge { len, max } => {
+                write!(f, "frame of {len} bytes is over the maximum of {max} (MAXMSGSIZE)")
+            }
+            DecodeError::CommandTooLarge { len } => write!(
+                f,
+                "command frame of {len} bytes is over the maximum of {}",
+                crate::codec::MAX_COMMAND_LEN
+            ),
+            DecodeError::MalformedCommand(what) => write!(f, "malformed command: {what}"),
+            DecodeError::MalformedMetadata(what) => write!(f, "malformed metadata: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// Renders a 20-byte mechanism field for humans (trailing NULs cut, non-ASCII escaped).
+pub(crate) fn mechanism_str(name: &[u8; 20]) -> String {
+    let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+    name[..end].escape_ascii().to_string()
+}
+
+/// Why a session ended with a protocol failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// The peer's bytes do not parse.
+    Decode(DecodeError),
+    /// The peer's mechanism differs from ours (NULL).
+    MechanismMismatch {
+        /// The peer's 20-byte mechanism field.
+        peer: [u8; 20],
+    },
+    /// The peer's Socket-Type cannot talk to ours (RFC 37 table).
+    IncompatibleSocketType {
+        /// Our socket type.
+        ours: SocketType,
+        /// What the peer announced, verbatim (at most 32 bytes kept).
+        peer: PeerText,
+    },
+    /// A command that is not allowed in the current state (e.g. a message before READY, a
+    /// second READY).
+    UnexpectedCommand {
+        /// The command name (at most 32 bytes kept).
+        name: PeerText,
+    },
+    /// A data frame arrived before the handshake finished.
+    MessageBeforeHandshake,
+    /// The greeting and handshake did not finish within HANDSHAKE_IVL.
+    HandshakeTimeout,
+    /// No traffic from the peer within HEARTBEAT_TIMEOUT after our PING, or within the TTL the
+    /// peer announced in its PING.
+    HeartbeatTimeout,
+    /// The peer sent an ERROR command; the session is over and must not be retried.
+    PeerError {
+        /// The reason the peer gave (at most 32 bytes kept).
+        reason: PeerText,
+    },
+}
+
+impl ProtocolError {
+    /// The reason to send in a ZMTP ERROR command before closing, or `None` when no ERROR
+    /// command should be sent (the peer is gone, or never spoke ZMTP 3).
+    pub fn error_reason(&self) -> Option<&'static str> {
+        match self {
+            ProtocolError::Decode(DecodeError::BadSignature { .. })
+            | ProtocolError::Decode(DecodeError::UnsupportedVersion { .. })
+            | ProtocolError::HandshakeTimeout
+            | ProtocolError::HeartbeatTimeout
+            | ProtocolError::PeerError { .. } => None,
+            ProtocolError::Decode(DecodeError::UnsupportedMechanism { .. })
+            | ProtocolError::MechanismMismatch { .. } => Some("Mechanism mismatch"),
+            ProtocolError::Decode(DecodeError::FrameTooLarge { .. }) => Some("Message too large"),
+            ProtocolError::Decode(DecodeError::CommandTooLarge { .. }) => Some("Command too large"),
+            ProtocolError::Decode(DecodeError::MalformedCommand(_)) => Some("Malformed command"),
+            ProtocolError::Decode(DecodeError::MalformedMetadata(_)) => Some("Malformed metadata"),
+            ProtocolError::IncompatibleSocketType { .. } => Some("Invalid socket type"),
+            ProtocolError::UnexpectedCommand { .. } => Some("Unexpected command"),
+            ProtocolError::MessageBeforeHandshake => Some("Message before handshake"),
+        }
+    }
+
+    /// True if a connecting socket may dial again after this error. RFC 37 and libzmq: no
+    /// reconnect after a protocol violation or an ERROR command; timeouts are temporary.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            ProtocolError::HandshakeTimeout | ProtocolError::HeartbeatTimeout
+        )
+    }
+}
+
+impl From<DecodeError> for ProtocolError {
+    fn from(e: DecodeError) -> Self {
+        ProtocolError::Decode(e)
+    }
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProtocolError::Decode(e) => e.fmt(f),
+            ProtocolError::MechanismMismatch { peer } => write!(
+                f,
+                "mechanism mismatch: peer uses {:?}, we use \"NULL\"",
+                mechanism_str(peer)
+            ),
+            ProtocolError::IncompatibleSocketType { ours, peer } => {
+                write!(f, "peer socket type {peer} cannot talk to our {ours}")
+            }
+            ProtocolError::UnexpectedCommand { name } => {
+                write!(f, "unexpected command {name} in this state")
+            }
+            ProtocolError::MessageBeforeHandshake => {
+                write!(f, "message frame before the handshake finished")
+            }
+            ProtocolError::HandshakeTimeout => write!(f, "handshake not done within HANDSHAKE_IVL"),
+            ProtocolError::HeartbeatTimeout => write!(f, "peer silent past the heartbeat timeout"),
+            ProtocolError::PeerError { reason } => write!(f, "peer sent ERROR: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for ProtocolError {}
+
+/// A short, owned copy of text the peer sent, kept for error messages (at most
+/// [`PeerText::MAX_LEN`] bytes, rendered with non-printable bytes escaped).
+#[derive(Clone, PartialEq, Eq)]
+pub struct PeerText {
+    bytes: [u8; PeerText::MAX_LEN],
+    len: u8,
+}
+
+impl PeerText {
+    /// How many bytes are kept.
+    pub const MAX_LEN: usize = 32;
+
+    /// Keeps the first [`PeerText::MAX_LEN`] bytes of `text`.
+    pub fn new(text: &[u8]) -> Self {
+        let n = text.len().min(Self::MAX_LEN);
+        let mut bytes = [0u8; Self::MAX_LEN];
+        bytes[..n].copy_from_slice(&text[..n]);
+        PeerText { bytes, len: n as u8 }
+    }
+
+    /// The kept bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len as usize]
+    }
+}
+
+impl fmt::Display for PeerText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{}\"", self.as_bytes().escape_ascii())
+    }
+}
+
+impl fmt::Debug for PeerText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}

@@ -1,0 +1,516 @@
+//! One ZMTP connection as a pure state machine: bytes in, events and bytes out, time passed in.
+//!
+//! # Lifecycle
+//!
+//! ```text
+//! new(): queue our greeting and READY  ──►  Greeting  ──(peer's 64 bytes ok)──►  Handshake
+//!   ──(peer's READY ok)──►  Traffic  (messages both ways, PING/PONG, SUBSCRIBE/CANCEL)
+//! any fatal error  ──►  Failed (sticky; an ERROR command may be queued to flush first)
+//! ```
+//!
+//! We send our whole greeting and READY at once, without waiting for the peer's (libzmq
+//! withholds most of its greeting until it has seen ours, so waiting would deadlock).
+//!
+//! # Driving it
+//!
+//! After each input ([`Session::handle_input`], [`Session::handle_timeout`], [`Session::send`]):
+//! 1. write out [`Session::out`] (vectored: [`OutBuf::io_slices`], then [`OutBuf::advance`]);
+//! 2. re-arm one timer at [`Session::poll_timeout`];
+//! 3. drain [`Session::poll_event`].
+//!
+//! Errors are sticky: once an input returns an error, later inputs return it again, but the
+//! output (holding the ERROR command, if one was queued) can still be flushed before closing.
+//! Time is a parameter everywhere (`now`), so tests run on a fake clock.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::codec::{FrameDecoder, OutBuf};
+use crate::command::Command;
+use crate::error::{DecodeError, ProtocolError};
+use crate::greeting::{self, Greeting, GREETING_LEN, MECHANISM_NULL};
+use crate::mechanism::null::{self, PeerInfo};
+use crate::message::Message;
+use crate::socket_type::SocketType;
+
+/// How a session behaves; the socket options that reach the protocol.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// Our socket type, sent in READY and checked against the peer's.
+    pub socket_type: SocketType,
+    /// Our routing id, sent as READY's `Identity` (empty = none).
+    pub routing_id: Bytes,
+    /// MAXMSGSIZE: the largest frame, and the largest message, we accept (`None` = no limit).
+    pub max_msg_size: Option<u64>,
+    /// HANDSHAKE_IVL: greeting plus READY must be done by then (`None` = no limit).
+    pub handshake_ivl: Option<Duration>,
+    /// HEARTBEAT_IVL: send a PING this often (`None` = off).
+    pub heartbeat_ivl: Option<Duration>,
+    /// HEARTBEAT_TIMEOUT: drop the peer if nothing arrives this long after a PING (`None` =
+    /// the interval).
+    pub heartbeat_timeout: Option<Duration>,
+    /// HEARTBEAT_TTL: announced in our PINGs, in ms (rounded down to deciseconds).
+    pub heartbeat_ttl: Duration,
+}
+
+impl SessionConfig {
+    /// libzmq's defaults for a socket of the given type.
+    pub fn new(socket_type: SocketType) -> Self {
+        SessionConfig {
+            socket_type,
+            routing_id: Bytes::new(),
+            max_msg_size: None,
+            handshake_ivl: Some(Duration::from_secs(30)),
+            heartbeat_ivl: None,
+            heartbeat_timeout: None,
+            heartbeat_ttl: Duration::ZERO,
+        }
+    }
+}
+
+/// What a session reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SessionEvent {
+    /// The handshake is done; messages may flow.
+    Ready(PeerInfo),
+    /// A complete multipart message from the peer.
+    Message(Message),
+    /// SUBSCRIBE from the peer.
+    Subscribe(Bytes),
+    /// CANCEL from the peer.
+    Cancel(Bytes),
+}
+
+/// Sending was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SendError {
+    /// The handshake is not done yet.
+    NotReady,
+    /// The session has failed.
+    Failed(ProtocolError),
+    /// A message needs at least one frame.
+    EmptyMessage,
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendError::NotReady => f.write_str("handshake not done"),
+            SendError::Failed(e) => write!(f, "session failed: {e}"),
+            SendError::EmptyMessage => f.write_str("message has no frames"),
+        }
+    }
+}
+
+impl std::error::Error for SendError {}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Phase {
+    Greeting,
+    Handshake(Greeting),
+    Traffic,
+    Failed(ProtocolError),
+}
+
+/// A ZMTP 3.x connection over the NULL mechanism, without I/O. See the module docs.
+#[derive(Debug)]
+pub struct Session {
+    config: SessionConfig,
+    phase: Phase,
+    decoder: FrameDecoder,
+    out: OutBuf,
+    events: VecDeque<SessionEvent>,
+    partial: Vec<Bytes>,
+    partial_len: u64,
+    peer_v31: bool,
+    handshake_deadline: Option<Instant>,
+    next_ping: Option<Instant>,
+    ping_deadline: Option<Instant>,
+    ttl_deadline: Option<Instant>,
+}
+
+impl Session {
+    /// A new session; our greeting and READY are queued in [`Session::out`] at once.
+    pub fn new(config: SessionConfig, now: Instant) -> Self {
+        let mut out = OutBuf::new();
+        out.push_raw(&Greeting::ours(MECHANISM_NULL, false));
+        null::ready_command(config.socket_type, &config.routing_id).encode(&mut out);
+        Session {
+            handshake_deadline: config.handshake_ivl.map(|d| now + d),
+            decoder: FrameDecoder::new(config.max_msg_size),
+            config,
+            phase: Phase::Greeting,
+            out,
+            events: VecDeque::new(),
+            partial: Vec::new(),
+            partial_len: 0,
+            peer_v31: false,
+            next_ping: None,
+            ping_deadline: None,
+            ttl_deadline: None,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
+    }
+
+    /// True once the handshake is done and until the session fails.
+    pub fn is_ready(&self) -> bool {
+        self.phase == Phase::Traffic
+    }
+
+    /// The error that ended the session, if it has ended.
+    pub fn error(&self) -> Option<&ProtocolError> {
+        match &self.phase {
+            Phase::Failed(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Bytes to write to the peer.
+    pub fn out(&mut self) -> &mut OutBuf {
+        &mut self.out
+    }
+
+    /// Bytes waiting in [`Session::out`].
+    pub fn pending_out(&self) -> usize {
+        self.out.len()
+    }
+
+    /// How much free room to reserve in the receive buffer before the next read.
+    pub fn reserve_hint(&self, buffered: usize) -> usize {
+        match self.phase {
+            Phase::Greeting => GREETING_LEN,
+            _ => self.decoder.reserve_hint(buffered),
+        }
+    }
+
+    /// Takes the next event.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<SessionEvent> {
+        self.events.pop_front()
+    }
+
+    /// Number of events waiting.
+    pub fn pending_events(&self) -> usize {
+        self.events.len()
+    }
+
+    /// The earliest instant at which [`Session::handle_timeout`] must be called.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if matches!(self.phase, Phase::Failed(_)) {
+            return None;
+        }
+        [
+            self.handshake_deadline,
+            self.next_ping,
+            self.ping_deadline,
+            self.ttl_deadline,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Consumes whatever complete greeting parts and frames `buf` holds; a partial frame stays
+    /// in `buf` for the next call. Events are queued for [`Session::poll_event`].
+    pub fn handle_input(&mut self, now: Instant, buf: &mut BytesMut) -> Result<(), ProtocolError> {
+        if let Phase::Failed(e) = &self.phase {
+            return Err(e.clone());
+        }
+        let r = self.process(now, buf);
+        if let Err(e) = &r {
+            self.fail(e.clone());
+        }
+        r
+    }
+
+    fn process(&mut self, now: Instant, buf: &mut BytesMut) -> Result<(), ProtocolError> {
+        if self.phase == Phase::Greeting {
+            let Some(g) = greeting::parse_partial(buf)? else {
+                return Ok(());
+            };
+            buf.advance(GREETING_LEN);
+            if g.mechanism != MECHANISM_NULL {
+                if !g.mechanism.iter().all(|&c| {
+                    c == 0 || c.is_ascii_uppercase() || c.is_ascii_digit() || b"-_.+".contains(&c)
+                }) {
+                    return Err(DecodeError::UnsupportedMechanism { name: g.mechanism }.into());
+                }
+                return Err(ProtocolError::MechanismMismatch { peer: g.mechanism });
+            }
+            self.peer_v31 = g.is_v31();
+            self.phase = Phase::Handshake(g);
+        }
+        while let Some(frame) = self.decoder.decode(buf)? {
+            // Any frame is proof of life.
+            self.ping_deadline = None;
+            self.ttl_deadline = None;
+            match self.phase {
+                Phase::Handshake(g) => {
+                    if !frame.command {
+                        return Err(ProtocolError::MessageBeforeHandshake);
+                    }
+                    let cmd = Command::parse(&frame.body)?;
+                    let info = null::on_command(self.config.socket_type, g.minor, cmd)?;
+                    self.phase = Phase::Traffic;
+                    self.handshake_deadline = None;
+                    self.next_ping = self.config.heartbeat_ivl.map(|ivl| now + ivl);
+                    self.events.push_back(SessionEvent::Ready(info));
+                }
+                Phase::Traffic => {
+                    if frame.command {
+                        self.on_command(now, Command::parse(&frame.body)?)?;
+                        continue;
+                    }
+                    self.partial_len += frame.body.len() as u64;
+                    if let Some(max) = self.config.max_msg_size {
+                        if self.partial_len > max {
+                            return Err(DecodeError::FrameTooLarge {
+                                len: self.partial_len,
+                                max,
+                            }
+                            .into());
+                        }
+                    }
+                    self.partial.push(frame.body);
+                    if !frame.more {
+                        self.partial_len = 0;
+                        let msg = Message::from(std::mem::take(&mut self.partial));
+                        self.events.push_back(SessionEvent::Message(msg));
+                    }
+                }
+                Phase::Greeting | Phase::Failed(_) => unreachable!("handled above"),
+            }
+        }
+        Ok(())
+    }
+
+    fn on_command(&mut self, now: Instant, cmd: Command) -> Result<(), ProtocolError> {
+        match cmd {
+            Command::Ping { ttl, context } => {
+                Command::Pong { context }.encode(&mut self.out);
+                if ttl > 0 && self.ttl_deadline.is_none() {
+                    self.ttl_deadline = Some(now + Duration::from_millis(u64::from(ttl) * 100));
+                }
+            }
+            Command::Pong { .. } => {}
+            Command::Subscribe(t) => self.events.push_back(SessionEvent::Subscribe(t)),
+            Command::Cancel(t) => self.events.push_back(SessionEvent::Cancel(t)),
+            Command::Error { reason } => {
+                return Err(ProtocolError::PeerError {
+                    reason: crate::error::PeerText::new(&reason),
+                })
+            }
+            // READY again, or a name we do not know: dropped, as libzmq does.
+            Command::Ready(_) | Command::Unknown { .. } => {}
+        }
+        Ok(())
+    }
+
+    /// Fires the timers that are due: handshake deadline, PING, heartbeat timeouts. An early or
+    /// spurious call is harmless.
+    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), ProtocolError> {
+        if let Phase::Failed(e) = &self.phase {
+            return Err(e.clone());
+        }
+        let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
+        let err = if due(self.handshake_deadline) {
+            Some(ProtocolError::HandshakeTimeout)
+        } else if due(self.ping_deadline) || due(self.ttl_deadline) {
+            Some(ProtocolError::HeartbeatTimeout)
+        } else {
+            None
+        };
+        if let Some(e) = err {
+            self.fail(e.clone());
+            return Err(e);
+        }
+        if let (Some(t), Some(ivl)) = (self.next_ping, self.config.heartbeat_ivl) {
+            if t <= now {
+                let ttl = (self.config.heartbeat_ttl.as_millis() / 100).min(u16::MAX as u128);
+                Command::Ping {
+                    ttl: ttl as u16,
+                    context: Bytes::new(),
+                }
+                .encode(&mut self.out);
+                // Re-armed unconditionally, as libzmq does: PINGs flow even under load.
+                self.next_ping = Some(now + ivl);
+                if self.ping_deadline.is_none() {
+                    let timeout = self.config.heartbeat_timeout.unwrap_or(ivl);
+                    self.ping_deadline = Some(now + timeout);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// True if the peer speaks ZMTP 3.1 or later (known once the greeting is in).
+    pub fn peer_is_v31(&self) -> bool {
+        self.peer_v31
+    }
+
+    /// Queues a message for the peer. Only after [`SessionEvent::Ready`].
+    pub fn send(&mut self, msg: &Message) -> Result<(), SendError> {
+        match &self.phase {
+            Phase::Traffic => {}
+            Phase::Failed(e) => return Err(SendError::Failed(e.clone())),
+            _ => return Err(SendError::NotReady),
+        }
+        let frames = msg.frames();
+        if frames.is_empty() {
+            return Err(SendError::EmptyMessage);
+        }
+        let last = frames.len() - 1;
+        for (i, f) in frames.iter().enumerate() {
+            self.out.push_frame(i < last, false, f);
+        }
+        Ok(())
+    }
+
+    /// Ends the session with `error`: queues an ERROR command if the error calls for one.
+    fn fail(&mut self, error: ProtocolError) {
+        if let Some(reason) = error.error_reason() {
+            Command::Error {
+                reason: Bytes::from_static(reason.as_bytes()),
+            }
+            .encode(&mut self.out);
+        }
+        self.phase = Phase::Failed(error);
+        self.events.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Moves all pending bytes from `a` to `b`, feeding them in chunks of `chunk` bytes.
+    fn pump(now: Instant, a: &mut Session, b: &mut Session, buf: &mut BytesMut, chunk: usize) -> Result<(), ProtocolError> {
+        let bytes = a.out().to_vec();
+        let n = bytes.len();
+        a.out().advance(n);
+        for c in bytes.chunks(chunk.max(1)) {
+            buf.extend_from_slice(c);
+            b.handle_input(now, buf)?;
+        }
+        Ok(())
+    }
+
+    fn pair(a: SocketType, b: SocketType) -> (Session, Session, Instant) {
+        let now = Instant::now();
+        (Session::new(SessionConfig::new(a), now), Session::new(SessionConfig::new(b), now), now)
+    }
+
+    #[test]
+    fn dealer_router_handshake_and_messages_any_chunking() {
+        for chunk in [1, 2, 3, 7, 64, 1000] {
+            let (mut d, mut r, now) = pair(SocketType::Dealer, SocketType::Router);
+            let (mut bd, mut br) = (BytesMut::new(), BytesMut::new());
+            pump(now, &mut d, &mut r, &mut br, chunk).unwrap();
+            pump(now, &mut r, &mut d, &mut bd, chunk).unwrap();
+            let Some(SessionEvent::Ready(info)) = r.poll_event() else { panic!("no ready") };
+            assert_eq!(info.socket_type, Some(SocketType::Dealer));
+            assert!(matches!(d.poll_event(), Some(SessionEvent::Ready(_))));
+            let msg = Message::from_frames([&b"a"[..], b"", &[5u8; 300]].map(Bytes::copy_from_slice));
+            d.send(&msg).unwrap();
+            pump(now, &mut d, &mut r, &mut br, chunk).unwrap();
+            assert_eq!(r.poll_event(), Some(SessionEvent::Message(msg)));
+        }
+    }
+
+    #[test]
+    fn incompatible_types_get_error_command() {
+        let (mut d, mut p, now) = pair(SocketType::Dealer, SocketType::Pub);
+        let mut bd = BytesMut::new();
+        let e = pump(now, &mut p, &mut d, &mut bd, 1000).unwrap_err();
+        assert!(matches!(e, ProtocolError::IncompatibleSocketType { .. }));
+        let out = d.out().to_vec();
+        assert!(out.ends_with(b"\x05ERROR\x13Invalid socket type"), "{out:?}");
+        // Sticky.
+        assert_eq!(d.handle_input(now, &mut BytesMut::from(&b"x"[..])), Err(e));
+    }
+
+    #[test]
+    fn ping_answered_and_heartbeat_timeout() {
+        let (_, mut r, now) = pair(SocketType::Dealer, SocketType::Router);
+        let mut cfg = SessionConfig::new(SocketType::Dealer);
+        cfg.heartbeat_ivl = Some(Duration::from_millis(100));
+        cfg.heartbeat_timeout = Some(Duration::from_millis(300));
+        let mut d = Session::new(cfg, now);
+        let (mut bd, mut br) = (BytesMut::new(), BytesMut::new());
+        pump(now, &mut d, &mut r, &mut br, 100).unwrap();
+        pump(now, &mut r, &mut d, &mut bd, 100).unwrap();
+        assert_eq!(d.poll_timeout(), Some(now + Duration::from_millis(100)));
+        let t1 = now + Duration::from_millis(100);
+        d.handle_timeout(t1).unwrap();
+        // The router answers the PING with a PONG, which clears the deadline.
+        pump(t1, &mut d, &mut r, &mut br, 100).unwrap();
+        assert!(r.out().to_vec().ends_with(b"\x04\x05\x04PONG"));
+        pump(t1, &mut r, &mut d, &mut bd, 100).unwrap();
+        // Now the router goes silent: PINGs keep going out, then the timeout hits.
+        let mut t = t1;
+        let mut err = None;
+        for _ in 0..10 {
+            t += Duration::from_millis(100);
+            if let Err(e) = d.handle_timeout(t) {
+                err = Some((e, t));
+                break;
+            }
+        }
+        let (e, at) = err.expect("heartbeat timeout");
+        assert_eq!(e, ProtocolError::HeartbeatTimeout);
+        assert_eq!(at, t1 + Duration::from_millis(400));
+    }
+
+    #[test]
+    fn handshake_timeout() {
+        let (mut d, _r, now) = pair(SocketType::Dealer, SocketType::Router);
+        assert!(d.handle_timeout(now + Duration::from_secs(29)).is_ok());
+        assert_eq!(d.handle_timeout(now + Duration::from_secs(30)), Err(ProtocolError::HandshakeTimeout));
+    }
+
+    #[test]
+    fn message_before_handshake_and_mechanism_mismatch() {
+        let now = Instant::now();
+        let mut s = Session::new(SessionConfig::new(SocketType::Router), now);
+        let mut g = Greeting::ours(MECHANISM_NULL, false).to_vec();
+        g.extend_from_slice(b"\x00\x02hi");
+        assert_eq!(s.handle_input(now, &mut BytesMut::from(&g[..])), Err(ProtocolError::MessageBeforeHandshake));
+        let mut s = Session::new(SessionConfig::new(SocketType::Router), now);
+        let mut plain = *b"PLAIN\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+        let g = Greeting::ours(plain, false);
+        assert!(matches!(s.handle_input(now, &mut BytesMut::from(&g[..])), Err(ProtocolError::MechanismMismatch { .. })));
+        plain[0] = 0xC3;
+        let mut s = Session::new(SessionConfig::new(SocketType::Router), now);
+        let g = Greeting::ours(plain, false);
+        assert!(matches!(
+            s.handle_input(now, &mut BytesMut::from(&g[..])),
+            Err(ProtocolError::Decode(DecodeError::UnsupportedMechanism { .. }))
+        ));
+    }
+
+    #[test]
+    fn message_size_limit_counts_whole_message() {
+        let now = Instant::now();
+        let mut cfg = SessionConfig::new(SocketType::Router);
+        cfg.max_msg_size = Some(10);
+        let mut r = Session::new(cfg, now);
+        let mut d = Session::new(SessionConfig::new(SocketType::Dealer), now);
+        let (mut bd, mut br) = (BytesMut::new(), BytesMut::new());
+        pump(now, &mut d, &mut r, &mut br, 1000).unwrap();
+        pump(now, &mut r, &mut d, &mut bd, 1000).unwrap();
+        d.send(&Message::from_frames([Bytes::from_static(b"123456"), Bytes::from_static(b"123456")])).unwrap();
+        assert!(matches!(
+            pump(now, &mut d, &mut r, &mut br, 1000),
+            Err(ProtocolError::Decode(DecodeError::FrameTooLarge { len: 12, max: 10 }))
+        ));
+    }
+}

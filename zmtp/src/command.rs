@@ -63,7 +63,9 @@ impl Command {
             b"READY" => Command::Ready(Metadata::parse(&data)?),
             b"ERROR" => {
                 let Some(&len) = data.first() else {
-                    return Err(DecodeError::MalformedCommand("ERROR without a reason length"));
+                    return Err(DecodeError::MalformedCommand(
+                        "ERROR without a reason length",
+                    ));
                 };
                 let Some(reason) = data.get(1..1 + len as usize) else {
                     return Err(DecodeError::MalformedCommand("ERROR reason truncated"));
@@ -147,22 +149,36 @@ mod tests {
     fn libzmq_ping_bytes() {
         // libzmq 4.3.5 with HEARTBEAT_TTL=2000: 04 07 04 'PING' 00 14.
         let mut ob = OutBuf::new();
-        Command::Ping { ttl: 20, context: Bytes::new() }.encode(&mut ob);
+        Command::Ping {
+            ttl: 20,
+            context: Bytes::new(),
+        }
+        .encode(&mut ob);
         assert_eq!(ob.to_vec(), b"\x04\x07\x04PING\x00\x14");
         let c = Command::parse(&Bytes::from_static(b"\x04PING\x00\x14")).unwrap();
-        assert_eq!(c, Command::Ping { ttl: 20, context: Bytes::new() });
+        assert_eq!(
+            c,
+            Command::Ping {
+                ttl: 20,
+                context: Bytes::new()
+            }
+        );
     }
 
     #[test]
     fn long_ping_context_truncated() {
         let body = Bytes::from([&b"\x04PING\x00\x01"[..], &[9u8; 58]].concat());
-        let Command::Ping { context, .. } = Command::parse(&body).unwrap() else { panic!() };
+        let Command::Ping { context, .. } = Command::parse(&body).unwrap() else {
+            panic!()
+        };
         assert_eq!(context.len(), 16);
     }
 
     #[test]
     fn error_round_trip_and_truncation() {
-        let c = Command::Error { reason: Bytes::from_static(b"Invalid socket type") };
+        let c = Command::Error {
+            reason: Bytes::from_static(b"Invalid socket type"),
+        };
         assert_eq!(Command::parse(&c.to_body()).unwrap(), c);
         assert!(Command::parse(&Bytes::from_static(b"\x05ERROR\x05ab")).is_err());
         assert!(Command::parse(&Bytes::from_static(b"\x05ERROR")).is_err());
@@ -174,6 +190,12 @@ mod tests {
         assert!(Command::parse(&Bytes::from_static(b"\x09PIN")).is_err());
         assert!(Command::parse(&Bytes::from_static(b"\x04PING\x00")).is_err());
         let c = Command::parse(&Bytes::from_static(b"\x04FOOOxyz")).unwrap();
-        assert_eq!(c, Command::Unknown { name: Bytes::from_static(b"FOOO"), data: Bytes::from_static(b"xyz") });
+        assert_eq!(
+            c,
+            Command::Unknown {
+                name: Bytes::from_static(b"FOOO"),
+                data: Bytes::from_static(b"xyz")
+            }
+        );
     }
 }

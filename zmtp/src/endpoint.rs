@@ -56,7 +56,9 @@ impl FromStr for Endpoint {
             reason,
         };
         let Some((scheme, rest)) = s.split_once("://") else {
-            return Err(err("expected transport://address, e.g. tcp://127.0.0.1:5570"));
+            return Err(err(
+                "expected transport://address, e.g. tcp://127.0.0.1:5570",
+            ));
         };
         if scheme != "tcp" {
             return Err(err("unsupported transport (only tcp is implemented)"));
@@ -118,16 +120,35 @@ mod tests {
 
     #[test]
     fn parses_the_usual_forms() {
-        for s in ["tcp://127.0.0.1:5570", "tcp://*:5570", "tcp://[::1]:5570", "tcp://localhost:1", "tcp://127.0.0.1:0"] {
+        for s in [
+            "tcp://127.0.0.1:5570",
+            "tcp://*:5570",
+            "tcp://[::1]:5570",
+            "tcp://localhost:1",
+            "tcp://127.0.0.1:0",
+        ] {
             let e: Endpoint = s.parse().unwrap();
             assert_eq!(e.to_string(), s);
         }
-        assert_eq!("tcp://*:*".parse::<Endpoint>().unwrap().to_string(), "tcp://*:0");
+        assert_eq!(
+            "tcp://*:*".parse::<Endpoint>().unwrap().to_string(),
+            "tcp://*:0"
+        );
     }
 
     #[test]
     fn rejects_bad_input_with_reason() {
-        for s in ["", "127.0.0.1:5570", "udp://1.2.3.4:5", "tcp://1.2.3.4", "tcp://1.2.3.4:99999", "tcp://:5", "tcp://[::1:5", "tcp://a b:5", "tcp://1.2.3.4:-1"] {
+        for s in [
+            "",
+            "127.0.0.1:5570",
+            "udp://1.2.3.4:5",
+            "tcp://1.2.3.4",
+            "tcp://1.2.3.4:99999",
+            "tcp://:5",
+            "tcp://[::1:5",
+            "tcp://a b:5",
+            "tcp://1.2.3.4:-1",
+        ] {
             let e = s.parse::<Endpoint>().unwrap_err();
             assert!(e.to_string().starts_with("invalid endpoint"), "{s}: {e}");
         }

@@ -62,13 +62,23 @@ impl fmt::Display for DecodeError {
                 "not a ZMTP 3 peer: greeting byte {offset} is 0x{byte:02x}"
             ),
             DecodeError::UnsupportedVersion { major } => {
-                write!(f, "unsupported ZMTP version: peer announced major {major}, need 3")
+                write!(
+                    f,
+                    "unsupported ZMTP version: peer announced major {major}, need 3"
+                )
             }
             DecodeError::UnsupportedMechanism { name } => {
-                write!(f, "unsupported security mechanism {:?}", mechanism_str(name))
+                write!(
+                    f,
+                    "unsupported security mechanism {:?}",
+                    mechanism_str(name)
+                )
             }
             DecodeError::FrameTooLarge { len, max } => {
-                write!(f, "frame of {len} bytes is over the maximum of {max} (MAXMSGSIZE)")
+                write!(
+                    f,
+                    "frame of {len} bytes is over the maximum of {max} (MAXMSGSIZE)"
+                )
             }
             DecodeError::CommandTooLarge { len } => write!(
                 f,
@@ -209,7 +219,10 @@ impl PeerText {
         let n = text.len().min(Self::MAX_LEN);
         let mut bytes = [0u8; Self::MAX_LEN];
         bytes[..n].copy_from_slice(&text[..n]);
-        PeerText { bytes, len: n as u8 }
+        PeerText {
+            bytes,
+            len: n as u8,
+        }
     }
 
     /// The kept bytes.

@@ -98,7 +98,10 @@ mod tests {
         assert_eq!(FrameHeader::encode(false, true, 256, &mut h), 9);
         assert_eq!(h, [0x06, 0, 0, 0, 0, 0, 0, 1, 0]);
         let p = FrameHeader::parse(&h).unwrap();
-        assert_eq!((p.more, p.command, p.len, p.header_len), (false, true, 256, 9));
+        assert_eq!(
+            (p.more, p.command, p.len, p.header_len),
+            (false, true, 256, 9)
+        );
     }
 
     #[test]

@@ -139,16 +139,25 @@ mod tests {
     fn rejects_non_zmtp3_early() {
         assert_eq!(
             parse_partial(b"GET / HTTP/1.1\r\n"),
-            Err(DecodeError::BadSignature { byte: b'G', offset: 0 })
+            Err(DecodeError::BadSignature {
+                byte: b'G',
+                offset: 0
+            })
         );
         // ZMTP 2.0: signature then revision 0x01.
         let mut v2 = LIBZMQ_GREETING;
         v2[10] = 0x01;
-        assert_eq!(parse_partial(&v2[..11]), Err(DecodeError::UnsupportedVersion { major: 1 }));
+        assert_eq!(
+            parse_partial(&v2[..11]),
+            Err(DecodeError::UnsupportedVersion { major: 1 })
+        );
         // ZMTP 1.0 long identity: byte 9 LSB clear.
         let mut v1 = LIBZMQ_GREETING;
         v1[9] = 0x00;
-        assert!(matches!(parse_partial(&v1[..10]), Err(DecodeError::BadSignature { offset: 9, .. })));
+        assert!(matches!(
+            parse_partial(&v1[..10]),
+            Err(DecodeError::BadSignature { offset: 9, .. })
+        ));
     }
 
     #[test]

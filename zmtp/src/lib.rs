@@ -15,14 +15,19 @@
 //!
 //! let mut opts = SocketOptions::default();
 //! opts.routing_id = Some("client1".into());
-//! let dealer = Dealer::with_options(opts);
+//! let dealer = Dealer::with_options(opts)?;
 //! dealer.connect("tcp://127.0.0.1:5570")?; // never blocks; queues until the peer is up
 //! dealer.send(Message::from("hello")).await?;
 //! let reply = dealer.recv().await?;
 //! println!("{reply:?}");
 //! # Ok(()) }
 //! ```
-#![warn(missing_docs, missing_debug_implementations, unreachable_pub, rust_2018_idioms)]
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    unreachable_pub,
+    rust_2018_idioms
+)]
 #![deny(unused_must_use)]
 #![forbid(unsafe_code)]
 
@@ -53,4 +58,4 @@ pub use socket_type::SocketType;
 #[cfg(feature = "tokio")]
 pub use options::SocketOptions;
 #[cfg(feature = "tokio")]
-pub use socket::{dealer::Dealer, router::Router, Error, RoutingId};
+pub use socket::{dealer::Dealer, router::Routed, router::Router, Error, RoutingId};

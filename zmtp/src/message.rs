@@ -111,7 +111,9 @@ impl From<Vec<Bytes>> for Message {
 
 impl From<Bytes> for Message {
     fn from(frame: Bytes) -> Self {
-        Message { frames: vec![frame] }
+        Message {
+            frames: vec![frame],
+        }
     }
 }
 

@@ -82,9 +82,12 @@ impl Metadata {
             {
                 return Err(DecodeError::MalformedMetadata("invalid property name"));
             }
-            let value_len = u32::from_be_bytes([len_bytes[0], len_bytes[1], len_bytes[2], len_bytes[3]]);
+            let value_len =
+                u32::from_be_bytes([len_bytes[0], len_bytes[1], len_bytes[2], len_bytes[3]]);
             if value_len > i32::MAX as u32 {
-                return Err(DecodeError::MalformedMetadata("property value length over 2^31-1"));
+                return Err(DecodeError::MalformedMetadata(
+                    "property value length over 2^31-1",
+                ));
             }
             let remaining = data.len() - value_len_end;
             if value_len as usize > remaining {
@@ -95,7 +98,9 @@ impl Metadata {
                 if name.as_ref() == unique.as_bytes()
                     && props.iter().any(|(n, _)| n.as_ref() == unique.as_bytes())
                 {
-                    return Err(DecodeError::MalformedMetadata("duplicate Socket-Type or Identity"));
+                    return Err(DecodeError::MalformedMetadata(
+                        "duplicate Socket-Type or Identity",
+                    ));
                 }
             }
             props.push((name, data.slice(value_len_end..value_end)));
@@ -117,7 +122,10 @@ impl Metadata {
 
     /// Length of the wire form.
     pub fn encoded_len(&self) -> usize {
-        self.props.iter().map(|(n, v)| 1 + n.len().min(255) + 4 + v.len()).sum()
+        self.props
+            .iter()
+            .map(|(n, v)| 1 + n.len().min(255) + 4 + v.len())
+            .sum()
     }
 }
 
@@ -128,7 +136,9 @@ mod tests {
     #[test]
     fn libzmq_dealer_ready_properties() {
         // Body of the READY libzmq 4.3.5 sends for a DEALER with no routing id, after "\x05READY".
-        let wire = Bytes::from_static(b"\x0bSocket-Type\x00\x00\x00\x06DEALER\x08Identity\x00\x00\x00\x00");
+        let wire = Bytes::from_static(
+            b"\x0bSocket-Type\x00\x00\x00\x06DEALER\x08Identity\x00\x00\x00\x00",
+        );
         let md = Metadata::parse(&wire).unwrap();
         assert_eq!(md.get(SOCKET_TYPE).unwrap().as_ref(), b"DEALER");
         assert_eq!(md.get(IDENTITY).unwrap().as_ref(), b"");
@@ -160,7 +170,9 @@ mod tests {
 
     #[test]
     fn duplicate_socket_type_rejected_unknown_kept() {
-        let wire = Bytes::from_static(b"\x0bSocket-Type\x00\x00\x00\x06DEALER\x0bSocket-Type\x00\x00\x00\x06ROUTER");
+        let wire = Bytes::from_static(
+            b"\x0bSocket-Type\x00\x00\x00\x06DEALER\x0bSocket-Type\x00\x00\x00\x06ROUTER",
+        );
         assert!(Metadata::parse(&wire).is_err());
         let wire = Bytes::from_static(b"\x05X-Foo\x00\x00\x00\x01a\x05X-Foo\x00\x00\x00\x01b");
         assert_eq!(Metadata::parse(&wire).unwrap().len(), 2);

@@ -393,7 +393,13 @@ mod tests {
     use super::*;
 
     /// Moves all pending bytes from `a` to `b`, feeding them in chunks of `chunk` bytes.
-    fn pump(now: Instant, a: &mut Session, b: &mut Session, buf: &mut BytesMut, chunk: usize) -> Result<(), ProtocolError> {
+    fn pump(
+        now: Instant,
+        a: &mut Session,
+        b: &mut Session,
+        buf: &mut BytesMut,
+        chunk: usize,
+    ) -> Result<(), ProtocolError> {
         let bytes = a.out().to_vec();
         let n = bytes.len();
         a.out().advance(n);
@@ -406,7 +412,11 @@ mod tests {
 
     fn pair(a: SocketType, b: SocketType) -> (Session, Session, Instant) {
         let now = Instant::now();
-        (Session::new(SessionConfig::new(a), now), Session::new(SessionConfig::new(b), now), now)
+        (
+            Session::new(SessionConfig::new(a), now),
+            Session::new(SessionConfig::new(b), now),
+            now,
+        )
     }
 
     #[test]
@@ -416,10 +426,13 @@ mod tests {
             let (mut bd, mut br) = (BytesMut::new(), BytesMut::new());
             pump(now, &mut d, &mut r, &mut br, chunk).unwrap();
             pump(now, &mut r, &mut d, &mut bd, chunk).unwrap();
-            let Some(SessionEvent::Ready(info)) = r.poll_event() else { panic!("no ready") };
+            let Some(SessionEvent::Ready(info)) = r.poll_event() else {
+                panic!("no ready")
+            };
             assert_eq!(info.socket_type, Some(SocketType::Dealer));
             assert!(matches!(d.poll_event(), Some(SessionEvent::Ready(_))));
-            let msg = Message::from_frames([&b"a"[..], b"", &[5u8; 300]].map(Bytes::copy_from_slice));
+            let msg =
+                Message::from_frames([&b"a"[..], b"", &[5u8; 300]].map(Bytes::copy_from_slice));
             d.send(&msg).unwrap();
             pump(now, &mut d, &mut r, &mut br, chunk).unwrap();
             assert_eq!(r.poll_event(), Some(SessionEvent::Message(msg)));
@@ -433,7 +446,10 @@ mod tests {
         let e = pump(now, &mut p, &mut d, &mut bd, 1000).unwrap_err();
         assert!(matches!(e, ProtocolError::IncompatibleSocketType { .. }));
         let out = d.out().to_vec();
-        assert!(out.ends_with(b"\x05ERROR\x13Invalid socket type"), "{out:?}");
+        assert!(
+            out.ends_with(b"\x05ERROR\x13Invalid socket type"),
+            "{out:?}"
+        );
         // Sticky.
         assert_eq!(d.handle_input(now, &mut BytesMut::from(&b"x"[..])), Err(e));
     }
@@ -474,7 +490,10 @@ mod tests {
     fn handshake_timeout() {
         let (mut d, _r, now) = pair(SocketType::Dealer, SocketType::Router);
         assert!(d.handle_timeout(now + Duration::from_secs(29)).is_ok());
-        assert_eq!(d.handle_timeout(now + Duration::from_secs(30)), Err(ProtocolError::HandshakeTimeout));
+        assert_eq!(
+            d.handle_timeout(now + Duration::from_secs(30)),
+            Err(ProtocolError::HandshakeTimeout)
+        );
     }
 
     #[test]
@@ -483,17 +502,25 @@ mod tests {
         let mut s = Session::new(SessionConfig::new(SocketType::Router), now);
         let mut g = Greeting::ours(MECHANISM_NULL, false).to_vec();
         g.extend_from_slice(b"\x00\x02hi");
-        assert_eq!(s.handle_input(now, &mut BytesMut::from(&g[..])), Err(ProtocolError::MessageBeforeHandshake));
+        assert_eq!(
+            s.handle_input(now, &mut BytesMut::from(&g[..])),
+            Err(ProtocolError::MessageBeforeHandshake)
+        );
         let mut s = Session::new(SessionConfig::new(SocketType::Router), now);
         let mut plain = *b"PLAIN\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
         let g = Greeting::ours(plain, false);
-        assert!(matches!(s.handle_input(now, &mut BytesMut::from(&g[..])), Err(ProtocolError::MechanismMismatch { .. })));
+        assert!(matches!(
+            s.handle_input(now, &mut BytesMut::from(&g[..])),
+            Err(ProtocolError::MechanismMismatch { .. })
+        ));
         plain[0] = 0xC3;
         let mut s = Session::new(SessionConfig::new(SocketType::Router), now);
         let g = Greeting::ours(plain, false);
         assert!(matches!(
             s.handle_input(now, &mut BytesMut::from(&g[..])),
-            Err(ProtocolError::Decode(DecodeError::UnsupportedMechanism { .. }))
+            Err(ProtocolError::Decode(
+                DecodeError::UnsupportedMechanism { .. }
+            ))
         ));
     }
 
@@ -507,10 +534,17 @@ mod tests {
         let (mut bd, mut br) = (BytesMut::new(), BytesMut::new());
         pump(now, &mut d, &mut r, &mut br, 1000).unwrap();
         pump(now, &mut r, &mut d, &mut bd, 1000).unwrap();
-        d.send(&Message::from_frames([Bytes::from_static(b"123456"), Bytes::from_static(b"123456")])).unwrap();
+        d.send(&Message::from_frames([
+            Bytes::from_static(b"123456"),
+            Bytes::from_static(b"123456"),
+        ]))
+        .unwrap();
         assert!(matches!(
             pump(now, &mut d, &mut r, &mut br, 1000),
-            Err(ProtocolError::Decode(DecodeError::FrameTooLarge { len: 12, max: 10 }))
+            Err(ProtocolError::Decode(DecodeError::FrameTooLarge {
+                len: 12,
+                max: 10
+            }))
         ));
     }
 }

@@ -104,7 +104,9 @@ mod tests {
     use super::*;
     use SocketType::*;
 
-    const ALL: [SocketType; 11] = [Req, Rep, Dealer, Router, Pub, Sub, XPub, XSub, Push, Pull, Pair];
+    const ALL: [SocketType; 11] = [
+        Req, Rep, Dealer, Router, Pub, Sub, XPub, XSub, Push, Pull, Pair,
+    ];
 
     #[test]
     fn wire_names_round_trip_and_are_case_sensitive() {

@@ -99,7 +99,13 @@ mod tests {
         assert!(on_command(SocketType::Router, 1, peer(b"dealer")).is_err());
         assert!(on_command(SocketType::Router, 1, Command::Ready(Metadata::new())).is_ok());
         assert!(matches!(
-            on_command(SocketType::Router, 1, Command::Pong { context: Bytes::new() }),
+            on_command(
+                SocketType::Router,
+                1,
+                Command::Pong {
+                    context: Bytes::new()
+                }
+            ),
             Err(ProtocolError::UnexpectedCommand { .. })
         ));
     }

@@ -1,0 +1,113 @@
+//! Socket options, with libzmq's names (lower-cased) and defaults (`zmq_setsockopt(3)`, libzmq
+//! 4.3.5 `src/options.cpp`).
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::session::SessionConfig;
+use crate::socket_type::SocketType;
+
+/// Options of a socket. Set them before `bind`/`connect`; later changes do not reach
+/// connections that already exist.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SocketOptions {
+    /// ZMQ_ROUTING_ID: the id this socket announces to peers (1..=255 bytes). Default none.
+    pub routing_id: Option<Bytes>,
+    /// ZMQ_SNDHWM: outbound messages queued per peer before send waits (DEALER) or drops
+    /// (ROUTER). `0` = no limit. Default 1000.
+    pub sndhwm: usize,
+    /// ZMQ_RCVHWM: inbound messages queued per peer before we stop reading from it. `0` = no
+    /// limit. Default 1000.
+    pub rcvhwm: usize,
+    /// ZMQ_LINGER: how long a closed socket keeps flushing queued messages to connected peers.
+    /// `None` = until flushed (libzmq's -1, the default); `Some(ZERO)` = discard at once.
+    pub linger: Option<Duration>,
+    /// ZMQ_RECONNECT_IVL: delay before re-dialling a lost peer (jittered up to twice as long
+    /// when `reconnect_ivl_max` is zero). `None` = never reconnect. Default 100 ms.
+    pub reconnect_ivl: Option<Duration>,
+    /// ZMQ_RECONNECT_IVL_MAX: when non-zero, the delay doubles after each failure up to this.
+    /// Default 0.
+    pub reconnect_ivl_max: Duration,
+    /// ZMQ_HEARTBEAT_IVL: send a PING this often. Default off.
+    pub heartbeat_ivl: Option<Duration>,
+    /// ZMQ_HEARTBEAT_TTL: the TTL announced in our PINGs (the peer drops us after that much
+    /// silence). Default 0 (none).
+    pub heartbeat_ttl: Duration,
+    /// ZMQ_HEARTBEAT_TIMEOUT: drop a peer silent this long after a PING. `None` = the interval.
+    pub heartbeat_timeout: Option<Duration>,
+    /// ZMQ_HANDSHAKE_IVL: greeting and handshake must be done within this. `None` = no limit.
+    /// Default 30 s.
+    pub handshake_ivl: Option<Duration>,
+    /// ZMQ_MAXMSGSIZE: largest inbound frame, and message, accepted; larger closes the
+    /// connection before the bytes are buffered. `None` = no limit (the default).
+    pub maxmsgsize: Option<u64>,
+    /// ZMQ_ROUTER_MANDATORY: a ROUTER send to an unknown peer fails with
+    /// [`crate::Error::HostUnreachable`] instead of being dropped, and a send to a full peer
+    /// waits instead of dropping. Default false.
+    pub router_mandatory: bool,
+    /// ZMQ_ROUTER_HANDOVER: a newcomer with a routing id already in use takes it over (the old
+    /// connection is closed). Default false: the newcomer is ignored (and we log it).
+    pub router_handover: bool,
+    /// ZMQ_IMMEDIATE: queue messages only to peers whose connection is up. Default false:
+    /// `connect` creates the peer's queue at once, so messages wait for the connection.
+    pub immediate: bool,
+    /// ZMQ_TCP_KEEPALIVE: `Some(true)`/`Some(false)` to force SO_KEEPALIVE, `None` for the OS
+    /// default (libzmq's -1).
+    pub tcp_keepalive: Option<bool>,
+    /// ZMQ_TCP_KEEPALIVE_IDLE. `None` = OS default.
+    pub tcp_keepalive_idle: Option<Duration>,
+    /// ZMQ_TCP_KEEPALIVE_INTVL. `None` = OS default.
+    pub tcp_keepalive_intvl: Option<Duration>,
+    /// ZMQ_TCP_KEEPALIVE_CNT. `None` = OS default.
+    pub tcp_keepalive_cnt: Option<u32>,
+}
+
+impl Default for SocketOptions {
+    fn default() -> Self {
+        SocketOptions {
+            routing_id: None,
+            sndhwm: 1000,
+            rcvhwm: 1000,
+            linger: None,
+            reconnect_ivl: Some(Duration::from_millis(100)),
+            reconnect_ivl_max: Duration::ZERO,
+            heartbeat_ivl: None,
+            heartbeat_ttl: Duration::ZERO,
+            heartbeat_timeout: None,
+            handshake_ivl: Some(Duration::from_secs(30)),
+            maxmsgsize: None,
+            router_mandatory: false,
+            router_handover: false,
+            immediate: false,
+            tcp_keepalive: None,
+            tcp_keepalive_idle: None,
+            tcp_keepalive_intvl: None,
+            tcp_keepalive_cnt: None,
+        }
+    }
+}
+
+impl SocketOptions {
+    /// Checks values libzmq would refuse: a routing id of 0 or more than 255 bytes.
+    pub(crate) fn validate(&self) -> Result<(), &'static str> {
+        if let Some(id) = &self.routing_id {
+            if id.is_empty() || id.len() > 255 {
+                return Err("routing_id must be 1 to 255 bytes");
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn session_config(&self, socket_type: SocketType) -> SessionConfig {
+        let mut c = SessionConfig::new(socket_type);
+        c.routing_id = self.routing_id.clone().unwrap_or_default();
+        c.max_msg_size = self.maxmsgsize;
+        c.handshake_ivl = self.handshake_ivl;
+        c.heartbeat_ivl = self.heartbeat_ivl;
+        c.heartbeat_timeout = self.heartbeat_timeout;
+        c.heartbeat_ttl = self.heartbeat_ttl;
+        c
+    }
+}

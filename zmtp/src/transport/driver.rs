@@ -1,0 +1,234 @@
+//! The connection driver: one task per TCP connection, moving bytes between the stream and a
+//! sans-IO [`Session`], and messages between the session and the socket's pipe.
+//!
+//! Each turn: pull queued messages from the pipe into the session (bounded by [`OUT_BATCH`]
+//! bytes) and write them with vectored, non-blocking writes until the kernel refuses; read
+//! until the kernel has nothing (at most [`MAX_READS_PER_TURN`] reads) and push the decoded
+//! messages into the pipe in one batch; fire the session's timers; then sleep until the stream
+//! is ready, the pipe has news, or a timer is due. Reading stops while the pipe is at RCVHWM.
+
+use std::io::{self, IoSlice};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::BytesMut;
+use tokio::io::Interest;
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+
+use crate::codec::{OutBuf, READ_AHEAD_LEN};
+use crate::error::ProtocolError;
+use crate::message::Message;
+use crate::session::{Session, SessionEvent};
+use crate::socket::pipe::PipeId;
+use crate::socket::Core;
+
+/// Bytes moved from the pipe into the session before writing.
+const OUT_BATCH: usize = 256 * 1024;
+/// Reads per turn, so one busy connection cannot hold its worker thread.
+const MAX_READS_PER_TURN: usize = 16;
+/// Write rounds (fill then write) per turn.
+const MAX_WRITES_PER_TURN: usize = 16;
+/// Most slices per vectored write.
+const MAX_IOVECS: usize = 64;
+
+/// Why a connection ended.
+#[derive(Debug)]
+pub(crate) enum End {
+    /// The socket is closing (after LINGER).
+    Closed,
+    /// The socket asked this connection to go (ROUTER_HANDOVER, `disconnect_peer`).
+    Kicked,
+    /// The peer closed the connection.
+    Eof,
+    /// A socket error.
+    Io(io::Error),
+    /// A protocol error (ours or the peer's ERROR command).
+    Protocol(ProtocolError),
+}
+
+impl End {
+    /// Whether a connecting socket should dial again (not after a protocol error or ERROR
+    /// command, as libzmq and RFC 37 say; yes after I/O errors and timeouts).
+    pub(crate) fn may_reconnect(&self) -> bool {
+        match self {
+            End::Protocol(e) => e.is_retryable(),
+            End::Closed => false,
+            End::Kicked | End::Eof | End::Io(_) => true,
+        }
+    }
+}
+
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+/// Drives one connection until it ends.
+pub(crate) async fn run(
+    core: &Arc<Core>,
+    stream: TcpStream,
+    addr: SocketAddr,
+    pipe: PipeId,
+    notify: &Notify,
+) -> End {
+    super::tcp::configure(core, &stream);
+    let mut session = Session::new(core.options.session_config(core.socket_type), now());
+    let mut rbuf = BytesMut::with_capacity(READ_AHEAD_LEN);
+    let mut msgs: Vec<Message> = Vec::new();
+    let mut ready = false;
+    let mut paused = false;
+    // Some(deadline) once the socket is closing; the inner None means "until flushed".
+    let mut linger: Option<Option<Instant>> = None;
+    let sleep = tokio::time::sleep(std::time::Duration::from_secs(3600));
+    tokio::pin!(sleep);
+    let mut armed: Option<Instant> = None;
+
+    loop {
+        if linger.is_none() && core.is_closed() {
+            if !ready {
+                return End::Closed;
+            }
+            linger = Some(core.options.linger.map(|d| now() + d));
+        }
+        if paused {
+            paused = core.inbound_paused(pipe);
+        }
+
+        // Output: pipe -> session -> stream.
+        for _ in 0..MAX_WRITES_PER_TURN {
+            if ready && core.fill(pipe, &mut session, OUT_BATCH) {
+                return End::Kicked;
+            }
+            if session.out().is_empty() {
+                break;
+            }
+            match write_some(&stream, session.out()) {
+                Ok(true) => continue,
+                Ok(false) => break,
+                Err(e) => return End::Io(e),
+            }
+        }
+        if let Some(deadline) = linger {
+            if session.out().is_empty() && !core.has_outbound(pipe) {
+                return End::Closed;
+            }
+            if deadline.is_some_and(|d| now() >= d) {
+                return End::Closed;
+            }
+        }
+
+        // Input: stream -> session -> pipe.
+        let was_ready = ready;
+        if !paused && linger.is_none() {
+            for _ in 0..MAX_READS_PER_TURN {
+                let want = session.reserve_hint(rbuf.len());
+                rbuf.reserve(want);
+                match stream.try_read_buf(&mut rbuf) {
+                    Ok(0) => return End::Eof,
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) => return End::Io(e),
+                }
+                let result = session.handle_input(now(), &mut rbuf);
+                while let Some(ev) = session.poll_event() {
+                    match ev {
+                        SessionEvent::Ready(info) => {
+                            ready = true;
+                            core.attach(pipe, &info, addr);
+                        }
+                        SessionEvent::Message(m) => msgs.push(m),
+                        _ => {}
+                    }
+                }
+                if !msgs.is_empty() {
+                    paused = core.deliver(pipe, &mut msgs);
+                }
+                if let Err(e) = result {
+                    return fail(&stream, &mut session, e);
+                }
+                if paused {
+                    break;
+                }
+            }
+        }
+
+        if ready && !was_ready {
+            // Messages may have been queued before the handshake finished.
+            continue;
+        }
+
+        // Timers.
+        let t = now();
+        if session.poll_timeout().is_some_and(|d| d <= t) {
+            if let Err(e) = session.handle_timeout(t) {
+                return fail(&stream, &mut session, e);
+            }
+            if !session.out().is_empty() {
+                continue;
+            }
+        }
+        let deadline = match (session.poll_timeout(), linger.flatten()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if deadline != armed {
+            armed = deadline;
+            let at = deadline.unwrap_or_else(|| t + std::time::Duration::from_secs(3600));
+            sleep.as_mut().reset(tokio::time::Instant::from_std(at));
+        }
+
+        // Wait for something to do.
+        let mut interest: Option<Interest> = None;
+        if !paused && linger.is_none() {
+            interest = Some(Interest::READABLE);
+        }
+        if !session.out().is_empty() {
+            interest = Some(interest.map_or(Interest::WRITABLE, |i| i | Interest::WRITABLE));
+        }
+        tokio::select! {
+            biased;
+            r = ready_for(&stream, interest) => {
+                if let Err(e) = r {
+                    return End::Io(e);
+                }
+            }
+            _ = notify.notified() => {}
+            _ = &mut sleep => {}
+        }
+    }
+}
+
+async fn ready_for(stream: &TcpStream, interest: Option<Interest>) -> io::Result<()> {
+    match interest {
+        Some(i) => stream.ready(i).await.map(|_| ()),
+        None => std::future::pending().await,
+    }
+}
+
+/// Writes as much of `out` as the kernel takes. `Ok(true)`: all written; `Ok(false)`: the
+/// kernel's buffer is full.
+fn write_some(stream: &TcpStream, out: &mut OutBuf) -> io::Result<bool> {
+    loop {
+        let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+        let n = out.io_slices(&mut slices);
+        match stream.try_write_vectored(&slices[..n]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(k) => {
+                out.advance(k);
+                if out.is_empty() {
+                    return Ok(true);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Ends the connection on a protocol error, after one non-blocking attempt to flush what the
+/// session queued (the ERROR command, when one is due).
+fn fail(stream: &TcpStream, session: &mut Session, e: ProtocolError) -> End {
+    let _ = write_some(stream, session.out());
+    End::Protocol(e)
+}

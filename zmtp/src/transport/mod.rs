@@ -1,0 +1,4 @@
+//! Transports: TCP listeners and dialers, and the driver that runs one connection.
+
+pub(crate) mod driver;
+pub(crate) mod tcp;

@@ -44,12 +44,12 @@ pub struct SessionConfig {
     pub routing_id: Bytes,
     /// MAXMSGSIZE: the largest frame, and the largest message, we accept (`None` = no limit).
     pub max_msg_size: Option<u64>,
-    /// HANDSHAKE_IVL: greeting plus READY must be done by then (`None` = no limit).
+    /// HANDSHAKE_IVL: greeting plus READY must be done by then (`None` or zero = no limit).
     pub handshake_ivl: Option<Duration>,
-    /// HEARTBEAT_IVL: send a PING this often (`None` = off).
+    /// HEARTBEAT_IVL: send a PING this often (`None` or zero = off).
     pub heartbeat_ivl: Option<Duration>,
     /// HEARTBEAT_TIMEOUT: drop the peer if nothing arrives this long after a PING (`None` =
-    /// the interval).
+    /// the interval, zero = never).
     pub heartbeat_timeout: Option<Duration>,
     /// HEARTBEAT_TTL: announced in our PINGs, in ms (rounded down to deciseconds).
     pub heartbeat_ttl: Duration,
@@ -82,6 +82,12 @@ pub enum SessionEvent {
     Subscribe(Bytes),
     /// CANCEL from the peer.
     Cancel(Bytes),
+}
+
+/// A configured interval, with zero meaning "off" as it does for libzmq's HANDSHAKE_IVL,
+/// HEARTBEAT_IVL and HEARTBEAT_TIMEOUT (a zero timer would fire at once, forever).
+fn nonzero(d: Option<Duration>) -> Option<Duration> {
+    d.filter(|d| !d.is_zero())
 }
 
 /// Sending was refused.
@@ -140,7 +146,7 @@ impl Session {
         out.push_raw(&Greeting::ours(MECHANISM_NULL, false));
         null::ready_command(config.socket_type, &config.routing_id).encode(&mut out);
         Session {
-            handshake_deadline: config.handshake_ivl.map(|d| now + d),
+            handshake_deadline: nonzero(config.handshake_ivl).map(|d| now + d),
             decoder: FrameDecoder::new(config.max_msg_size),
             config,
             phase: Phase::Greeting,
@@ -262,7 +268,7 @@ impl Session {
                     let info = null::on_command(self.config.socket_type, g.minor, cmd)?;
                     self.phase = Phase::Traffic;
                     self.handshake_deadline = None;
-                    self.next_ping = self.config.heartbeat_ivl.map(|ivl| now + ivl);
+                    self.next_ping = nonzero(self.config.heartbeat_ivl).map(|ivl| now + ivl);
                     self.events.push_back(SessionEvent::Ready(info));
                 }
                 Phase::Traffic => {
@@ -343,8 +349,8 @@ impl Session {
                 .encode(&mut self.out);
                 // Re-armed unconditionally, as libzmq does: PINGs flow even under load.
                 self.next_ping = Some(now + ivl);
-                if self.ping_deadline.is_none() {
-                    let timeout = self.config.heartbeat_timeout.unwrap_or(ivl);
+                let timeout = self.config.heartbeat_timeout.unwrap_or(ivl);
+                if self.ping_deadline.is_none() && !timeout.is_zero() {
                     self.ping_deadline = Some(now + timeout);
                 }
             }
@@ -484,6 +490,47 @@ mod tests {
         let (e, at) = err.expect("heartbeat timeout");
         assert_eq!(e, ProtocolError::HeartbeatTimeout);
         assert_eq!(at, t1 + Duration::from_millis(400));
+    }
+
+    #[test]
+    fn zero_durations_mean_off_as_in_libzmq() {
+        // Regression: `Some(Duration::ZERO)` armed timers at `now`: HANDSHAKE_IVL=0 failed every
+        // handshake at once, HEARTBEAT_IVL=0 queued a PING on every call with the next one due
+        // immediately (a busy loop flooding the peer), HEARTBEAT_TIMEOUT=0 dropped the peer
+        // before it could answer. In libzmq 0 means "off" for all three.
+        let now = Instant::now();
+        let mut cfg = SessionConfig::new(SocketType::Dealer);
+        cfg.handshake_ivl = Some(Duration::ZERO);
+        cfg.heartbeat_ivl = Some(Duration::ZERO);
+        let mut d = Session::new(cfg, now);
+        assert_eq!(d.poll_timeout(), None);
+        d.handle_timeout(now + Duration::from_secs(3600)).unwrap();
+        let mut r = Session::new(SessionConfig::new(SocketType::Router), now);
+        let (mut bd, mut br) = (BytesMut::new(), BytesMut::new());
+        pump(now, &mut d, &mut r, &mut br, 1000).unwrap();
+        pump(now, &mut r, &mut d, &mut bd, 1000).unwrap();
+        assert!(d.is_ready());
+        assert_eq!(d.poll_timeout(), None);
+        d.handle_timeout(now).unwrap();
+        assert!(d.out().is_empty(), "no PING with HEARTBEAT_IVL=0");
+
+        // HEARTBEAT_TIMEOUT=0: PINGs still go out, silence never drops the peer.
+        let mut cfg = SessionConfig::new(SocketType::Dealer);
+        cfg.heartbeat_ivl = Some(Duration::from_millis(100));
+        cfg.heartbeat_timeout = Some(Duration::ZERO);
+        let mut d = Session::new(cfg, now);
+        let mut r = Session::new(SessionConfig::new(SocketType::Router), now);
+        let (mut bd, mut br) = (BytesMut::new(), BytesMut::new());
+        pump(now, &mut d, &mut r, &mut br, 1000).unwrap();
+        pump(now, &mut r, &mut d, &mut bd, 1000).unwrap();
+        for i in 1..=10 {
+            let t = now + Duration::from_millis(100 * i);
+            assert_eq!(d.poll_timeout(), Some(t));
+            d.handle_timeout(t).unwrap();
+        }
+        let out = d.out().to_vec();
+        assert_eq!(out.len(), 10 * 9, "{out:x?}");
+        assert!(out.starts_with(b"\x04\x07\x04PING\x00\x00"));
     }
 
     #[test]

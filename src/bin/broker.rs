@@ -1,0 +1,291 @@
+//! `broker`: ROUTER frontend for clients, DEALER backend for workers, forwarding both ways.
+
+use std::process::Stdio;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use tokio::process::{Child, Command};
+use tokio::sync::watch;
+use zmtp::{Dealer, Error, Message, Router, RoutingId, SocketOptions};
+use zmtp_demo::{die, endpoint_arg, init_logging, parse_args};
+
+/// DEALER/ROUTER broker: clients connect to the frontend (ROUTER), workers to the backend
+/// (DEALER). Every request is forwarded unchanged, prefixed by the ROUTER with the client's
+/// routing id, and spread round-robin over the workers; every reply goes back to the client
+/// its first frame names.
+///
+/// Slow clients: replies wait in a per-client queue of at most --client-hwm messages. A client
+/// with fewer requests in flight than that never loses a reply; a client that stops reading
+/// while more replies arrive is disconnected (logged), and everyone else keeps being served.
+#[derive(Parser, Debug)]
+#[command(name = "broker", version)]
+struct Args {
+    /// Number of worker processes to start (same as --workers).
+    #[arg(value_name = "N")]
+    n: Option<u32>,
+    /// Number of worker processes to start (the `worker` binary next to this one), with ids
+    /// worker#1..worker#N; 0 starts none. Default 1.
+    #[arg(long, value_name = "N", conflicts_with = "n")]
+    workers: Option<u32>,
+    /// Endpoint clients connect to (ROUTER, bound).
+    #[arg(long, value_name = "EP", default_value = "tcp://127.0.0.1:5570", value_parser = endpoint_arg)]
+    frontend: String,
+    /// Endpoint workers connect to (DEALER, bound).
+    #[arg(long, value_name = "EP", default_value = "tcp://127.0.0.1:5580", value_parser = endpoint_arg)]
+    backend: String,
+    /// Largest message (and frame) accepted from a client, in bytes; larger closes that
+    /// client's connection. 0 = no limit.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
+    max_msg_size: u64,
+    /// Replies queued per client before the client counts as a slow consumer and is
+    /// disconnected.
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    client_hwm: usize,
+    /// On SIGINT/SIGTERM, wait at most this long for replies in flight.
+    #[arg(long, value_name = "MS", default_value_t = 2_000)]
+    linger_ms: u64,
+    /// Passed to spawned workers: simulated work time per request.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    work_ms: u64,
+    /// Passed to spawned workers: no line per request.
+    #[arg(long)]
+    quiet_workers: bool,
+}
+
+#[derive(Default)]
+struct Stats {
+    requests: AtomicU64,
+    replies: AtomicU64,
+    unroutable: AtomicU64,
+    slow_disconnects: AtomicU64,
+    in_flight: AtomicI64,
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Args = parse_args();
+    init_logging();
+    let workers = args.workers.or(args.n).unwrap_or(1);
+
+    let mut fo = SocketOptions::default();
+    fo.sndhwm = args.client_hwm;
+    fo.maxmsgsize = (args.max_msg_size > 0).then_some(args.max_msg_size);
+    fo.handshake_ivl = Some(Duration::from_secs(10));
+    fo.linger = Some(Duration::from_millis(args.linger_ms));
+    let frontend = Router::with_options(fo).unwrap_or_else(|e| die("broker", e));
+
+    let mut bo = SocketOptions::default();
+    // Notice a hung worker: it stops answering PINGs.
+    bo.heartbeat_ivl = Some(Duration::from_secs(1));
+    bo.heartbeat_timeout = Some(Duration::from_secs(3));
+    bo.linger = Some(Duration::from_millis(args.linger_ms));
+    let backend = Dealer::with_options(bo).unwrap_or_else(|e| die("broker", e));
+
+    let front_ep = frontend
+        .bind(&args.frontend)
+        .unwrap_or_else(|e| die("broker", format!("frontend: {e}")));
+    let back_ep = backend
+        .bind(&args.backend)
+        .unwrap_or_else(|e| die("broker", format!("backend: {e}")));
+    tracing::info!(frontend = %front_ep, backend = %back_ep, workers, "broker started");
+    // Printed for scripts and tests that bind port 0.
+    println!("broker: frontend {front_ep} backend {back_ep}");
+
+    let stats = Arc::new(Stats::default());
+    let (stop_tx, stop_rx) = watch::channel(false);
+
+    let supervisor = (workers > 0).then(|| {
+        let ep = connectable(&back_ep.to_string());
+        tokio::spawn(supervise(
+            workers,
+            ep,
+            args.work_ms,
+            args.quiet_workers,
+            stop_rx.clone(),
+        ))
+    });
+
+    let requests = tokio::spawn(forward_requests(
+        frontend.clone(),
+        backend.clone(),
+        stats.clone(),
+        stop_rx.clone(),
+    ));
+    let replies = tokio::spawn(forward_replies(
+        backend.clone(),
+        frontend.clone(),
+        stats.clone(),
+    ));
+
+    wait_for_signal().await;
+    tracing::info!("stopping: no new requests; delivering replies in flight");
+    let _ = stop_tx.send(true);
+    let linger = tokio::time::Instant::now() + Duration::from_millis(args.linger_ms);
+    // A request being handed to the backend finishes unless no worker takes it in time.
+    let abort = requests.abort_handle();
+    if tokio::time::timeout_at(linger, requests).await.is_err() {
+        abort.abort();
+    }
+    while stats.in_flight.load(Ordering::Relaxed) > 0 && tokio::time::Instant::now() < linger {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    replies.abort();
+    if let Some(s) = supervisor {
+        let _ = s.await;
+    }
+    tracing::info!(
+        requests = stats.requests.load(Ordering::Relaxed),
+        replies = stats.replies.load(Ordering::Relaxed),
+        unroutable = stats.unroutable.load(Ordering::Relaxed),
+        slow_disconnects = stats.slow_disconnects.load(Ordering::Relaxed),
+        "broker stopped"
+    );
+    tokio::time::timeout(Duration::from_millis(args.linger_ms) * 2, async {
+        frontend.close().await;
+        backend.close().await;
+    })
+    .await
+    .ok();
+}
+
+/// Frontend to backend. Waits while no worker has room: requests stay queued per client (up to
+/// its RCVHWM, then TCP back-pressure), nothing is dropped.
+async fn forward_requests(
+    frontend: Router,
+    backend: Dealer,
+    stats: Arc<Stats>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let msg = tokio::select! {
+            m = frontend.recv() => m,
+            _ = stop.wait_for(|s| *s) => return,
+        };
+        let Ok(msg) = msg else { return };
+        stats.in_flight.fetch_add(1, Ordering::Relaxed);
+        // A message accepted here is sent even if a stop arrives meanwhile.
+        if backend.send(msg).await.is_err() {
+            return;
+        }
+        stats.requests.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Backend to frontend. Never waits on a client: a reply for a client that is gone is dropped
+/// and counted; a client whose reply queue is full is disconnected.
+async fn forward_replies(backend: Dealer, frontend: Router, stats: Arc<Stats>) {
+    while let Ok(msg) = backend.recv().await {
+        stats.in_flight.fetch_sub(1, Ordering::Relaxed);
+        deliver_reply(&frontend, msg, &stats);
+    }
+}
+
+fn deliver_reply(frontend: &Router, msg: Message, stats: &Stats) {
+    match frontend.try_send(msg) {
+        Ok(()) => {
+            stats.replies.fetch_add(1, Ordering::Relaxed);
+        }
+        Err(Error::HostUnreachable(id)) => {
+            stats.unroutable.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(client = %id, "reply for a client that is gone: dropped");
+        }
+        Err(Error::Full(m)) => {
+            let id = RoutingId(m.first().cloned().unwrap_or_default());
+            stats.slow_disconnects.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(client = %id, "client not reading its replies (queue full): disconnected");
+            frontend.disconnect_peer(&id);
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "reply dropped");
+        }
+    }
+}
+
+/// Starts the workers and restarts any that dies, until told to stop; then stops them all.
+async fn supervise(
+    n: u32,
+    backend: String,
+    work_ms: u64,
+    quiet: bool,
+    mut stop: watch::Receiver<bool>,
+) {
+    let exe = match std::env::current_exe() {
+        Ok(p) => p.with_file_name("worker"),
+        Err(e) => die("broker", format!("cannot locate the worker binary: {e}")),
+    };
+    if !exe.exists() {
+        die(
+            "broker",
+            format!("worker binary not found at {}", exe.display()),
+        );
+    }
+    let spawn = |i: u32| -> std::io::Result<Child> {
+        let mut cmd = Command::new(&exe);
+        cmd.arg("--connect")
+            .arg(&backend)
+            .arg("--id")
+            .arg(format!("worker#{i}"))
+            .arg("--work-ms")
+            .arg(work_ms.to_string())
+            .arg("--parent-watch")
+            .stdin(Stdio::piped())
+            .kill_on_drop(true);
+        if quiet {
+            cmd.arg("--quiet");
+        }
+        cmd.spawn()
+    };
+    let mut children: Vec<Option<Child>> = Vec::new();
+    for i in 1..=n {
+        match spawn(i) {
+            Ok(c) => children.push(Some(c)),
+            Err(e) => die("broker", format!("cannot start worker#{i}: {e}")),
+        }
+    }
+    loop {
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => break,
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+        }
+        for (i, slot) in children.iter_mut().enumerate() {
+            let Some(child) = slot else { continue };
+            if let Ok(Some(status)) = child.try_wait() {
+                let id = i as u32 + 1;
+                tracing::warn!(worker = id, %status, "worker exited; restarting");
+                *slot = match spawn(id) {
+                    Ok(c) => Some(c),
+                    Err(e) => {
+                        tracing::error!(worker = id, error = %e, "cannot restart worker");
+                        None
+                    }
+                };
+            }
+        }
+    }
+    for child in children.iter_mut().flatten() {
+        // Closing stdin asks the worker to exit; kill it if it does not within a second.
+        drop(child.stdin.take());
+        if tokio::time::timeout(Duration::from_secs(1), child.wait())
+            .await
+            .is_err()
+        {
+            let _ = child.kill().await;
+        }
+    }
+}
+
+/// A bound endpoint as a worker can dial it (`*` becomes 127.0.0.1).
+fn connectable(ep: &str) -> String {
+    ep.replace("tcp://*:", "tcp://127.0.0.1:")
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).unwrap_or_else(|e| die("broker", e));
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

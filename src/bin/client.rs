@@ -1,0 +1,185 @@
+//! `client`: sends numbered requests through the broker and checks every reply.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use clap::Parser;
+use zmtp::{Dealer, Message, SocketOptions};
+use zmtp_demo::{die, endpoint_arg, init_logging, parse_args};
+
+/// Request client for the DEALER/ROUTER broker demo.
+///
+/// Connects a DEALER with routing id ID to the broker's frontend, sends N requests
+/// (`request #1` ... `request #N`) with at most W in flight, prints `ID received: request #k`
+/// for each reply, then a summary line. Exits 0 if and only if every reply came back, equal to
+/// its request, within the timeout; otherwise prints one line on stderr saying what is missing
+/// and exits 1.
+#[derive(Parser, Debug)]
+#[command(name = "client", version)]
+struct Args {
+    /// Routing id of this client (same as --id).
+    #[arg(value_name = "ID")]
+    id_pos: Option<String>,
+    /// Routing id of this client (default client#<pid>).
+    #[arg(long, value_name = "ID", conflicts_with = "id_pos")]
+    id: Option<String>,
+    /// Broker frontend endpoint to connect to.
+    #[arg(long, value_name = "EP", default_value = "tcp://127.0.0.1:5570", value_parser = endpoint_arg)]
+    connect: String,
+    /// Number of requests.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    requests: u64,
+    /// Most requests in flight at once.
+    #[arg(long, value_name = "W", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    window: u64,
+    /// Pad each request payload to S bytes (with spaces).
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    size: usize,
+    /// Wait I milliseconds between sends.
+    #[arg(long, value_name = "I")]
+    interval_ms: Option<u64>,
+    /// Give up if the replies are not all in after T milliseconds.
+    #[arg(long, value_name = "T", default_value_t = 10_000)]
+    timeout_ms: u64,
+    /// Print only the summary.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Args = parse_args();
+    init_logging();
+    let id = args
+        .id
+        .clone()
+        .or(args.id_pos.clone())
+        .unwrap_or_else(|| format!("client#{}", std::process::id()));
+    if id.is_empty() || id.len() > 255 {
+        die("client", "the id must be 1 to 255 bytes");
+    }
+    let mut opts = SocketOptions::default();
+    opts.routing_id = Some(id.clone().into_bytes().into());
+    opts.linger = Some(Duration::ZERO);
+    opts.sndhwm = 0;
+    opts.rcvhwm = 0;
+    let dealer = Dealer::with_options(opts).unwrap_or_else(|e| die("client", e));
+    dealer
+        .connect(&args.connect)
+        .unwrap_or_else(|e| die("client", e));
+
+    let start = Instant::now();
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(args.timeout_ms);
+    let mut in_flight: HashMap<u64, Instant> = HashMap::new();
+    let mut latencies: Vec<Duration> = Vec::with_capacity(args.requests as usize);
+    let mut next: u64 = 1;
+    let mut bad: u64 = 0;
+    let mut next_send_at = tokio::time::Instant::now();
+
+    while latencies.len() < args.requests as usize {
+        // Send while the window has room.
+        while next <= args.requests && (in_flight.len() as u64) < args.window {
+            if let Some(ivl) = args.interval_ms {
+                if tokio::time::Instant::now() < next_send_at {
+                    break;
+                }
+                next_send_at = tokio::time::Instant::now() + Duration::from_millis(ivl);
+            }
+            let payload = request_payload(next, args.size);
+            in_flight.insert(next, Instant::now());
+            let sent = tokio::time::timeout_at(deadline, dealer.send(Message::from(payload))).await;
+            if sent.is_err() {
+                break;
+            }
+            next += 1;
+        }
+        let wake_for_send = args.interval_ms.is_some()
+            && next <= args.requests
+            && (in_flight.len() as u64) < args.window;
+        let reply = tokio::select! {
+            r = dealer.recv() => r.ok(),
+            _ = tokio::time::sleep_until(deadline) => break,
+            _ = tokio::time::sleep_until(next_send_at), if wake_for_send => continue,
+        };
+        let Some(reply) = reply else { break };
+        match check_reply(&reply, args.size) {
+            Some(k) => match in_flight.remove(&k) {
+                Some(sent_at) => {
+                    latencies.push(sent_at.elapsed());
+                    if !args.quiet {
+                        println!("{id} received: request #{k}");
+                    }
+                }
+                None => {
+                    bad += 1;
+                    tracing::warn!(request = k, "duplicate or unexpected reply");
+                }
+            },
+            None => {
+                bad += 1;
+                tracing::warn!(reply = ?reply, "reply does not match any request");
+            }
+        }
+    }
+
+    let elapsed = start.elapsed();
+    let got = latencies.len() as u64;
+    latencies.sort();
+    let pct = |p: f64| -> f64 {
+        if latencies.is_empty() {
+            return 0.0;
+        }
+        let i = ((latencies.len() as f64 - 1.0) * p).round() as usize;
+        latencies[i].as_secs_f64() * 1e3
+    };
+    println!(
+        "{id}: {got}/{} replies in {:.3} s, {:.0} msgs/s, latency p50 {:.3} ms p99 {:.3} ms",
+        args.requests,
+        elapsed.as_secs_f64(),
+        got as f64 / elapsed.as_secs_f64().max(1e-9),
+        pct(0.5),
+        pct(0.99),
+    );
+    dealer.close().await;
+    if got < args.requests || bad > 0 {
+        let mut missing: Vec<u64> = in_flight.keys().copied().collect();
+        missing.sort_unstable();
+        let first = missing
+            .first()
+            .map(|k| format!(" (first missing: request #{k})"))
+            .unwrap_or_default();
+        die(
+            "client",
+            format!(
+                "{id}: {} of {} replies missing after {} ms{first}, {bad} bad replies",
+                args.requests - got,
+                args.requests,
+                args.timeout_ms
+            ),
+        );
+    }
+}
+
+fn request_payload(k: u64, size: usize) -> Bytes {
+    let mut p = format!("request #{k}").into_bytes();
+    if p.len() < size {
+        p.resize(size, b' ');
+    }
+    Bytes::from(p)
+}
+
+/// The request number a reply answers, if the reply is exactly one of our requests.
+fn check_reply(reply: &Message, size: usize) -> Option<u64> {
+    if reply.len() != 1 {
+        return None;
+    }
+    let body = reply.first()?;
+    let text = std::str::from_utf8(body).ok()?;
+    let k: u64 = text
+        .trim_end_matches(' ')
+        .strip_prefix("request #")?
+        .parse()
+        .ok()?;
+    (body == &request_payload(k, size)).then_some(k)
+}

@@ -1,0 +1,106 @@
+//! `worker`: a DEALER that echoes every request back through the broker.
+
+use std::time::Duration;
+
+use clap::Parser;
+use tokio::io::AsyncReadExt;
+use zmtp::{Dealer, SocketOptions};
+use zmtp_demo::{die, endpoint_arg, init_logging, parse_args, payload_text};
+
+/// Echo worker for the DEALER/ROUTER broker demo.
+///
+/// Connects a DEALER with routing id NAME to the broker's backend and, for every request,
+/// prints `NAME received <payload> from <client>` and sends the same frames back (frame 0 is
+/// the client's routing id that the broker's ROUTER put in front). Reconnects by itself when
+/// the broker goes away and comes back.
+#[derive(Parser, Debug)]
+#[command(name = "worker", version)]
+struct Args {
+    /// Broker backend endpoint to connect to.
+    #[arg(long, value_name = "EP", default_value = "tcp://127.0.0.1:5580", value_parser = endpoint_arg)]
+    connect: String,
+    /// Routing id of this worker (default worker#<pid>).
+    #[arg(long, value_name = "NAME")]
+    id: Option<String>,
+    /// Simulated work time per request, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    work_ms: u64,
+    /// Exit when stdin reaches end of file (set by a broker that spawns its workers, so they
+    /// never outlive it, even when it is killed with SIGKILL).
+    #[arg(long)]
+    parent_watch: bool,
+    /// Do not print a line per request.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Args = parse_args();
+    init_logging();
+    let id = args
+        .id
+        .clone()
+        .unwrap_or_else(|| format!("worker#{}", std::process::id()));
+    if id.is_empty() || id.len() > 255 {
+        die("worker", "--id must be 1 to 255 bytes");
+    }
+    let mut opts = SocketOptions::default();
+    opts.routing_id = Some(id.clone().into_bytes().into());
+    opts.linger = Some(Duration::from_secs(1));
+    // Answers the broker's PINGs (always) and notices a dead broker.
+    opts.heartbeat_ivl = Some(Duration::from_secs(1));
+    opts.heartbeat_timeout = Some(Duration::from_secs(3));
+    let dealer = Dealer::with_options(opts).unwrap_or_else(|e| die("worker", e));
+    dealer
+        .connect(&args.connect)
+        .unwrap_or_else(|e| die("worker", e));
+    tracing::info!(id = %id, endpoint = %args.connect, "worker started");
+
+    if args.parent_watch {
+        tokio::spawn(async {
+            let mut stdin = tokio::io::stdin();
+            let mut buf = [0u8; 64];
+            while let Ok(n) = stdin.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+            }
+            tracing::info!("parent gone (stdin closed); exiting");
+            std::process::exit(0);
+        });
+    }
+
+    let mut term = signal(tokio::signal::unix::SignalKind::terminate());
+    let mut count: u64 = 0;
+    loop {
+        let msg = tokio::select! {
+            m = dealer.recv() => m,
+            _ = tokio::signal::ctrl_c() => break,
+            _ = term.recv() => break,
+        };
+        let Ok(msg) = msg else { break };
+        count += 1;
+        if !args.quiet {
+            let client = msg.first().map(|c| payload_text(c)).unwrap_or_default();
+            let body = msg
+                .frames()
+                .last()
+                .map(|b| payload_text(b))
+                .unwrap_or_default();
+            println!("{id} received {body} from {client}");
+        }
+        if args.work_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(args.work_ms)).await;
+        }
+        if dealer.send(msg).await.is_err() {
+            break;
+        }
+    }
+    tracing::info!(id = %id, requests = count, "worker stopping");
+    dealer.close().await;
+}
+
+fn signal(kind: tokio::signal::unix::SignalKind) -> tokio::signal::unix::Signal {
+    tokio::signal::unix::signal(kind).unwrap_or_else(|e| die("worker", e))
+}

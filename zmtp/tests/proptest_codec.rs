@@ -1,15 +1,17 @@
 //! Property tests of the codec and the Session.
 //!
-//! Case counts (per property; fixed, so CI time is predictable):
-//! - `round_trip_through_two_sessions`: 256 cases (messages of 1..=200 frames, frame sizes 0,
-//!   1, 255, 256, 0..300, around the 4 KiB copy threshold and up to 20 KB, delivered 1 byte at
-//!   a time, in fixed chunks or in a random chunk pattern, with PINGs interleaved);
+//! Case counts (per property, fixed in each `proptest_config`, so CI time is predictable):
+//! - `round_trip_through_two_sessions`: 1000 cases (1..6 messages each way of 1..6 frames, or
+//!   50..200 tiny frames; frame sizes 0, 1, 255, 256, 0..300, around the 4 KiB copy threshold
+//!   and up to 20 KB; written in partial writes and read 1 byte at a time, in fixed chunks or
+//!   in a random chunk pattern; PINGs interleaved between messages);
 //! - `decoder_never_panics`, `greeting_parse_never_panics`, `command_parse_never_panics`,
-//!   `metadata_parse_never_panics`: 1000 cases each;
-//! - `session_never_panics_on_garbage`: 1000 cases;
-//! - `huge_headers_are_bounded`: 1000 cases; `session_huge_headers_are_bounded`: 500 cases.
+//!   `metadata_parse_never_panics`, `session_never_panics_on_garbage`: 1000 cases each;
+//! - `huge_headers_are_bounded`, `session_huge_headers_are_bounded`: 1000 cases each (lengths
+//!   near u64::MAX, 2^63, 2^62, MAX_COMMAND_LEN, random; with and without a limit; bodies
+//!   trickled in up to 300 KB).
 //!
-//! Total runtime: about 2 s in release, 20 s in debug, on 2 cores.
+//! 8000 cases in all: about 0.1 s in release and 2 s in debug on 2 cores (measured).
 
 use std::time::{Duration, Instant};
 
@@ -123,7 +125,7 @@ fn messages_of(events: &[SessionEvent]) -> Vec<Message> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig::with_cases(1000))]
 
     #[test]
     fn round_trip_through_two_sessions(
@@ -491,7 +493,7 @@ proptest! {
                 prop_assert!(len as usize > BODY_BUDGET);
                 break;
             }
-            buf.extend(std::iter::repeat(0xAB).take(n));
+            buf.resize(buf.len() + n, 0xAB);
             received += n;
             match dec.decode(&mut buf) {
                 Ok(None) => prop_assert!((buf.len() as u64) < len),
@@ -507,7 +509,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(500))]
+    #![proptest_config(ProptestConfig::with_cases(1000))]
 
     #[test]
     fn session_huge_headers_are_bounded(
@@ -544,7 +546,7 @@ proptest! {
             i += 1;
             // A command body must start with a valid name to not be malformed; data frames
             // can be anything.
-            buf.extend(std::iter::repeat(1u8).take(n));
+            buf.resize(buf.len() + n, 1);
             body += n;
             received += n;
             match s.handle_input(now, &mut buf) {

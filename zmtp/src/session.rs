@@ -268,7 +268,10 @@ impl Session {
                     let info = null::on_command(self.config.socket_type, g.minor, cmd)?;
                     self.phase = Phase::Traffic;
                     self.handshake_deadline = None;
-                    self.next_ping = nonzero(self.config.heartbeat_ivl).map(|ivl| now + ivl);
+                    // ZMTP 3.0 has no PING: heartbeats only towards 3.1 peers.
+                    self.next_ping = nonzero(self.config.heartbeat_ivl)
+                        .filter(|_| self.peer_v31)
+                        .map(|ivl| now + ivl);
                     self.events.push_back(SessionEvent::Ready(info));
                 }
                 Phase::Traffic => {
@@ -531,6 +534,26 @@ mod tests {
         let out = d.out().to_vec();
         assert_eq!(out.len(), 10 * 9, "{out:x?}");
         assert!(out.starts_with(b"\x04\x07\x04PING\x00\x00"));
+    }
+
+    #[test]
+    fn no_ping_to_zmtp30_peer() {
+        let now = Instant::now();
+        let mut cfg = SessionConfig::new(SocketType::Router);
+        cfg.heartbeat_ivl = Some(Duration::from_millis(100));
+        let mut r = Session::new(cfg, now);
+        let mut g = Greeting::ours(MECHANISM_NULL, false);
+        g[11] = 0;
+        let mut input = BytesMut::from(&g[..]);
+        let mut ob = OutBuf::new();
+        crate::mechanism::null::ready_command(SocketType::Dealer, &Bytes::new()).encode(&mut ob);
+        input.extend_from_slice(&ob.to_vec());
+        r.handle_input(now, &mut input).unwrap();
+        assert!(matches!(r.poll_event(), Some(SessionEvent::Ready(_))));
+        assert_eq!(r.poll_timeout(), None);
+        let before = r.pending_out();
+        r.handle_timeout(now + Duration::from_secs(5)).unwrap();
+        assert_eq!(r.pending_out(), before, "a PING was queued for a 3.0 peer");
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //!
 //! 8000 cases in all: about 0.1 s in release and 2 s in debug on 2 cores (measured).
 
+use std::io::IoSlice;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -102,10 +103,26 @@ fn pump(
 ) {
     let mut i = 0;
     while !from.out().is_empty() {
-        let chunk = from.out().chunk();
-        let n = how.size(i).min(chunk.len());
+        let want = how.size(i);
+        let n = if i % 2 == 0 {
+            // A plain write of the first contiguous slice.
+            let chunk = from.out().chunk();
+            let n = want.min(chunk.len());
+            buf.extend_from_slice(&chunk[..n]);
+            n
+        } else {
+            // A vectored write over up to 3 slices.
+            let mut slices = [IoSlice::new(&[]); 3];
+            let k = from.out().io_slices(&mut slices);
+            let mut n = 0;
+            for s in &slices[..k] {
+                let take = s.len().min(want - n);
+                buf.extend_from_slice(&s[..take]);
+                n += take;
+            }
+            n
+        };
         i += 1;
-        buf.extend_from_slice(&chunk[..n]);
         from.out().advance(n);
         to.handle_input(now, buf).unwrap();
         while let Some(e) = to.poll_event() {

@@ -95,6 +95,8 @@ async fn main() {
 
     let stats = Arc::new(Stats::default());
     let (stop_tx, stop_rx) = watch::channel(false);
+    // Separate from `stop`: the workers must keep running while replies in flight drain.
+    let (stop_workers_tx, stop_workers_rx) = watch::channel(false);
 
     let supervisor = (workers > 0).then(|| {
         let ep = connectable(&back_ep.to_string());
@@ -103,7 +105,7 @@ async fn main() {
             ep,
             args.work_ms,
             args.quiet_workers,
-            stop_rx.clone(),
+            stop_workers_rx,
         ))
     });
 
@@ -132,6 +134,7 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     replies.abort();
+    let _ = stop_workers_tx.send(true);
     if let Some(s) = supervisor {
         let _ = s.await;
     }

@@ -1,0 +1,211 @@
+"""pyzmq (libzmq) peers for the end-to-end tests in tests/e2e.rs.
+
+Every socket has linger=0. Every wait is bounded. Each mode prints `ready ...` on stdout once
+set up; long-running modes stop when their stdin closes (or on "stop\\n") and then print one
+summary line. Failures print `FAIL <reason>` and exit 1.
+
+Modes:
+  dealer-client EP ID N     DEALER with routing id ID sends N 3-frame requests (text, binary
+                            with NUL/0xff bytes, empty frame), checks every reply comes back
+                            exactly once, byte for byte; prints `ok N`.
+  req-client EP N           REQ client, N lock-step requests; prints `ok N`.
+  echo-worker EP            DEALER that connects to EP and echoes; prints `served K` at stop.
+  proxy W                   zmq.proxy(ROUTER, DEALER), both bound on port 0; prints
+                            `ready FRONT BACK`, then `workers W` once W peers have connected
+                            to BACK, then proxies until killed.
+  router-echo [DROP_EVERY]  ROUTER bound on port 0 that echoes (dropping every DROP_EVERY-th
+                            request if given); at stop prints `ids COUNT ID_HEX...` (the
+                            distinct routing ids seen, and how many requests).
+"""
+
+import os
+import sys
+import time
+
+import zmq
+
+TIMEOUT_S = 10.0
+
+
+def out(line):
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def fail(reason):
+    out("FAIL " + reason)
+    sys.exit(1)
+
+
+def connect_and_wait(sock, ep):
+    """Connects sock to ep and blocks (bounded) until the ZMTP handshake is done, so the peer
+    that binds has attached us before we go on."""
+    mon = sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+    sock.connect(ep)
+    wait_handshakes(sock, mon, 1)
+
+
+def wait_handshakes(sock, mon, n, timeout_s=TIMEOUT_S):
+    deadline = time.monotonic() + timeout_s
+    try:
+        for _ in range(n):
+            left = deadline - time.monotonic()
+            if left <= 0 or not mon.poll(int(left * 1000)):
+                fail("no handshake within %.0f s" % timeout_s)
+            mon.recv_multipart()
+    finally:
+        sock.disable_monitor()
+        mon.close(linger=0)
+
+
+def request(cid, k):
+    binary = bytes((k * 31 + i * 7) % 256 for i in range(k % 64 + 1)) + b"\x00\xff\x00"
+    return [("%s:req-%d" % (cid, k)).encode(), binary, b""]
+
+
+def stdin_poller(sock):
+    p = zmq.Poller()
+    p.register(sock, zmq.POLLIN)
+    p.register(sys.stdin.fileno(), zmq.POLLIN)
+    return p
+
+
+def stdin_says_stop():
+    line = sys.stdin.readline()
+    return line == "" or line.strip() == "stop"
+
+
+def dealer_client(ctx, ep, cid, n):
+    s = ctx.socket(zmq.DEALER)
+    s.linger = 0
+    s.identity = cid.encode()
+    connect_and_wait(s, ep)
+    out("ready")
+    expected = {}
+    for k in range(n):
+        msg = request(cid, k)
+        expected[tuple(msg)] = k
+        s.send_multipart(msg)
+    seen = set()
+    deadline = time.monotonic() + TIMEOUT_S
+    while len(seen) < n:
+        left = deadline - time.monotonic()
+        if left <= 0 or not s.poll(int(left * 1000)):
+            fail("%s: %d of %d replies missing" % (cid, n - len(seen), n))
+        reply = tuple(s.recv_multipart())
+        k = expected.get(reply)
+        if k is None:
+            fail("%s: unexpected reply %r" % (cid, reply[:2]))
+        if k in seen:
+            fail("%s: duplicate reply to request %d" % (cid, k))
+        seen.add(k)
+    # Anything more within a short while is a duplicate or someone else's reply.
+    if s.poll(200):
+        fail("%s: extra reply %r" % (cid, s.recv_multipart()[:2]))
+    out("ok %d" % n)
+
+
+def req_client(ctx, ep, n):
+    s = ctx.socket(zmq.REQ)
+    s.linger = 0
+    s.connect(ep)
+    for k in range(n):
+        msg = request("req", k)
+        s.send_multipart(msg)
+        if not s.poll(int(TIMEOUT_S * 1000)):
+            fail("req: no reply to request %d" % k)
+        reply = s.recv_multipart()
+        if reply != msg:
+            fail("req: reply %r != request %r" % (reply, msg))
+    out("ok %d" % n)
+
+
+def echo_worker(ctx, ep):
+    s = ctx.socket(zmq.DEALER)
+    s.linger = 0
+    connect_and_wait(s, ep)
+    out("ready")
+    served = 0
+    poller = stdin_poller(s)
+    while True:
+        events = dict(poller.poll())
+        if s in events:
+            while True:
+                try:
+                    msg = s.recv_multipart(zmq.NOBLOCK)
+                except zmq.Again:
+                    break
+                s.send_multipart(msg)
+                served += 1
+        if sys.stdin.fileno() in events and stdin_says_stop():
+            break
+    out("served %d" % served)
+
+
+def proxy(ctx, workers):
+    front = ctx.socket(zmq.ROUTER)
+    back = ctx.socket(zmq.DEALER)
+    for s in (front, back):
+        s.linger = 0
+        s.bind("tcp://127.0.0.1:0")
+    mon = back.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+    out(
+        "ready %s %s"
+        % (front.getsockopt_string(zmq.LAST_ENDPOINT), back.getsockopt_string(zmq.LAST_ENDPOINT))
+    )
+    wait_handshakes(back, mon, workers)
+    out("workers %d" % workers)
+    zmq.proxy(front, back)  # runs until killed
+
+
+def router_echo(ctx, drop_every):
+    s = ctx.socket(zmq.ROUTER)
+    s.linger = 0
+    s.bind("tcp://127.0.0.1:0")
+    out("ready %s" % s.getsockopt_string(zmq.LAST_ENDPOINT))
+    ids = []
+    count = 0
+    poller = stdin_poller(s)
+    while True:
+        events = dict(poller.poll())
+        if s in events:
+            while True:
+                try:
+                    msg = s.recv_multipart(zmq.NOBLOCK)
+                except zmq.Again:
+                    break
+                count += 1
+                if msg[0] not in ids:
+                    ids.append(msg[0])
+                if drop_every and count % drop_every == 0:
+                    continue
+                s.send_multipart(msg)
+        if sys.stdin.fileno() in events and stdin_says_stop():
+            break
+    out("ids %d %s" % (count, " ".join(i.hex() for i in ids)))
+
+
+def main():
+    mode, args = sys.argv[1], sys.argv[2:]
+    ctx = zmq.Context()
+    try:
+        if mode == "dealer-client":
+            dealer_client(ctx, args[0], args[1], int(args[2]))
+        elif mode == "req-client":
+            req_client(ctx, args[0], int(args[1]))
+        elif mode == "echo-worker":
+            echo_worker(ctx, args[0])
+        elif mode == "proxy":
+            proxy(ctx, int(args[0]))
+        elif mode == "router-echo":
+            router_echo(ctx, int(args[0]) if args else 0)
+        else:
+            fail("unknown mode " + mode)
+    finally:
+        ctx.destroy(linger=0)
+
+
+if __name__ == "__main__":
+    main()
+    sys.stdout.flush()
+    os._exit(0)

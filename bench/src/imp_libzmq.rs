@@ -1,0 +1,99 @@
+//! libzmq 4.3.4 through the `zmq` crate (vendored, built from source): one context with the
+//! default single I/O thread, default options (SNDHWM/RCVHWM 1000), blocking API as in libzmq's
+//! own perf tools (local_thr / remote_thr / local_lat).
+
+use std::time::Instant;
+
+use crate::common::*;
+
+fn last_ep(s: &zmq::Socket) -> String {
+    s.get_last_endpoint().unwrap().unwrap()
+}
+
+pub fn thr_recv(size: usize, count: usize) {
+    let ctx = zmq::Context::new();
+    let r = ctx.socket(zmq::ROUTER).unwrap();
+    r.bind(BIND_ANY).unwrap();
+    ready(&[&last_ep(&r)]);
+    let mut id = zmq::Message::new();
+    let mut body = zmq::Message::new();
+    let mut clock = ThrClock::new();
+    for _ in 0..count {
+        r.recv(&mut id, 0).unwrap();
+        clock.tick();
+        r.recv(&mut body, 0).unwrap();
+        check_size(body.len(), size);
+    }
+    clock.finish(count, size);
+}
+
+pub fn thr_send(ep: &str, size: usize, count: usize) {
+    let ctx = zmq::Context::new();
+    let d = ctx.socket(zmq::DEALER).unwrap();
+    d.connect(ep).unwrap();
+    let p = payload(size);
+    for _ in 0..count {
+        // `&[u8]` is copied into a fresh zmq_msg_t per send.
+        d.send(&p[..], 0).unwrap();
+    }
+    sender_done();
+    drop(d);
+}
+
+pub fn echo() {
+    let ctx = zmq::Context::new();
+    let r = ctx.socket(zmq::ROUTER).unwrap();
+    r.bind(BIND_ANY).unwrap();
+    ready(&[&last_ep(&r)]);
+    let mut id = zmq::Message::new();
+    let mut body = zmq::Message::new();
+    loop {
+        r.recv(&mut id, 0).unwrap();
+        r.recv(&mut body, 0).unwrap();
+        r.send(std::mem::replace(&mut id, zmq::Message::new()), zmq::SNDMORE)
+            .unwrap();
+        r.send(std::mem::replace(&mut body, zmq::Message::new()), 0)
+            .unwrap();
+    }
+}
+
+pub fn lat_client(ep: &str, size: usize, warm: usize, count: usize) {
+    let ctx = zmq::Context::new();
+    let d = ctx.socket(zmq::DEALER).unwrap();
+    d.connect(ep).unwrap();
+    let p = payload(size);
+    let mut m = zmq::Message::new();
+    let mut samples = Vec::with_capacity(count);
+    for i in 0..warm + count {
+        let t0 = Instant::now();
+        d.send(&p[..], 0).unwrap();
+        d.recv(&mut m, 0).unwrap();
+        let dt = ns_since(t0);
+        check_size(m.len(), size);
+        if i >= warm {
+            samples.push(dt);
+        }
+    }
+    result(&lat_summary(samples));
+}
+
+/// zmq_proxy(ROUTER, DEALER).
+pub fn proxy() {
+    let ctx = zmq::Context::new();
+    let fe = ctx.socket(zmq::ROUTER).unwrap();
+    let be = ctx.socket(zmq::DEALER).unwrap();
+    fe.bind(BIND_ANY).unwrap();
+    be.bind(BIND_ANY).unwrap();
+    ready(&[&last_ep(&fe), &last_ep(&be)]);
+    zmq::proxy(&fe, &be).unwrap();
+}
+
+pub fn mem_router() {
+    let ctx = zmq::Context::new();
+    let r = ctx.socket(zmq::ROUTER).unwrap();
+    r.bind(BIND_ANY).unwrap();
+    ready(&[&last_ep(&r)]);
+    loop {
+        std::thread::park();
+    }
+}

@@ -1,0 +1,123 @@
+//! omq: the `omq-tokio` crate 0.33. A `Context::new()` owns one dedicated I/O thread (its
+//! libzmq-like default, like `OMQ_IO_THREADS=1` in its two-process bench peer) and the
+//! application code runs on a current-thread runtime on the main thread. Default options
+//! (send/recv HWM 1000, throughput profile); the latency cell sets
+//! `WorkloadProfile::Latency` on both ends, as its docs advise for ROUTER/DEALER ping-pong. The
+//! proxy is the crate's own `omq_tokio::proxy::proxy`.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use omq_tokio::options::WorkloadProfile;
+use omq_tokio::{Context, Message, Options, Socket, SocketType};
+
+use crate::common::*;
+
+fn app_rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn sock(ctx: &Context, t: SocketType, latency: bool) -> Socket {
+    let mut o = Options::default();
+    if latency {
+        o = o.workload_profile(WorkloadProfile::Latency);
+    }
+    ctx.socket(t, o)
+}
+
+pub fn thr_recv(size: usize, count: usize) {
+    let ctx = Context::new();
+    app_rt().block_on(async {
+        let r = sock(&ctx, SocketType::Router, false);
+        let ep = r.bind(BIND_ANY).await.expect("bind");
+        ready(&[&ep.to_string()]);
+        let mut clock = ThrClock::new();
+        for _ in 0..count {
+            let m = r.recv().await.expect("recv");
+            clock.tick();
+            check_size(m.get(1).map_or(0, |f| f.len()), size);
+        }
+        clock.finish(count, size);
+    });
+}
+
+pub fn thr_send(ep: &str, size: usize, count: usize) {
+    let ctx = Context::new();
+    let d = app_rt().block_on(async {
+        let d = sock(&ctx, SocketType::Dealer, false);
+        d.connect(ep).await.expect("connect");
+        let p = payload(size);
+        for _ in 0..count {
+            d.send(Message::single(Bytes::copy_from_slice(&p)))
+                .await
+                .expect("send");
+        }
+        d
+    });
+    sender_done();
+    drop(d);
+}
+
+pub fn echo() {
+    let ctx = Context::new();
+    app_rt().block_on(async {
+        let r = sock(&ctx, SocketType::Router, true);
+        let ep = r.bind(BIND_ANY).await.expect("bind");
+        ready(&[&ep.to_string()]);
+        loop {
+            let m = r.recv().await.expect("recv");
+            r.send(m).await.expect("send");
+        }
+    });
+}
+
+pub fn lat_client(ep: &str, size: usize, warm: usize, count: usize) {
+    let ctx = Context::new();
+    app_rt().block_on(async {
+        let d = sock(&ctx, SocketType::Dealer, true);
+        d.connect(ep).await.expect("connect");
+        d.wait_connected(1, Duration::from_secs(10))
+            .await
+            .expect("connected");
+        let p = payload(size);
+        let mut samples = Vec::with_capacity(count);
+        for i in 0..warm + count {
+            let t0 = Instant::now();
+            d.send(Message::single(Bytes::copy_from_slice(&p)))
+                .await
+                .expect("send");
+            let m = d.recv().await.expect("recv");
+            let dt = ns_since(t0);
+            check_size(m.get(0).map_or(0, |f| f.len()), size);
+            if i >= warm {
+                samples.push(dt);
+            }
+        }
+        result(&lat_summary(samples));
+    });
+}
+
+pub fn proxy() {
+    let ctx = Context::new();
+    app_rt().block_on(async {
+        let fe = sock(&ctx, SocketType::Router, false);
+        let be = sock(&ctx, SocketType::Dealer, false);
+        let fep = fe.bind(BIND_ANY).await.expect("bind fe");
+        let bep = be.bind(BIND_ANY).await.expect("bind be");
+        ready(&[&fep.to_string(), &bep.to_string()]);
+        omq_tokio::proxy::proxy(fe, be, None).await.expect("proxy");
+    });
+}
+
+pub fn mem_router() {
+    let ctx = Context::new();
+    app_rt().block_on(async {
+        let r = sock(&ctx, SocketType::Router, false);
+        let ep = r.bind(BIND_ANY).await.expect("bind");
+        ready(&[&ep.to_string()]);
+        std::future::pending::<()>().await;
+    });
+}

@@ -1,0 +1,117 @@
+//! Ours: the `zmtp` crate (path ../zmtp), on a tokio multi-thread runtime, default options
+//! (SNDHWM/RCVHWM 1000 as in libzmq).
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use zmtp::{Dealer, Message, Router, SocketOptions};
+
+use crate::common::*;
+
+fn router() -> Router {
+    Router::with_options(SocketOptions::default()).expect("router")
+}
+
+fn dealer() -> Dealer {
+    Dealer::with_options(SocketOptions::default()).expect("dealer")
+}
+
+pub fn thr_recv(size: usize, count: usize) {
+    mt_runtime().block_on(async {
+        let r = router();
+        let ep = r.bind(BIND_ANY).expect("bind");
+        ready(&[&ep.to_string()]);
+        let mut clock = ThrClock::new();
+        for _ in 0..count {
+            let m = r.recv().await.expect("recv");
+            clock.tick();
+            check_size(m.get(1).map_or(0, |f| f.len()), size);
+        }
+        clock.finish(count, size);
+    });
+}
+
+pub fn thr_send(ep: &str, size: usize, count: usize) {
+    let rt = mt_runtime();
+    let d = rt.block_on(async {
+        let d = dealer();
+        d.connect(ep).expect("connect");
+        let p = payload(size);
+        for _ in 0..count {
+            d.send(Message::from(Bytes::copy_from_slice(&p)))
+                .await
+                .expect("send");
+        }
+        d
+    });
+    sender_done();
+    drop(d);
+}
+
+pub fn echo() {
+    mt_runtime().block_on(async {
+        let r = router();
+        let ep = r.bind(BIND_ANY).expect("bind");
+        ready(&[&ep.to_string()]);
+        loop {
+            let m = r.recv().await.expect("recv");
+            r.send(m).await.expect("send");
+        }
+    });
+}
+
+pub fn lat_client(ep: &str, size: usize, warm: usize, count: usize) {
+    mt_runtime().block_on(async {
+        let d = dealer();
+        d.connect(ep).expect("connect");
+        let p = payload(size);
+        let mut samples = Vec::with_capacity(count);
+        for i in 0..warm + count {
+            let t0 = Instant::now();
+            d.send(Message::from(Bytes::copy_from_slice(&p)))
+                .await
+                .expect("send");
+            let m = d.recv().await.expect("recv");
+            let dt = ns_since(t0);
+            check_size(m.get(0).map_or(0, |f| f.len()), size);
+            if i >= warm {
+                samples.push(dt);
+            }
+        }
+        result(&lat_summary(samples));
+    });
+}
+
+/// ROUTER frontend / DEALER backend, one task per direction.
+pub fn proxy() {
+    mt_runtime().block_on(async {
+        let fe = router();
+        let be = dealer();
+        let fep = fe.bind(BIND_ANY).expect("bind fe");
+        let bep = be.bind(BIND_ANY).expect("bind be");
+        ready(&[&fep.to_string(), &bep.to_string()]);
+        let (fe2, be2) = (fe.clone(), be.clone());
+        let up = tokio::spawn(async move {
+            loop {
+                let m = fe2.recv().await.expect("fe recv");
+                be2.send(m).await.expect("be send");
+            }
+        });
+        let down = tokio::spawn(async move {
+            loop {
+                let m = be.recv().await.expect("be recv");
+                fe.send(m).await.expect("fe send");
+            }
+        });
+        let _ = tokio::join!(up, down);
+    });
+}
+
+pub fn mem_router() {
+    mt_runtime().block_on(async {
+        let r = router();
+        let ep = r.bind(BIND_ANY).expect("bind");
+        ready(&[&ep.to_string()]);
+        std::future::pending::<()>().await;
+    });
+}

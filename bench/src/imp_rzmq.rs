@@ -1,0 +1,138 @@
+//! rzmq 0.5 on a tokio multi-thread runtime (its examples use `#[tokio::main]`), standard
+//! (non-io_uring) TCP backend, default options (SNDHWM/RCVHWM 1000, SNDBATCH 128 msgs / 256 KB,
+//! adaptive throttle on) except AUTO_DELIMITER off on both ends, so that the wire traffic is the
+//! same as libzmq's DEALER/ROUTER (no extra empty delimiter frame). TCP_CORK is not set: rzmq
+//! applies it only to PUSH/PULL/PUB/SUB. rzmq has no proxy helper; ours is one task per
+//! direction.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use rzmq::socket::options::{AUTO_DELIMITER, LAST_ENDPOINT};
+use rzmq::{Context, Msg, Socket, SocketType};
+
+use crate::common::*;
+
+async fn sock(ctx: &Context, t: SocketType) -> Socket {
+    let s = ctx.socket(t).expect("socket");
+    s.set_option(AUTO_DELIMITER, false)
+        .await
+        .expect("AUTO_DELIMITER");
+    s
+}
+
+async fn bind(s: &Socket) -> String {
+    s.bind(BIND_ANY).await.expect("bind");
+    let ep = s.get_option(LAST_ENDPOINT).await.expect("LAST_ENDPOINT");
+    String::from_utf8(ep)
+        .unwrap()
+        .trim_end_matches('\0')
+        .to_string()
+}
+
+pub fn thr_recv(size: usize, count: usize) {
+    mt_runtime().block_on(async {
+        let ctx = Context::new().unwrap();
+        let r = sock(&ctx, SocketType::Router).await;
+        let ep = bind(&r).await;
+        ready(&[&ep]);
+        let mut clock = ThrClock::new();
+        for _ in 0..count {
+            let m = r.recv_multipart().await.expect("recv");
+            clock.tick();
+            check_size(m.get(1).map_or(0, |f| f.size()), size);
+        }
+        clock.finish(count, size);
+    });
+}
+
+pub fn thr_send(ep: &str, size: usize, count: usize) {
+    let rt = mt_runtime();
+    let keep = rt.block_on(async {
+        let ctx = Context::new().unwrap();
+        let d = sock(&ctx, SocketType::Dealer).await;
+        d.connect(ep).await.expect("connect");
+        let p = payload(size);
+        for _ in 0..count {
+            d.send(Msg::from_bytes(Bytes::copy_from_slice(&p)))
+                .await
+                .expect("send");
+        }
+        (ctx, d)
+    });
+    sender_done();
+    drop(keep);
+}
+
+pub fn echo() {
+    mt_runtime().block_on(async {
+        let ctx = Context::new().unwrap();
+        let r = sock(&ctx, SocketType::Router).await;
+        let ep = bind(&r).await;
+        ready(&[&ep]);
+        loop {
+            let m = r.recv_multipart().await.expect("recv");
+            r.send_multipart(m).await.expect("send");
+        }
+    });
+}
+
+pub fn lat_client(ep: &str, size: usize, warm: usize, count: usize) {
+    mt_runtime().block_on(async {
+        let ctx = Context::new().unwrap();
+        let d = sock(&ctx, SocketType::Dealer).await;
+        d.connect(ep).await.expect("connect");
+        let p = payload(size);
+        let mut samples = Vec::with_capacity(count);
+        for i in 0..warm + count {
+            let t0 = Instant::now();
+            d.send(Msg::from_bytes(Bytes::copy_from_slice(&p)))
+                .await
+                .expect("send");
+            let m = d.recv_multipart().await.expect("recv");
+            let dt = ns_since(t0);
+            check_size(m.first().map_or(0, |f| f.size()), size);
+            if i >= warm {
+                samples.push(dt);
+            }
+        }
+        result(&lat_summary(samples));
+    });
+}
+
+pub fn proxy() {
+    mt_runtime().block_on(async {
+        let ctx = Context::new().unwrap();
+        let fe = sock(&ctx, SocketType::Router).await;
+        let be = sock(&ctx, SocketType::Dealer).await;
+        let fep = bind(&fe).await;
+        let bep = bind(&be).await;
+        ready(&[&fep, &bep]);
+        let (fe2, be2) = (fe.clone(), be.clone());
+        let up = tokio::spawn(async move {
+            loop {
+                let m = fe2.recv_multipart().await.expect("fe recv");
+                be2.send_multipart(m).await.expect("be send");
+            }
+        });
+        let down = tokio::spawn(async move {
+            loop {
+                let m = be.recv_multipart().await.expect("be recv");
+                fe.send_multipart(m).await.expect("fe send");
+            }
+        });
+        let _ = tokio::join!(up, down);
+        drop(ctx);
+    });
+}
+
+pub fn mem_router() {
+    mt_runtime().block_on(async {
+        let ctx = Context::new().unwrap();
+        let r = sock(&ctx, SocketType::Router).await;
+        let ep = bind(&r).await;
+        ready(&[&ep]);
+        std::future::pending::<()>().await;
+        drop((ctx, r));
+    });
+}

@@ -1,0 +1,76 @@
+//! zbench: cross-implementation ZeroMQ benchmarks over tcp 127.0.0.1 (issue #5).
+//!
+//! The orchestrator (no arguments, or `--quick` / `--full` and options) re-invokes this binary
+//! with `role IMPL WHAT ARGS...` so that each sender, receiver, echo server, proxy and load
+//! generator is its own process, interleaves the implementations round by round (A B C A B C
+//! ...), and prints medians and ratios as Markdown. See BENCHMARKS.md at the repo root.
+
+mod broker;
+mod common;
+mod imp_libzmq;
+mod imp_omq;
+mod imp_ours;
+mod imp_raw;
+mod imp_rzmq;
+mod imp_zmqrs;
+mod mem;
+mod orchestrate;
+mod report;
+
+fn num<T: std::str::FromStr>(s: &str) -> T {
+    s.parse()
+        .unwrap_or_else(|_| panic!("bad number {s:?}"))
+}
+
+macro_rules! roles {
+    ($m:ident, $what:expr, $a:expr) => {
+        match $what {
+            "thr-recv" => $m::thr_recv(num(&$a[0]), num(&$a[1])),
+            "thr-send" => $m::thr_send(&$a[0], num(&$a[1]), num(&$a[2])),
+            "echo" => $m::echo(),
+            "lat" => $m::lat_client(&$a[0], num(&$a[1]), num(&$a[2]), num(&$a[3])),
+            "proxy" => $m::proxy(),
+            "mem-router" => $m::mem_router(),
+            w => panic!("unknown role {w}"),
+        }
+    };
+}
+
+fn role(args: &[String]) {
+    let imp = args[0].as_str();
+    let what = args[1].as_str();
+    let a = &args[2..];
+    match (imp, what) {
+        ("libzmq", "broker-load") => broker::load(
+            &a[0],
+            num(&a[1]),
+            num(&a[2]),
+            num(&a[3]),
+            num(&a[4]),
+            num(&a[5]),
+        ),
+        ("libzmq", "broker-workers") => broker::workers(&a[0], num(&a[1])),
+        ("raw", "mem-conns") => mem::conns(&a[0], num(&a[1])),
+        ("raw", "thr-recv") => imp_raw::thr_recv(num(&a[0]), num(&a[1])),
+        ("raw", "thr-send") => imp_raw::thr_send(&a[0], num(&a[1]), num(&a[2])),
+        ("raw", "echo") => imp_raw::echo(),
+        ("raw", "lat") => imp_raw::lat_client(&a[0], num(&a[1]), num(&a[2]), num(&a[3])),
+        ("ours", w) => roles!(imp_ours, w, a),
+        ("libzmq", w) => roles!(imp_libzmq, w, a),
+        ("zmqrs", w) => roles!(imp_zmqrs, w, a),
+        ("omq", w) => roles!(imp_omq, w, a),
+        ("rzmq", w) => roles!(imp_rzmq, w, a),
+        (i, w) => panic!("unknown role {i} {w}"),
+    }
+}
+
+fn main() {
+    common::raise_nofile();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("role") {
+        role(&args[1..]);
+        // Don't wait for runtimes and I/O threads to wind down.
+        std::process::exit(0);
+    }
+    orchestrate::main(&args);
+}

@@ -1,0 +1,509 @@
+//! The parent process: spawns the roles, interleaves implementations round by round, collects
+//! samples, and renders the report.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use crate::report;
+
+/// Implementations in the point-to-point cells (throughput, latency, CPU, memory).
+pub const ALL_IMPLS: &[&str] = &["raw", "libzmq", "ours", "zmqrs", "omq", "rzmq"];
+/// Brokers in the broker cell. `ours` is the repo's `broker` binary (skipped if not built);
+/// `ours-proxy` is a two-task proxy on the zmtp crate written in this bench.
+pub const ALL_BROKERS: &[&str] = &["libzmq", "ours", "ours-proxy", "zmqrs", "omq", "rzmq"];
+pub const ALL_CELLS: &[&str] = &["thr", "lat", "broker", "mem"];
+pub const SIZES: &[usize] = &[16, 256, 4096, 65536, 1 << 20];
+
+#[derive(Debug, Clone)]
+pub struct Cfg {
+    pub mode: &'static str,
+    pub rounds: usize,
+    pub impls: Vec<String>,
+    pub brokers: Vec<String>,
+    pub cells: Vec<String>,
+    pub sizes: Vec<usize>,
+    pub conns: usize,
+    pub broker_bin: Option<PathBuf>,
+    pub out: PathBuf,
+    /// Multiplies every message count (quick = 0.25).
+    pub scale: f64,
+    pub command: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub cell: String,
+    pub case: String,
+    pub imp: String,
+    pub metric: String,
+    pub value: f64,
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: zbench [--quick | --full] [--rounds N] [--impls a,b,..] [--brokers a,b,..]\n\
+         \x20             [--cells thr,lat,broker,mem] [--sizes 16,256,..] [--conns N]\n\
+         \x20             [--broker-bin PATH] [--scale F] [--out DIR]\n\
+         impls: {ALL_IMPLS:?}\nbrokers: {ALL_BROKERS:?}\n\
+         CPU per message is taken from the 16 B throughput runs (cell thr)."
+    );
+    std::process::exit(2)
+}
+
+fn list(s: &str) -> Vec<String> {
+    s.split(',')
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn parse(args: &[String]) -> Cfg {
+    let bench_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let default_broker = bench_dir.join("../target/release/broker");
+    let mut cfg = Cfg {
+        mode: "full",
+        rounds: 5,
+        impls: ALL_IMPLS.iter().map(|s| s.to_string()).collect(),
+        brokers: ALL_BROKERS.iter().map(|s| s.to_string()).collect(),
+        cells: ALL_CELLS.iter().map(|s| s.to_string()).collect(),
+        sizes: SIZES.to_vec(),
+        conns: 2000,
+        broker_bin: Some(default_broker),
+        out: bench_dir.join("results"),
+        scale: 1.0,
+        command: std::iter::once("zbench".to_string())
+            .chain(args.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(" "),
+    };
+    let mut rounds = None;
+    let mut scale = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut val = || it.next().cloned().unwrap_or_else(|| usage());
+        match a.as_str() {
+            "--quick" => cfg.mode = "quick",
+            "--full" => cfg.mode = "full",
+            "--rounds" => rounds = Some(crate::num(&val())),
+            "--impls" => cfg.impls = list(&val()),
+            "--brokers" => cfg.brokers = list(&val()),
+            "--cells" => cfg.cells = list(&val()),
+            "--sizes" => cfg.sizes = list(&val()).iter().map(|s| crate::num(s)).collect(),
+            "--conns" => cfg.conns = crate::num(&val()),
+            "--broker-bin" => cfg.broker_bin = Some(PathBuf::from(val())),
+            "--scale" => scale = Some(crate::num(&val())),
+            "--out" => cfg.out = PathBuf::from(val()),
+            _ => usage(),
+        }
+    }
+    if cfg.mode == "quick" {
+        cfg.rounds = 1;
+        cfg.scale = 0.25;
+    }
+    cfg.rounds = rounds.unwrap_or(cfg.rounds);
+    cfg.scale = scale.unwrap_or(cfg.scale);
+    cfg
+}
+
+// ---------------------------------------------------------------- child processes
+
+/// A child role: stdout lines come through a channel so that every wait has a timeout.
+pub struct Proc {
+    pub name: String,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    rx: Receiver<String>,
+}
+
+impl Proc {
+    pub fn role(name: &str, args: &[String]) -> Proc {
+        let exe = std::env::current_exe().unwrap();
+        let mut full = vec!["role".to_string()];
+        full.extend_from_slice(args);
+        Proc::spawn(name, Command::new(exe).args(&full))
+    }
+
+    pub fn spawn(name: &str, cmd: &mut Command) -> Proc {
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {name}: {e}"));
+        let stdin = child.stdin.take();
+        let out = child.stdout.take().unwrap();
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Proc {
+            name: name.to_string(),
+            child,
+            stdin,
+            rx,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for a line starting with `prefix` and returns the rest.
+    pub fn expect(&mut self, prefix: &str, timeout: Duration) -> Result<String, String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(rest) = line.strip_prefix(prefix) {
+                        return Ok(rest.trim().to_string());
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(format!("{}: timeout waiting for {prefix}", self.name))
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    let st = self.child.wait().ok();
+                    return Err(format!("{}: exited ({st:?}) before {prefix}", self.name));
+                }
+            }
+        }
+    }
+
+    pub fn result(&mut self, timeout: Duration) -> Result<HashMap<String, f64>, String> {
+        let rest = self.expect("RESULT", timeout)?;
+        Ok(rest
+            .split_whitespace()
+            .filter_map(|kv| {
+                let (k, v) = kv.split_once('=')?;
+                Some((k.to_string(), v.parse().ok()?))
+            })
+            .collect())
+    }
+
+    /// Lets a sender report and exit.
+    pub fn release(&mut self) {
+        if let Some(mut s) = self.stdin.take() {
+            let _ = s.write_all(b"go\n");
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// VmRSS of a process, in bytes.
+pub fn rss(pid: u32) -> Option<f64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024.0)
+}
+
+/// utime + stime of a process, in seconds.
+pub fn proc_cpu(pid: u32) -> Option<f64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &s[s.rfind(')')? + 2..];
+    let f: Vec<&str> = after.split_whitespace().collect();
+    // Fields 14 and 15 of stat(5), counted from the state field (3).
+    let ut: f64 = f.get(11)?.parse().ok()?;
+    let st: f64 = f.get(12)?.parse().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Some((ut + st) / hz)
+}
+
+// ---------------------------------------------------------------- the cells
+
+type Metrics = Vec<(String, f64)>;
+
+fn s(x: impl ToString) -> String {
+    x.to_string()
+}
+
+pub fn thr_count(size: usize, scale: f64) -> usize {
+    let base = match size {
+        0..=64 => 4_000_000,
+        65..=1024 => 2_000_000,
+        1025..=16384 => 500_000,
+        16385..=262144 => 40_000,
+        _ => 3_000,
+    };
+    ((base as f64 * scale) as usize).max(100)
+}
+
+fn run_thr(imp: &str, size: usize, count: usize) -> Result<Metrics, String> {
+    let t = Duration::from_secs(180);
+    let mut rx = Proc::role(
+        &format!("{imp} thr-recv"),
+        &[s(imp), s("thr-recv"), s(size), s(count)],
+    );
+    let ep = rx.expect("READY", Duration::from_secs(20))?;
+    let mut tx = Proc::role(
+        &format!("{imp} thr-send"),
+        &[s(imp), s("thr-send"), ep, s(size), s(count)],
+    );
+    let r = rx.result(t)?;
+    tx.release();
+    let w = tx.result(Duration::from_secs(20))?;
+    let mut m = vec![
+        (s("msgs_per_s"), r["msgs_per_s"]),
+        (s("mb_per_s"), r["mb_per_s"]),
+    ];
+    let per_m = 1e6 / count as f64;
+    m.push((s("cpu_recv_s_per_M"), r["cpu_s"] * per_m));
+    m.push((s("cpu_send_s_per_M"), w["cpu_s"] * per_m));
+    m.push((s("cpu_total_s_per_M"), (r["cpu_s"] + w["cpu_s"]) * per_m));
+    Ok(m)
+}
+
+fn run_lat(imp: &str, size: usize, warm: usize, count: usize) -> Result<Metrics, String> {
+    let mut srv = Proc::role(&format!("{imp} echo"), &[s(imp), s("echo")]);
+    let ep = srv.expect("READY", Duration::from_secs(20))?;
+    let mut cl = Proc::role(
+        &format!("{imp} lat"),
+        &[s(imp), s("lat"), ep, s(size), s(warm), s(count)],
+    );
+    let r = cl.result(Duration::from_secs(180))?;
+    Ok(["p50_ns", "p99_ns", "p999_ns", "mean_ns"]
+        .iter()
+        .map(|k| (s(k).replace("_ns", "_us"), r[*k] / 1e3))
+        .collect())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_listening(port: u16, timeout: Duration) -> Result<(), String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!("nothing listening on {port}"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn start_broker(kind: &str, cfg: &Cfg) -> Result<(Proc, String, String), String> {
+    if kind == "ours" {
+        let bin = cfg
+            .broker_bin
+            .clone()
+            .filter(|b| b.exists())
+            .ok_or("broker binary not built")?;
+        let (pf, pb) = (free_port(), free_port());
+        let (fe, be) = (
+            format!("tcp://127.0.0.1:{pf}"),
+            format!("tcp://127.0.0.1:{pb}"),
+        );
+        let p = Proc::spawn(
+            "ours broker",
+            Command::new(bin).args(["--workers", "0", "--frontend", &fe, "--backend", &be]),
+        );
+        wait_listening(pf, Duration::from_secs(10))?;
+        wait_listening(pb, Duration::from_secs(10))?;
+        return Ok((p, fe, be));
+    }
+    let imp = if kind == "ours-proxy" { "ours" } else { kind };
+    let mut p = Proc::role(&format!("{kind} proxy"), &[s(imp), s("proxy")]);
+    let eps = p.expect("READY", Duration::from_secs(20))?;
+    let mut it = eps.split_whitespace();
+    let fe = it.next().ok_or("no frontend")?.to_string();
+    let be = it.next().ok_or("no backend")?.to_string();
+    Ok((p, fe, be))
+}
+
+pub const BROKER_CASES: &[(usize, usize)] = &[(4, 100), (1, 1)];
+pub const BROKER_WORKERS: usize = 4;
+pub const BROKER_SIZE: usize = 64;
+
+fn broker_total(clients: usize, window: usize, scale: f64) -> usize {
+    let base = if window > 1 { 300_000 } else { 20_000 };
+    (((base as f64 * scale) as usize) / clients).max(100) * clients
+}
+
+fn run_broker(
+    kind: &str,
+    cfg: &Cfg,
+    clients: usize,
+    window: usize,
+    total: usize,
+) -> Result<Metrics, String> {
+    let (b, fe, be) = start_broker(kind, cfg)?;
+    let mut w = Proc::role(
+        "libzmq workers",
+        &[s("libzmq"), s("broker-workers"), be, s(BROKER_WORKERS)],
+    );
+    w.expect("READY", Duration::from_secs(20))?;
+    let warm = (total / 10).max(clients * window);
+    let cpu0 = proc_cpu(b.pid()).unwrap_or(0.0);
+    let mut l = Proc::role(
+        "libzmq load",
+        &[
+            s("libzmq"),
+            s("broker-load"),
+            fe,
+            s(clients),
+            s(window),
+            s(total),
+            s(warm),
+            s(BROKER_SIZE),
+        ],
+    );
+    let r = l.result(Duration::from_secs(240))?;
+    let cpu1 = proc_cpu(b.pid()).unwrap_or(0.0);
+    drop(l);
+    drop(w);
+    drop(b);
+    let mut m: Metrics = ["req_per_s", "p50_ns", "p99_ns", "p999_ns"]
+        .iter()
+        .map(|k| {
+            let v = r[*k];
+            if k.ends_with("_ns") {
+                (s(k).replace("_ns", "_us"), v / 1e3)
+            } else {
+                (s(k), v)
+            }
+        })
+        .collect();
+    // Broker CPU over warm-up + measured requests.
+    m.push((
+        s("broker_cpu_s_per_M"),
+        (cpu1 - cpu0) / (total + warm) as f64 * 1e6,
+    ));
+    Ok(m)
+}
+
+fn run_mem(imp: &str, n: usize) -> Result<Metrics, String> {
+    let mut r = Proc::role(&format!("{imp} mem-router"), &[s(imp), s("mem-router")]);
+    let ep = r.expect("READY", Duration::from_secs(20))?;
+    std::thread::sleep(Duration::from_millis(300));
+    let rss0 = rss(r.pid()).ok_or("no rss")?;
+    let mut c = Proc::role("raw mem-conns", &[s("raw"), s("mem-conns"), ep, s(n)]);
+    c.expect("READY", Duration::from_secs(300))?;
+    // Let the router finish whatever it does per connection, then take the settled value.
+    let mut last = 0.0;
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(500));
+        let v = rss(r.pid()).ok_or("router died")?;
+        if (v - last).abs() < 64.0 * 1024.0 {
+            last = v;
+            break;
+        }
+        last = v;
+    }
+    drop(c);
+    Ok(vec![
+        (s("bytes_per_conn"), (last - rss0) / n as f64),
+        (s("rss_idle_mb"), rss0 / 1e6),
+        (s("rss_loaded_mb"), last / 1e6),
+    ])
+}
+
+// ---------------------------------------------------------------- the driver
+
+pub fn main(args: &[String]) {
+    let cfg = parse(args);
+    std::fs::create_dir_all(&cfg.out).unwrap();
+    let tsv_path = cfg.out.join(format!("samples-{}.tsv", cfg.mode));
+    let mut tsv = std::fs::File::create(&tsv_path).unwrap();
+    writeln!(tsv, "round\tcell\tcase\timpl\tmetric\tvalue").unwrap();
+    let mut samples: Vec<Sample> = Vec::new();
+    let mut failures: Vec<String> = Vec::new();
+    let has = |c: &str| cfg.cells.iter().any(|x| x == c);
+    let t_start = Instant::now();
+
+    for round in 1..=cfg.rounds {
+        eprintln!("=== round {round}/{} ({:.0?})", cfg.rounds, t_start.elapsed());
+        let mut record = |cell: &str, case: &str, imp: &str, res: Result<Metrics, String>| {
+            match res {
+                Ok(ms) => {
+                    let brief: Vec<String> =
+                        ms.iter().map(|(k, v)| format!("{k}={v:.3}")).collect();
+                    eprintln!("  {cell} {case} {imp}: {}", brief.join(" "));
+                    for (k, v) in ms {
+                        writeln!(tsv, "{round}\t{cell}\t{case}\t{imp}\t{k}\t{v}").unwrap();
+                        samples.push(Sample {
+                            cell: s(cell),
+                            case: s(case),
+                            imp: s(imp),
+                            metric: k,
+                            value: v,
+                        });
+                    }
+                }
+                Err(e) => {
+                    eprintln!("  {cell} {case} {imp}: FAILED {e}");
+                    failures.push(format!("round {round} {cell} {case} {imp}: {e}"));
+                }
+            }
+        };
+        if has("thr") {
+            for &size in &cfg.sizes {
+                let count = thr_count(size, cfg.scale);
+                for imp in &cfg.impls {
+                    record("thr", &s(size), imp, run_thr(imp, size, count));
+                }
+            }
+        }
+        if has("lat") {
+            let (warm, count) = (
+                (2000.0 * cfg.scale.max(0.5)) as usize,
+                (40_000.0 * cfg.scale) as usize,
+            );
+            for imp in &cfg.impls {
+                record("lat", "64", imp, run_lat(imp, 64, warm, count.max(1000)));
+            }
+        }
+        if has("broker") {
+            for &(clients, window) in BROKER_CASES {
+                let total = broker_total(clients, window, cfg.scale);
+                let case = format!("{clients}x{window}");
+                for kind in &cfg.brokers {
+                    record(
+                        "broker",
+                        &case,
+                        kind,
+                        run_broker(kind, &cfg, clients, window, total),
+                    );
+                }
+            }
+        }
+        if has("mem") {
+            for imp in cfg.impls.iter().filter(|i| *i != "raw") {
+                record("mem", &s(cfg.conns), imp, run_mem(imp, cfg.conns));
+            }
+        }
+    }
+    let md = report::render(&cfg, &samples, &failures);
+    let md_path = cfg.out.join(format!("report-{}.md", cfg.mode));
+    std::fs::write(&md_path, &md).unwrap();
+    println!("{md}");
+    eprintln!(
+        "wrote {} and {} in {:.0?}",
+        md_path.display(),
+        tsv_path.display(),
+        t_start.elapsed()
+    );
+}

@@ -1,0 +1,293 @@
+//! Medians over rounds and the Markdown tables with ratios.
+
+use std::collections::BTreeMap;
+
+use crate::orchestrate::{Cfg, Sample, BROKER_CASES};
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+/// Three significant digits, with k/M suffixes for big numbers.
+pub fn fmt(x: f64) -> String {
+    let (v, suf) = if x.abs() >= 1e6 {
+        (x / 1e6, "M")
+    } else if x.abs() >= 1e4 {
+        (x / 1e3, "k")
+    } else {
+        (x, "")
+    };
+    let digits = if v.abs() >= 100.0 {
+        0
+    } else if v.abs() >= 10.0 {
+        1
+    } else {
+        2
+    };
+    format!("{v:.digits$}{suf}")
+}
+
+struct Medians(BTreeMap<(String, String, String, String), (f64, usize)>);
+
+impl Medians {
+    fn new(samples: &[Sample]) -> Self {
+        let mut g: BTreeMap<(String, String, String, String), Vec<f64>> = BTreeMap::new();
+        for s in samples {
+            g.entry((s.cell.clone(), s.case.clone(), s.metric.clone(), s.imp.clone()))
+                .or_default()
+                .push(s.value);
+        }
+        Medians(
+            g.into_iter()
+                .map(|(k, v)| {
+                    let n = v.len();
+                    (k, (median(v).unwrap(), n))
+                })
+                .collect(),
+        )
+    }
+    fn get(&self, cell: &str, case: &str, metric: &str, imp: &str) -> Option<f64> {
+        self.0
+            .get(&(cell.into(), case.into(), metric.into(), imp.into()))
+            .map(|x| x.0)
+    }
+}
+
+struct Row<'a> {
+    label: String,
+    cell: &'a str,
+    case: String,
+    metric: &'a str,
+    higher_better: bool,
+}
+
+fn table(
+    out: &mut String,
+    m: &Medians,
+    cols: &[String],
+    ours: &str,
+    others_exclude: &[&str],
+    rows: &[Row<'_>],
+) {
+    let has_raw = cols.iter().any(|c| c == "raw");
+    let has_libzmq = cols.iter().any(|c| c == "libzmq");
+    let mut head = vec!["".to_string()];
+    head.extend(cols.iter().cloned());
+    head.push("best other".into());
+    head.push("ours/best".into());
+    if has_libzmq {
+        head.push("ours/libzmq".into());
+    }
+    if has_raw {
+        head.push("ours/raw".into());
+    }
+    out.push_str(&format!("| {} |\n", head.join(" | ")));
+    out.push_str(&format!("|{}\n", "---|".repeat(head.len())));
+    for r in rows {
+        let vals: Vec<Option<f64>> = cols
+            .iter()
+            .map(|c| m.get(r.cell, &r.case, r.metric, c))
+            .collect();
+        let mut line = vec![r.label.clone()];
+        line.extend(vals.iter().map(|v| v.map_or("–".into(), fmt)));
+        let best = cols
+            .iter()
+            .zip(&vals)
+            .filter(|(c, _)| *c != ours && !others_exclude.contains(&c.as_str()))
+            .filter_map(|(c, v)| v.map(|v| (c, v)))
+            .fold(None::<(&String, f64)>, |acc, (c, v)| match acc {
+                None => Some((c, v)),
+                Some((_, b)) if (r.higher_better && v > b) || (!r.higher_better && v < b) => {
+                    Some((c, v))
+                }
+                a => a,
+            });
+        let o = m.get(r.cell, &r.case, r.metric, ours);
+        let ratio = |d: Option<f64>| match (o, d) {
+            (Some(o), Some(d)) if d != 0.0 => format!("{:.2}", o / d),
+            _ => "–".into(),
+        };
+        line.push(best.map_or("–".into(), |(c, v)| format!("{} ({c})", fmt(v))));
+        line.push(ratio(best.map(|b| b.1)));
+        if has_libzmq {
+            line.push(ratio(m.get(r.cell, &r.case, r.metric, "libzmq")));
+        }
+        if has_raw {
+            line.push(ratio(m.get(r.cell, &r.case, r.metric, "raw")));
+        }
+        out.push_str(&format!("| {} |\n", line.join(" | ")));
+    }
+    out.push('\n');
+}
+
+fn size_label(n: usize) -> String {
+    if n >= 1 << 20 {
+        format!("{} MiB", n >> 20)
+    } else if n >= 1024 {
+        format!("{} KiB", n >> 10)
+    } else {
+        format!("{n} B")
+    }
+}
+
+pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String]) -> String {
+    let m = Medians::new(samples);
+    let mut o = String::new();
+    o.push_str(&format!(
+        "Command: `{}` (mode {}, {} round(s), medians over rounds)\n\n",
+        cfg.command, cfg.mode, cfg.rounds
+    ));
+    let impls: Vec<String> = cfg.impls.clone();
+    let have = |cell: &str| samples.iter().any(|s| s.cell == cell);
+
+    if have("thr") {
+        o.push_str("### Throughput, DEALER → ROUTER, one-way (msgs/s; higher is better)\n\n");
+        let rows: Vec<Row> = cfg
+            .sizes
+            .iter()
+            .map(|&z| Row {
+                label: size_label(z),
+                cell: "thr",
+                case: z.to_string(),
+                metric: "msgs_per_s",
+                higher_better: true,
+            })
+            .collect();
+        table(&mut o, &m, &impls, "ours", &["raw"], &rows);
+        o.push_str("### Throughput (MB/s of payload, 10^6 B; higher is better)\n\n");
+        let rows: Vec<Row> = cfg
+            .sizes
+            .iter()
+            .map(|&z| Row {
+                label: size_label(z),
+                cell: "thr",
+                case: z.to_string(),
+                metric: "mb_per_s",
+                higher_better: true,
+            })
+            .collect();
+        table(&mut o, &m, &impls, "ours", &["raw"], &rows);
+        if cfg.sizes.contains(&16) {
+            o.push_str(
+                "### CPU, 16 B throughput (user+sys CPU seconds per million messages; lower is better)\n\n",
+            );
+            let rows: Vec<Row> = [
+                ("sender + receiver", "cpu_total_s_per_M"),
+                ("sender", "cpu_send_s_per_M"),
+                ("receiver", "cpu_recv_s_per_M"),
+            ]
+            .iter()
+            .map(|(l, k)| Row {
+                label: l.to_string(),
+                cell: "thr",
+                case: "16".into(),
+                metric: k,
+                higher_better: false,
+            })
+            .collect();
+            table(&mut o, &m, &impls, "ours", &["raw"], &rows);
+        }
+    }
+    if have("lat") {
+        o.push_str(
+            "### Round-trip latency, DEALER ↔ ROUTER echo, 64 B, one message in flight (µs; lower is better)\n\n",
+        );
+        let rows: Vec<Row> = [
+            ("p50", "p50_us"),
+            ("p99", "p99_us"),
+            ("p99.9", "p999_us"),
+            ("mean", "mean_us"),
+        ]
+        .iter()
+        .map(|(l, k)| Row {
+            label: l.to_string(),
+            cell: "lat",
+            case: "64".into(),
+            metric: k,
+            higher_better: false,
+        })
+        .collect();
+        table(&mut o, &m, &impls, "ours", &["raw"], &rows);
+    }
+    if have("broker") {
+        let brokers: Vec<String> = cfg.brokers.clone();
+        let ours = if samples.iter().any(|s| s.cell == "broker" && s.imp == "ours") {
+            "ours"
+        } else {
+            "ours-proxy"
+        };
+        o.push_str(&format!(
+            "### Broker: libzmq clients → broker (ROUTER/DEALER) → 4 libzmq echo workers, 64 B \
+             (ratios use `{ours}`; `ours-proxy` is counted as ours, not as an other)\n\n"
+        ));
+        let mut rows = Vec::new();
+        for &(c, w) in BROKER_CASES {
+            let case = format!("{c}x{w}");
+            for (l, k, hb) in [
+                ("req/s", "req_per_s", true),
+                ("p50 µs", "p50_us", false),
+                ("p99 µs", "p99_us", false),
+                ("p99.9 µs", "p999_us", false),
+                ("broker CPU s / M req", "broker_cpu_s_per_M", false),
+            ] {
+                rows.push(Row {
+                    label: format!("{c} client(s) x window {w}: {l}"),
+                    cell: "broker",
+                    case: case.clone(),
+                    metric: k,
+                    higher_better: hb,
+                });
+            }
+        }
+        table(&mut o, &m, &brokers, ours, &["ours-proxy", "ours"], &rows);
+    }
+    if have("mem") {
+        let mi: Vec<String> = impls.iter().filter(|i| *i != "raw").cloned().collect();
+        o.push_str(&format!(
+            "### Memory: one ROUTER process holding {} idle connections (VmRSS; lower is better)\n\n",
+            cfg.conns
+        ));
+        let case = cfg.conns.to_string();
+        let rows = vec![
+            Row {
+                label: "bytes per connection".into(),
+                cell: "mem",
+                case: case.clone(),
+                metric: "bytes_per_conn",
+                higher_better: false,
+            },
+            Row {
+                label: "RSS idle (MB)".into(),
+                cell: "mem",
+                case: case.clone(),
+                metric: "rss_idle_mb",
+                higher_better: false,
+            },
+            Row {
+                label: format!("RSS with {} conns (MB)", cfg.conns),
+                cell: "mem",
+                case,
+                metric: "rss_loaded_mb",
+                higher_better: false,
+            },
+        ];
+        table(&mut o, &m, &mi, "ours", &[], &rows);
+    }
+    if !failures.is_empty() {
+        o.push_str("### Failures\n\n");
+        for f in failures {
+            o.push_str(&format!("- {f}\n"));
+        }
+        o.push('\n');
+    }
+    o
+}

@@ -567,13 +567,17 @@ async fn pyzmq_req_to_our_router() {
 // ---------------------------------------------------------------------------------------------
 // Round-robin and fair queuing.
 
-/// One of our DEALERs connected to 4 pyzmq ROUTERs: 4000 messages split 1000 each (±2%), in
-/// order per peer, none lost.
+/// One of our DEALERs connected to 4 pyzmq ROUTERs: 4000 messages split 1000 each (±2%), also
+/// within the first 400 (100 each ±2%), in order per peer, none lost. SNDHWM is raised so no
+/// pipe fills up: at the default 1000, "fill one pipe to the HWM, then the next" would split
+/// 4000 messages evenly too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn round_robin_over_four_pyzmq_routers() {
     let mut a = Agent::spawn("rr");
     let names = ["r0", "r1", "r2", "r3"];
-    let d = Dealer::with_options(opts(Some("rr"))).unwrap();
+    let mut o = opts(Some("rr"));
+    o.sndhwm = 100_000;
+    let d = Dealer::with_options(o).unwrap();
     for n in names {
         a.ok(&format!("sock {n} ROUTER router_mandatory=1"));
         let p = a.bind(n, 0);
@@ -606,6 +610,11 @@ async fn round_robin_over_four_pyzmq_routers() {
             "{n} got {} of {N}: {:?}",
             seqs.len(),
             counts.iter().map(|(k, v)| (k, v.len())).collect::<Vec<_>>()
+        );
+        let early = seqs.iter().filter(|&&s| s < 400).count();
+        assert!(
+            (98..=102).contains(&early),
+            "{n} got {early} of the first 400"
         );
         assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{n}: out of order");
         all.extend(seqs);
@@ -804,15 +813,14 @@ async fn router_hwm_against_stalled_pyzmq_peer() {
     let sent = fill_until_stalled(
         |i| {
             rm.try_send(prefixed(b"stall-m", &numbered(i)))
-                .map_err(|e| {
-                    if let Error::Full(m) = &e {
+                .inspect_err(|e| {
+                    if let Error::Full(m) = e {
                         assert_eq!(
                             m,
                             &prefixed(b"stall-m", &numbered(i)),
                             "Full hands back the message"
                         );
                     }
-                    e
                 })
         },
         STALL_LIMIT,

@@ -25,3 +25,30 @@ async fn dealer_router_round_trip() {
         .unwrap();
     assert_eq!(r, Message::from("reply"));
 }
+
+/// Regression: a connection whose write budget ran out with messages still queued in its pipe
+/// waited for a wake-up that never came (the pipe only notifies on empty -> non-empty).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_large_messages_do_not_stall() {
+    let router = Router::new();
+    let ep = router.bind("tcp://127.0.0.1:0").unwrap();
+    let dealer = Dealer::new();
+    dealer.connect(&ep.to_string()).unwrap();
+    let n = 3000;
+    let sender = tokio::spawn(async move {
+        for i in 0..n {
+            let mut body = vec![0u8; 64 * 1024];
+            body[..4].copy_from_slice(&(i as u32).to_be_bytes());
+            dealer.send(Message::from(body)).await.unwrap();
+        }
+        dealer
+    });
+    for i in 0..n {
+        let m = tokio::time::timeout(Duration::from_secs(10), router.recv())
+            .await
+            .unwrap_or_else(|_| panic!("stalled after {i} messages"))
+            .unwrap();
+        assert_eq!(&m.frames()[1][..4], &(i as u32).to_be_bytes());
+    }
+    sender.await.unwrap();
+}

@@ -95,17 +95,23 @@ pub(crate) async fn run(
             paused = core.inbound_paused(pipe);
         }
 
-        // Output: pipe -> session -> stream.
+        // Output: pipe -> session -> stream. `busy`: stopped only because the turn's budget ran
+        // out, so come back without waiting (the pipe will not notify us again).
+        let mut busy = true;
         for _ in 0..MAX_WRITES_PER_TURN {
             if ready && core.fill(pipe, &mut session, OUT_BATCH) {
                 return End::Kicked;
             }
             if session.out().is_empty() {
+                busy = false;
                 break;
             }
             match write_some(&stream, session.out()) {
                 Ok(true) => continue,
-                Ok(false) => break,
+                Ok(false) => {
+                    busy = false;
+                    break;
+                }
                 Err(e) => return End::Io(e),
             }
         }
@@ -176,6 +182,11 @@ pub(crate) async fn run(
             armed = deadline;
             let at = deadline.unwrap_or_else(|| t + std::time::Duration::from_secs(3600));
             sleep.as_mut().reset(tokio::time::Instant::from_std(at));
+        }
+
+        if busy {
+            tokio::task::yield_now().await;
+            continue;
         }
 
         // Wait for something to do.

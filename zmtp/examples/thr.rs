@@ -1,0 +1,45 @@
+//! Quick one-way throughput check in one process: DEALER -> ROUTER over loopback TCP.
+//! `cargo run --release --example thr -- <size> <count>`
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use zmtp::{Dealer, Message, Router};
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<(), zmtp::Error> {
+    let mut args = std::env::args().skip(1);
+    let size: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(16);
+    let count: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let router = Router::new();
+    let ep = router.bind("tcp://127.0.0.1:0")?;
+    let dealer = Dealer::new();
+    dealer.connect(&ep.to_string())?;
+    let payload = vec![7u8; size];
+    dealer.send(Message::from(Bytes::from(payload.clone()))).await?;
+    router.recv().await?;
+    eprintln!("warm-up done");
+    let start = Instant::now();
+    let sender = tokio::spawn(async move {
+        for _ in 0..count {
+            dealer
+                .send(Message::from(Bytes::copy_from_slice(&payload)))
+                .await?;
+        }
+        Ok::<_, zmtp::Error>(dealer)
+    });
+    for i in 0..count {
+        if std::env::var_os("THR_DEBUG").is_some() && i % 100 == 0 {
+            eprintln!("received {i}");
+        }
+        router.recv().await?;
+    }
+    let el = start.elapsed().as_secs_f64();
+    let _ = sender.await;
+    println!(
+        "{size} B x {count}: {:.0} msgs/s, {:.1} MB/s",
+        count as f64 / el,
+        (count * size) as f64 / el / 1e6
+    );
+    Ok(())
+}

@@ -10,15 +10,19 @@ use zmtp::{Dealer, Message, Router};
 async fn main() -> Result<(), zmtp::Error> {
     let mut args = std::env::args().skip(1);
     let size: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(16);
-    let count: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let count: usize = args
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
     let router = Router::new();
     let ep = router.bind("tcp://127.0.0.1:0")?;
     let dealer = Dealer::new();
     dealer.connect(&ep.to_string())?;
     let payload = vec![7u8; size];
-    dealer.send(Message::from(Bytes::from(payload.clone()))).await?;
+    dealer
+        .send(Message::from(Bytes::from(payload.clone())))
+        .await?;
     router.recv().await?;
-    eprintln!("warm-up done");
     let start = Instant::now();
     let sender = tokio::spawn(async move {
         for _ in 0..count {
@@ -28,10 +32,7 @@ async fn main() -> Result<(), zmtp::Error> {
         }
         Ok::<_, zmtp::Error>(dealer)
     });
-    for i in 0..count {
-        if std::env::var_os("THR_DEBUG").is_some() && i % 100 == 0 {
-            eprintln!("received {i}");
-        }
+    for _ in 0..count {
         router.recv().await?;
     }
     let el = start.elapsed().as_secs_f64();

@@ -2,20 +2,45 @@
 
 use bytes::Bytes;
 
+/// Frames kept inline, without a heap allocation: enough for a body, a ROUTER's routing-id
+/// prefix and an empty delimiter.
+const INLINE_FRAMES: usize = 3;
+
 /// A multipart message: one or more frames, each a cheaply clonable [`Bytes`].
 ///
 /// Cloning a message clones the frame handles, not the payloads. Frames received from the
-/// network are slices of the connection's receive buffer (no copy).
-#[derive(Clone, Default, PartialEq, Eq, Hash)]
+/// network are slices of the connection's receive buffer (no copy). Up to three frames are
+/// stored inline, so the common message costs no allocation of its own.
+#[derive(Clone)]
 pub struct Message {
-    frames: Vec<Bytes>,
+    repr: Repr,
+}
+
+#[derive(Clone)]
+enum Repr {
+    Inline {
+        len: usize,
+        frames: [Bytes; INLINE_FRAMES],
+    },
+    Heap(Vec<Bytes>),
+}
+
+impl Default for Message {
+    fn default() -> Self {
+        Message::new()
+    }
 }
 
 impl Message {
     /// An empty message (no frames). Sending a message with no frames is an error; push at
     /// least one frame first.
-    pub fn new() -> Self {
-        Message { frames: Vec::new() }
+    pub const fn new() -> Self {
+        Message {
+            repr: Repr::Inline {
+                len: 0,
+                frames: [Bytes::new(), Bytes::new(), Bytes::new()],
+            },
+        }
     }
 
     /// A message of the given frames.
@@ -24,75 +49,130 @@ impl Message {
         I: IntoIterator<Item = B>,
         B: Into<Bytes>,
     {
-        Message {
-            frames: frames.into_iter().map(Into::into).collect(),
+        let mut m = Message::new();
+        for f in frames {
+            m.push_back(f);
         }
+        m
     }
 
     /// Appends a frame.
     pub fn push_back(&mut self, frame: impl Into<Bytes>) {
-        self.frames.push(frame.into());
+        let frame = frame.into();
+        match &mut self.repr {
+            Repr::Inline { len, frames } if *len < INLINE_FRAMES => {
+                frames[*len] = frame;
+                *len += 1;
+            }
+            Repr::Inline { len, frames } => {
+                let mut v = Vec::with_capacity(*len * 2);
+                v.extend(frames.iter_mut().map(std::mem::take));
+                v.push(frame);
+                self.repr = Repr::Heap(v);
+            }
+            Repr::Heap(v) => v.push(frame),
+        }
     }
 
     /// Puts a frame in front (how a ROUTER prefixes the routing id).
     pub fn push_front(&mut self, frame: impl Into<Bytes>) {
-        self.frames.insert(0, frame.into());
+        let frame = frame.into();
+        match &mut self.repr {
+            Repr::Inline { len, frames } if *len < INLINE_FRAMES => {
+                frames[..=*len].rotate_right(1);
+                frames[0] = frame;
+                *len += 1;
+            }
+            Repr::Inline { len, frames } => {
+                let mut v = Vec::with_capacity(*len * 2);
+                v.push(frame);
+                v.extend(frames.iter_mut().map(std::mem::take));
+                self.repr = Repr::Heap(v);
+            }
+            Repr::Heap(v) => v.insert(0, frame),
+        }
     }
 
     /// Removes and returns the first frame (how a ROUTER takes the routing id off).
     pub fn pop_front(&mut self) -> Option<Bytes> {
-        if self.frames.is_empty() {
-            None
-        } else {
-            Some(self.frames.remove(0))
+        match &mut self.repr {
+            Repr::Inline { len: 0, .. } => None,
+            Repr::Inline { len, frames } => {
+                let f = std::mem::take(&mut frames[0]);
+                frames[..*len].rotate_left(1);
+                *len -= 1;
+                Some(f)
+            }
+            Repr::Heap(v) if v.is_empty() => None,
+            Repr::Heap(v) => Some(v.remove(0)),
         }
     }
 
     /// The frames.
     pub fn frames(&self) -> &[Bytes] {
-        &self.frames
-    }
-
-    /// The frames, mutable.
-    pub fn frames_mut(&mut self) -> &mut Vec<Bytes> {
-        &mut self.frames
+        match &self.repr {
+            Repr::Inline { len, frames } => &frames[..*len],
+            Repr::Heap(v) => v,
+        }
     }
 
     /// Takes the frames out.
     pub fn into_frames(self) -> Vec<Bytes> {
-        self.frames
+        match self.repr {
+            Repr::Inline { len, frames } => frames.into_iter().take(len).collect(),
+            Repr::Heap(v) => v,
+        }
     }
 
     /// Number of frames.
     pub fn len(&self) -> usize {
-        self.frames.len()
+        self.frames().len()
     }
 
     /// True if the message has no frames.
     pub fn is_empty(&self) -> bool {
-        self.frames.is_empty()
+        self.len() == 0
     }
 
     /// Total payload bytes over all frames.
     pub fn byte_len(&self) -> usize {
-        self.frames.iter().map(Bytes::len).sum()
+        self.frames().iter().map(Bytes::len).sum()
     }
 
     /// The first frame, if any.
     pub fn first(&self) -> Option<&Bytes> {
-        self.frames.first()
+        self.frames().first()
     }
 
     /// The frame at `index`, if any.
     pub fn get(&self, index: usize) -> Option<&Bytes> {
-        self.frames.get(index)
+        self.frames().get(index)
+    }
+
+    /// Iterates over the frames.
+    pub fn iter(&self) -> std::slice::Iter<'_, Bytes> {
+        self.frames().iter()
+    }
+}
+
+impl PartialEq for Message {
+    fn eq(&self, other: &Self) -> bool {
+        self.frames() == other.frames()
+    }
+}
+
+impl Eq for Message {}
+
+impl std::hash::Hash for Message {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.frames().hash(state)
     }
 }
 
 impl std::fmt::Debug for Message {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut l = f.debug_list();
-        for fr in &self.frames {
+        for fr in self.frames() {
             if fr.len() <= 64 {
                 l.entry(&format_args!("b\"{}\"", fr.escape_ascii()));
             } else {
@@ -105,15 +185,21 @@ impl std::fmt::Debug for Message {
 
 impl From<Vec<Bytes>> for Message {
     fn from(frames: Vec<Bytes>) -> Self {
-        Message { frames }
+        if frames.len() <= INLINE_FRAMES {
+            Message::from_frames(frames)
+        } else {
+            Message {
+                repr: Repr::Heap(frames),
+            }
+        }
     }
 }
 
 impl From<Bytes> for Message {
     fn from(frame: Bytes) -> Self {
-        Message {
-            frames: vec![frame],
-        }
+        let mut m = Message::new();
+        m.push_back(frame);
+        m
     }
 }
 
@@ -139,7 +225,7 @@ impl IntoIterator for Message {
     type Item = Bytes;
     type IntoIter = std::vec::IntoIter<Bytes>;
     fn into_iter(self) -> Self::IntoIter {
-        self.frames.into_iter()
+        self.into_frames().into_iter()
     }
 }
 
@@ -147,6 +233,29 @@ impl<'a> IntoIterator for &'a Message {
     type Item = &'a Bytes;
     type IntoIter = std::slice::Iter<'a, Bytes>;
     fn into_iter(self) -> Self::IntoIter {
-        self.frames.iter()
+        self.frames().iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_and_heap_behave_alike() {
+        for n in 0..8usize {
+            let frames: Vec<Bytes> = (0..n).map(|i| Bytes::from(vec![i as u8; i])).collect();
+            let mut m = Message::from_frames(frames.clone());
+            assert_eq!(m.frames(), &frames[..]);
+            assert_eq!(m, Message::from(frames.clone()));
+            m.push_front(Bytes::from_static(b"id"));
+            assert_eq!(m.len(), n + 1);
+            assert_eq!(m.pop_front().as_deref(), Some(&b"id"[..]));
+            assert_eq!(m.frames(), &frames[..]);
+            m.push_back(Bytes::from_static(b"z"));
+            assert_eq!(m.frames().last().map(|b| &b[..]), Some(&b"z"[..]));
+            assert_eq!(m.clone().into_frames().len(), n + 1);
+        }
+        assert_eq!(Message::new().pop_front(), None);
     }
 }

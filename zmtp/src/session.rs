@@ -130,7 +130,7 @@ pub struct Session {
     decoder: FrameDecoder,
     out: OutBuf,
     events: VecDeque<SessionEvent>,
-    partial: Vec<Bytes>,
+    partial: Message,
     partial_len: u64,
     peer_v31: bool,
     handshake_deadline: Option<Instant>,
@@ -152,7 +152,7 @@ impl Session {
             phase: Phase::Greeting,
             out,
             events: VecDeque::new(),
-            partial: Vec::new(),
+            partial: Message::new(),
             partial_len: 0,
             peer_v31: false,
             next_ping: None,
@@ -289,10 +289,10 @@ impl Session {
                             .into());
                         }
                     }
-                    self.partial.push(frame.body);
+                    self.partial.push_back(frame.body);
                     if !frame.more {
                         self.partial_len = 0;
-                        let msg = Message::from(std::mem::take(&mut self.partial));
+                        let msg = std::mem::take(&mut self.partial);
                         self.events.push_back(SessionEvent::Message(msg));
                     }
                 }

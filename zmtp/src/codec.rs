@@ -212,6 +212,13 @@ impl OutBuf {
         }
     }
 
+    /// Frees the write buffer's memory if nothing is pending (for idle connections).
+    pub fn release_if_empty(&mut self) {
+        if self.len == 0 && self.tail.capacity() > 0 {
+            self.tail = BytesMut::new();
+        }
+    }
+
     /// Copies everything pending into one vector (tests and simple drivers).
     pub fn to_vec(&self) -> Vec<u8> {
         let mut v = Vec::with_capacity(self.len);

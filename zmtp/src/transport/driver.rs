@@ -189,6 +189,14 @@ pub(crate) async fn run(
             continue;
         }
 
+        // Idle connections hold no buffers: an empty read buffer and write buffer are
+        // released before waiting (under load they are referenced by frames anyway, so the
+        // next read allocates either way).
+        if rbuf.is_empty() && rbuf.capacity() > 0 {
+            rbuf = BytesMut::new();
+        }
+        session.out().release_if_empty();
+
         // Wait for something to do.
         let mut interest: Option<Interest> = None;
         if !paused && linger.is_none() {

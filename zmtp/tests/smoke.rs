@@ -52,3 +52,50 @@ async fn many_large_messages_do_not_stall() {
     }
     sender.await.unwrap();
 }
+
+/// Dropping a socket flushes what was queued (LINGER default: until flushed) and frees its
+/// port.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drop_flushes_queued_messages_and_frees_the_port() {
+    let router = Router::new();
+    let ep = router.bind("tcp://127.0.0.1:0").unwrap();
+    let dealer = Dealer::new();
+    dealer.connect(&ep.to_string()).unwrap();
+    for i in 0..1000u32 {
+        dealer
+            .send(Message::from(i.to_be_bytes().to_vec()))
+            .await
+            .unwrap();
+    }
+    drop(dealer);
+    for i in 0..1000u32 {
+        let m = tokio::time::timeout(Duration::from_secs(5), router.recv())
+            .await
+            .expect("message lost on drop")
+            .unwrap();
+        assert_eq!(&m.frames()[1][..], &i.to_be_bytes());
+    }
+    router.close().await;
+    // The listener is gone: the same port binds again.
+    let again = Router::new();
+    again
+        .bind(&ep.to_string())
+        .expect("port still held after close");
+}
+
+/// LINGER 0: a closed socket gives up on peers that do not read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_with_zero_linger_returns_at_once() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut o = SocketOptions::default();
+    o.linger = Some(Duration::ZERO);
+    let dealer = Dealer::with_options(o).unwrap();
+    dealer.connect(&format!("tcp://127.0.0.1:{port}")).unwrap();
+    dealer.send(Message::from("never delivered")).await.unwrap();
+    // The peer accepts TCP but never speaks ZMTP.
+    let _peer = listener.accept().unwrap();
+    tokio::time::timeout(Duration::from_secs(2), dealer.close())
+        .await
+        .expect("close with linger 0 hung");
+}

@@ -86,9 +86,10 @@ pub(crate) async fn run(
 
     loop {
         if linger.is_none() && core.is_closed() {
-            if !ready {
+            if !ready && !core.has_outbound(pipe) {
                 return End::Closed;
             }
+            // Finish the handshake if need be, then flush, within LINGER.
             linger = Some(core.options.linger.map(|d| now() + d));
         }
         if paused {
@@ -124,9 +125,10 @@ pub(crate) async fn run(
             }
         }
 
-        // Input: stream -> session -> pipe.
+        // Input: stream -> session -> pipe. While lingering, read only to finish the handshake.
         let was_ready = ready;
-        if !paused && linger.is_none() {
+        let reading = !paused && (linger.is_none() || !ready);
+        if reading {
             for _ in 0..MAX_READS_PER_TURN {
                 let want = session.reserve_hint(rbuf.len());
                 rbuf.reserve(want);
@@ -199,7 +201,7 @@ pub(crate) async fn run(
 
         // Wait for something to do.
         let mut interest: Option<Interest> = None;
-        if !paused && linger.is_none() {
+        if !paused && (linger.is_none() || !ready) {
             interest = Some(Interest::READABLE);
         }
         if !session.out().is_empty() {

@@ -86,7 +86,7 @@ pub(crate) fn connect(core: &Arc<Core>, ep: Endpoint) {
         let mut rng = crate::socket::random_u32() | 1;
         loop {
             let dialled = tokio::select! {
-                _ = core2.shutdown.cancelled() => break,
+                _ = give_up_dial(&core2, pipe) => break,
                 r = dial(&ep) => r,
             };
             let retry = match dialled {
@@ -130,6 +130,18 @@ pub(crate) fn connect(core: &Arc<Core>, ep: Endpoint) {
         core2.detach(pipe, false);
     });
     core.add_task(task);
+}
+
+/// Completes when a dial in progress should be abandoned: at close, at once if nothing is
+/// queued for the peer (or LINGER is zero), else after LINGER (30 s when LINGER is infinite),
+/// so messages sent just before close still go out once the connection is up.
+async fn give_up_dial(core: &Core, pipe: crate::socket::pipe::PipeId) {
+    core.shutdown.cancelled().await;
+    if !core.has_outbound(pipe) {
+        return;
+    }
+    let linger = core.options.linger.unwrap_or(Duration::from_secs(30));
+    tokio::time::sleep(linger).await;
 }
 
 async fn dial(ep: &Endpoint) -> std::io::Result<(TcpStream, SocketAddr)> {

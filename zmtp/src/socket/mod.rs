@@ -25,7 +25,7 @@ use crate::message::Message;
 use crate::options::SocketOptions;
 use crate::session::Session;
 use crate::socket_type::SocketType;
-use pipe::{Pipe, PipeId};
+use pipe::{Pipe, PipeId, PipeMap};
 
 /// A peer's routing id, as a ROUTER sees it: the `Identity` the peer announced, or a generated
 /// one (5 bytes: `0x00` then a 32-bit counter, as libzmq makes them).
@@ -136,7 +136,7 @@ pub(crate) struct Core {
 
 #[derive(Debug, Default)]
 pub(crate) struct State {
-    pub(crate) pipes: HashMap<PipeId, Pipe>,
+    pub(crate) pipes: PipeMap,
     next_pipe: u64,
     /// Pipes holding inbound messages, in fair-queue order.
     in_ring: VecDeque<PipeId>,
@@ -330,6 +330,10 @@ impl Core {
 
     /// Waits for a message. Cancel safe: a message is taken only when it is returned.
     pub(crate) async fn recv(&self) -> Result<(Option<RoutingId>, Message), Error> {
+        // Fast path: a message is waiting.
+        if let Some(m) = self.lock().pop_inbound() {
+            return Ok(m);
+        }
         loop {
             let notified = self.recv_ready.notified();
             tokio::pin!(notified);
@@ -358,6 +362,16 @@ impl Core {
     where
         F: FnMut(&mut State) -> Result<bool, Error>,
     {
+        // Fast path: room now.
+        {
+            let mut st = self.lock();
+            if st.closed {
+                return Err(Error::Closed);
+            }
+            if attempt(&mut st)? {
+                return Ok(());
+            }
+        }
         loop {
             let notified = self.send_ready.notified();
             tokio::pin!(notified);

@@ -1,12 +1,37 @@
 //! A pipe: the pair of queues between the socket and one peer.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use tokio::sync::Notify;
 
 use super::RoutingId;
 use crate::message::Message;
+
+/// The pipes of a socket by id. Ids are sequential numbers, so a multiplicative hash is as
+/// good as SipHash here and much cheaper on the per-message path.
+pub(crate) type PipeMap = HashMap<PipeId, Pipe, BuildHasherDefault<PipeIdHasher>>;
+
+/// Hashes a [`PipeId`] by multiplying it with a large odd constant (Fibonacci hashing).
+#[derive(Debug, Default)]
+pub(crate) struct PipeIdHasher(u64);
+
+impl Hasher for PipeIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
 
 /// Names a pipe within its socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

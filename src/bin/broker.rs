@@ -43,6 +43,10 @@ struct Args {
     /// disconnected.
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     client_hwm: usize,
+    /// A client connection must finish its ZMTP handshake (greeting and READY) within this
+    /// long, or it is closed. 0 = no limit.
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    handshake_ivl_ms: u64,
     /// On SIGINT/SIGTERM, wait at most this long for replies in flight.
     #[arg(long, value_name = "MS", default_value_t = 2_000)]
     linger_ms: u64,
@@ -72,7 +76,7 @@ async fn main() {
     let mut fo = SocketOptions::default();
     fo.sndhwm = args.client_hwm;
     fo.maxmsgsize = (args.max_msg_size > 0).then_some(args.max_msg_size);
-    fo.handshake_ivl = Some(Duration::from_secs(10));
+    fo.handshake_ivl = Some(Duration::from_millis(args.handshake_ivl_ms));
     fo.linger = Some(Duration::from_millis(args.linger_ms));
     let frontend = Router::with_options(fo).unwrap_or_else(|e| die("broker", e));
 

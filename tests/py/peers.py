@@ -5,9 +5,18 @@ set up; long-running modes stop when their stdin closes (or on "stop\\n") and th
 summary line. Failures print `FAIL <reason>` and exit 1.
 
 Modes:
-  dealer-client EP ID N     DEALER with routing id ID sends N 3-frame requests (text, binary
-                            with NUL/0xff bytes, empty frame), checks every reply comes back
-                            exactly once, byte for byte; prints `ok N`.
+  dealer-client EP ID N [W] DEALER with routing id ID sends N 3-frame requests (text, binary
+                            with NUL/0xff bytes, empty frame), at most W in flight (default
+                            all), checks every reply comes back exactly once, byte for byte;
+                            prints `ok N`.
+  retry-client EP ID N W RETRY_MS [IVL_MS]
+                            DEALER with routing id ID: N requests, at most W in flight, one
+                            every IVL_MS if given; a request unanswered after RETRY_MS is sent
+                            again (replies are deduplicated). Prints `ready`, then `progress K`
+                            every 100 replies, then `ok N retries R dups D`. For fault tests,
+                            where requests in flight may be lost.
+  churn EP N                N DEALERs one after another (ids churn-0..), each connects, sends
+                            one request, checks its reply and closes; prints `ok N`.
   req-client EP N           REQ client, N lock-step requests; prints `ok N`.
   echo-worker EP            DEALER that connects to EP and echoes; prints `served K` at stop.
   proxy W                   zmq.proxy(ROUTER, DEALER), both bound on port 0; prints
@@ -75,20 +84,23 @@ def stdin_says_stop():
     return line == "" or line.strip() == "stop"
 
 
-def dealer_client(ctx, ep, cid, n):
+def dealer_client(ctx, ep, cid, n, window=None):
     s = ctx.socket(zmq.DEALER)
     s.linger = 0
     s.identity = cid.encode()
     connect_and_wait(s, ep)
     out("ready")
+    window = n if window is None else window
     expected = {}
-    for k in range(n):
-        msg = request(cid, k)
-        expected[tuple(msg)] = k
-        s.send_multipart(msg)
+    sent = 0
     seen = set()
     deadline = time.monotonic() + TIMEOUT_S
     while len(seen) < n:
+        while sent < n and sent - len(seen) < window:
+            msg = request(cid, sent)
+            expected[tuple(msg)] = sent
+            s.send_multipart(msg)
+            sent += 1
         left = deadline - time.monotonic()
         if left <= 0 or not s.poll(int(left * 1000)):
             fail("%s: %d of %d replies missing" % (cid, n - len(seen), n))
@@ -102,6 +114,72 @@ def dealer_client(ctx, ep, cid, n):
     # Anything more within a short while is a duplicate or someone else's reply.
     if s.poll(200):
         fail("%s: extra reply %r" % (cid, s.recv_multipart()[:2]))
+    out("ok %d" % n)
+
+
+def retry_client(ctx, ep, cid, n, window, retry_ms, ivl_ms):
+    s = ctx.socket(zmq.DEALER)
+    s.linger = 0
+    s.identity = cid.encode()
+    connect_and_wait(s, ep)
+    out("ready")
+    expected = {}
+    outstanding = {}  # k -> (message, last sent at)
+    done = set()
+    sent = retries = dups = 0
+    next_send = time.monotonic()
+    deadline = time.monotonic() + 4 * TIMEOUT_S
+    while len(done) < n:
+        now = time.monotonic()
+        if now > deadline:
+            fail("%s: %d of %d replies missing" % (cid, n - len(done), n))
+        while sent < n and len(outstanding) < window and now >= next_send:
+            msg = request(cid, sent)
+            expected[tuple(msg)] = sent
+            outstanding[sent] = (msg, now)
+            s.send_multipart(msg)
+            sent += 1
+            if ivl_ms:
+                next_send = now + ivl_ms / 1000.0
+        for k, (msg, at) in list(outstanding.items()):
+            if now - at >= retry_ms / 1000.0:
+                outstanding[k] = (msg, now)
+                s.send_multipart(msg)
+                retries += 1
+        if not s.poll(10):
+            continue
+        while True:
+            try:
+                reply = tuple(s.recv_multipart(zmq.NOBLOCK))
+            except zmq.Again:
+                break
+            k = expected.get(reply)
+            if k is None:
+                fail("%s: unexpected reply %r" % (cid, reply[:2]))
+            if k in done:
+                dups += 1
+                continue
+            done.add(k)
+            outstanding.pop(k, None)
+            if len(done) % 100 == 0:
+                out("progress %d" % len(done))
+    out("ok %d retries %d dups %d" % (n, retries, dups))
+
+
+def churn(ctx, ep, n):
+    for i in range(n):
+        s = ctx.socket(zmq.DEALER)
+        s.linger = 0
+        s.identity = ("churn-%d" % i).encode()
+        s.connect(ep)
+        msg = request("churn-%d" % i, i)
+        s.send_multipart(msg)
+        if not s.poll(int(TIMEOUT_S * 1000)):
+            fail("churn: no reply on connection %d" % i)
+        reply = s.recv_multipart()
+        if reply != msg:
+            fail("churn: reply %r != request %r" % (reply[:2], msg[:2]))
+        s.close(linger=0)
     out("ok %d" % n)
 
 
@@ -190,7 +268,13 @@ def main():
     ctx = zmq.Context()
     try:
         if mode == "dealer-client":
-            dealer_client(ctx, args[0], args[1], int(args[2]))
+            window = int(args[3]) if len(args) > 3 else None
+            dealer_client(ctx, args[0], args[1], int(args[2]), window)
+        elif mode == "retry-client":
+            ivl = int(args[5]) if len(args) > 5 else 0
+            retry_client(ctx, args[0], args[1], int(args[2]), int(args[3]), int(args[4]), ivl)
+        elif mode == "churn":
+            churn(ctx, args[0], int(args[1]))
         elif mode == "req-client":
             req_client(ctx, args[0], int(args[1]))
         elif mode == "echo-worker":

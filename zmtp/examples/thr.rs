@@ -24,6 +24,7 @@ async fn main() -> Result<(), zmtp::Error> {
         .await?;
     router.recv().await?;
     let start = Instant::now();
+    let cpu0 = cpu_seconds();
     let sender = tokio::spawn(async move {
         for _ in 0..count {
             dealer
@@ -37,10 +38,28 @@ async fn main() -> Result<(), zmtp::Error> {
     }
     let el = start.elapsed().as_secs_f64();
     let _ = sender.await;
+    let cpu = cpu_seconds() - cpu0;
     println!(
-        "{size} B x {count}: {:.0} msgs/s, {:.1} MB/s",
+        "{size} B x {count}: {:.0} msgs/s, {:.1} MB/s, {:.0} ns CPU per message",
         count as f64 / el,
-        (count * size) as f64 / el / 1e6
+        (count * size) as f64 / el / 1e6,
+        cpu * 1e9 / count as f64
     );
     Ok(())
+}
+
+/// User + system CPU time of this process, from /proc/self/stat (Linux; 0 elsewhere).
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    let Some(rest) = stat.rsplit(')').next() else {
+        return 0.0;
+    };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|&i| f.get(i).and_then(|v| v.parse::<f64>().ok()))
+        .sum();
+    ticks / 100.0
 }

@@ -283,27 +283,42 @@ impl Core {
 
     /// Moves queued outbound messages of `pipe` into the session until about `max_bytes` are
     /// pending there. Returns true if the pipe was asked to disconnect (handover, kick).
-    pub(crate) fn fill(&self, id: PipeId, session: &mut Session, max_bytes: usize) -> bool {
-        let mut st = self.lock();
-        let Some(p) = st.pipes.get_mut(&id) else {
-            return true;
-        };
-        if p.kick {
-            return true;
-        }
-        let mut moved = false;
-        while session.pending_out() < max_bytes {
-            let Some(msg) = p.outbound.pop_front() else {
-                break;
+    ///
+    /// Messages are taken out under the lock and encoded after it is released, so a sender is
+    /// never held up by the encoding.
+    pub(crate) fn fill(
+        &self,
+        id: PipeId,
+        session: &mut Session,
+        max_bytes: usize,
+        batch: &mut Vec<Message>,
+    ) -> bool {
+        let budget = max_bytes.saturating_sub(session.pending_out());
+        {
+            let mut st = self.lock();
+            let Some(p) = st.pipes.get_mut(&id) else {
+                return true;
             };
+            if p.kick {
+                return true;
+            }
+            let mut bytes = 0;
+            while bytes < budget {
+                let Some(msg) = p.outbound.pop_front() else {
+                    break;
+                };
+                bytes += msg.byte_len() + 2 * msg.len();
+                batch.push(msg);
+            }
+            let wake = !batch.is_empty() && st.send_waiters > 0;
+            drop(st);
+            if wake {
+                self.send_ready.notify_waiters();
+            }
+        }
+        for msg in batch.drain(..) {
             // The socket API refuses empty messages, so this cannot fail once ready.
             let _ = session.send(&msg);
-            moved = true;
-        }
-        let wake = moved && st.send_waiters > 0;
-        drop(st);
-        if wake {
-            self.send_ready.notify_waiters();
         }
         false
     }

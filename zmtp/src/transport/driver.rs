@@ -76,6 +76,7 @@ pub(crate) async fn run(
     let mut session = Session::new(core.options.session_config(core.socket_type), now());
     let mut rbuf = BytesMut::with_capacity(READ_AHEAD_LEN);
     let mut msgs: Vec<Message> = Vec::new();
+    let mut batch: Vec<Message> = Vec::new();
     let mut ready = false;
     let mut paused = false;
     // Some(deadline) once the socket is closing; the inner None means "until flushed".
@@ -100,7 +101,7 @@ pub(crate) async fn run(
         // out, so come back without waiting (the pipe will not notify us again).
         let mut busy = true;
         for _ in 0..MAX_WRITES_PER_TURN {
-            if ready && core.fill(pipe, &mut session, OUT_BATCH) {
+            if ready && core.fill(pipe, &mut session, OUT_BATCH, &mut batch) {
                 return End::Kicked;
             }
             if session.out().is_empty() {
@@ -130,8 +131,7 @@ pub(crate) async fn run(
         let reading = !paused && (linger.is_none() || !ready);
         if reading {
             for _ in 0..MAX_READS_PER_TURN {
-                let want = session.reserve_hint(rbuf.len());
-                rbuf.reserve(want);
+                session.reserve_for_read(&mut rbuf);
                 match stream.try_read_buf(&mut rbuf) {
                     Ok(0) => return End::Eof,
                     Ok(_) => {}

@@ -189,12 +189,20 @@ impl Session {
         self.out.len()
     }
 
-    /// How much free room to reserve in the receive buffer before the next read.
+    /// How much free room to reserve in the receive buffer before the next read. Prefer
+    /// [`Session::reserve_for_read`] (see [`FrameDecoder::reserve_hint`] for why).
     pub fn reserve_hint(&self, buffered: usize) -> usize {
         match self.phase {
             Phase::Greeting => GREETING_LEN,
             _ => self.decoder.reserve_hint(buffered),
         }
+    }
+
+    /// Makes room in the receive buffer for the next read (at least
+    /// [`crate::codec::MIN_READ_LEN`] bytes free), keeping its capacity within about twice the
+    /// bytes received (see [`FrameDecoder::reserve_for_read`]).
+    pub fn reserve_for_read(&self, buf: &mut BytesMut) {
+        crate::codec::reserve_for_read(buf, self.reserve_hint(buf.len()));
     }
 
     /// Takes the next event.

@@ -23,7 +23,10 @@ fn header(size: usize, out: &mut Vec<u8>) {
 
 fn read_frame<R: Read>(r: &mut R, buf: &mut Vec<u8>) -> usize {
     let mut h = [0u8; 2];
-    r.read_exact(&mut h).unwrap();
+    if r.read_exact(&mut h).is_err() {
+        // The peer is gone (the echo server outlives its client).
+        std::process::exit(0);
+    }
     let size = if h[0] & 0x02 != 0 {
         let mut rest = [0u8; 7];
         r.read_exact(&mut rest).unwrap();

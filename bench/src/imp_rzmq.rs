@@ -8,7 +8,7 @@
 use std::time::Instant;
 
 use bytes::Bytes;
-use rzmq::socket::options::{AUTO_DELIMITER, LAST_ENDPOINT};
+use rzmq::socket::options::{AUTO_DELIMITER, LAST_ENDPOINT, MAX_CONNECTIONS};
 use rzmq::{Context, Msg, Socket, SocketType};
 
 use crate::common::*;
@@ -130,6 +130,10 @@ pub fn mem_router() {
     mt_runtime().block_on(async {
         let ctx = Context::new().unwrap();
         let r = sock(&ctx, SocketType::Router).await;
+        // The default is 1024 connections per socket; the memory cell needs more.
+        r.set_option(MAX_CONNECTIONS, 1_000_000i32)
+            .await
+            .expect("MAX_CONNECTIONS");
         let ep = bind(&r).await;
         ready(&[&ep]);
         std::future::pending::<()>().await;

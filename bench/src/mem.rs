@@ -50,7 +50,7 @@ fn linger0(s: &TcpStream) {
 fn handshake(addr: &str, hello: &[u8]) -> std::io::Result<TcpStream> {
     let mut s = TcpStream::connect(addr)?;
     linger0(&s);
-    s.set_read_timeout(Some(Duration::from_secs(20)))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
     s.write_all(hello)?;
     let mut greet = [0u8; 64];
     s.read_exact(&mut greet)?;

@@ -26,7 +26,8 @@ pub struct Cfg {
     pub brokers: Vec<String>,
     pub cells: Vec<String>,
     pub sizes: Vec<usize>,
-    pub conns: usize,
+    /// Connection counts of the memory cell.
+    pub conns: Vec<usize>,
     pub broker_bin: Option<PathBuf>,
     pub out: PathBuf,
     /// Multiplies every message count (quick = 0.25).
@@ -46,7 +47,7 @@ pub struct Sample {
 fn usage() -> ! {
     eprintln!(
         "usage: zbench [--quick | --full] [--rounds N] [--impls a,b,..] [--brokers a,b,..]\n\
-         \x20             [--cells thr,lat,broker,mem] [--sizes 16,256,..] [--conns N]\n\
+         \x20             [--cells thr,lat,broker,mem] [--sizes 16,256,..] [--conns N,..]\n\
          \x20             [--broker-bin PATH] [--scale F] [--out DIR]\n\
          impls: {ALL_IMPLS:?}\nbrokers: {ALL_BROKERS:?}\n\
          CPU per message is taken from the 16 B throughput runs (cell thr)."
@@ -71,7 +72,7 @@ fn parse(args: &[String]) -> Cfg {
         brokers: ALL_BROKERS.iter().map(|s| s.to_string()).collect(),
         cells: ALL_CELLS.iter().map(|s| s.to_string()).collect(),
         sizes: SIZES.to_vec(),
-        conns: 2000,
+        conns: vec![1000, 2000],
         broker_bin: Some(default_broker),
         out: bench_dir.join("results"),
         scale: 1.0,
@@ -93,7 +94,7 @@ fn parse(args: &[String]) -> Cfg {
             "--brokers" => cfg.brokers = list(&val()),
             "--cells" => cfg.cells = list(&val()),
             "--sizes" => cfg.sizes = list(&val()).iter().map(|s| crate::num(s)).collect(),
-            "--conns" => cfg.conns = crate::num(&val()),
+            "--conns" => cfg.conns = list(&val()).iter().map(|s| crate::num(s)).collect(),
             "--broker-bin" => cfg.broker_bin = Some(PathBuf::from(val())),
             "--scale" => scale = Some(crate::num(&val())),
             "--out" => cfg.out = PathBuf::from(val()),
@@ -213,8 +214,23 @@ pub fn rss(pid: u32) -> Option<f64> {
     Some(kb * 1024.0)
 }
 
-/// utime + stime of a process, in seconds.
+/// CPU time (user + system, all threads) of a process in seconds, from its CPU-time clock
+/// (clock_getcpuclockid: nanosecond resolution), else utime + stime from /proc/PID/stat (ticks).
 pub fn proc_cpu(pid: u32) -> Option<f64> {
+    let mut clk: libc::clockid_t = 0;
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    // SAFETY: out-parameters we own.
+    let ok = unsafe {
+        libc::clock_getcpuclockid(pid as libc::pid_t, &mut clk) == 0
+            && libc::clock_gettime(clk, &mut ts) == 0
+    };
+    if ok {
+        return Some(ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9);
+    }
+    proc_cpu_ticks(pid)
+}
+
+fn proc_cpu_ticks(pid: u32) -> Option<f64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let after = &s[s.rfind(')')? + 2..];
     let f: Vec<&str> = after.split_whitespace().collect();
@@ -238,7 +254,7 @@ pub fn thr_count(size: usize, scale: f64) -> usize {
     let base = match size {
         0..=64 => 4_000_000,
         65..=1024 => 2_000_000,
-        1025..=16384 => 500_000,
+        1025..=16384 => 300_000,
         16385..=262144 => 40_000,
         _ => 3_000,
     };
@@ -246,7 +262,8 @@ pub fn thr_count(size: usize, scale: f64) -> usize {
 }
 
 fn run_thr(imp: &str, size: usize, count: usize) -> Result<Metrics, String> {
-    let t = Duration::from_secs(180);
+    // Generous for the slowest implementation; a stalled run fails instead of holding the round.
+    let t = Duration::from_secs(60);
     let mut rx = Proc::role(
         &format!("{imp} thr-recv"),
         &[s(imp), s("thr-recv"), s(size), s(count)],
@@ -319,7 +336,9 @@ fn start_broker(kind: &str, cfg: &Cfg) -> Result<(Proc, String, String), String>
         );
         let p = Proc::spawn(
             "ours broker",
-            Command::new(bin).args(["--workers", "0", "--frontend", &fe, "--backend", &be]),
+            Command::new(bin)
+                .args(["--workers", "0", "--frontend", &fe, "--backend", &be])
+                .env("RUST_LOG", "warn"),
         );
         wait_listening(pf, Duration::from_secs(10))?;
         wait_listening(pb, Duration::from_secs(10))?;
@@ -491,8 +510,10 @@ pub fn main(args: &[String]) {
             }
         }
         if has("mem") {
-            for imp in cfg.impls.iter().filter(|i| *i != "raw") {
-                record("mem", &s(cfg.conns), imp, run_mem(imp, cfg.conns));
+            for &n in &cfg.conns {
+                for imp in cfg.impls.iter().filter(|i| *i != "raw") {
+                    record("mem", &s(n), imp, run_mem(imp, n));
+                }
             }
         }
     }

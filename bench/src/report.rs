@@ -252,34 +252,35 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String]) -> String {
     }
     if have("mem") {
         let mi: Vec<String> = impls.iter().filter(|i| *i != "raw").cloned().collect();
-        o.push_str(&format!(
-            "### Memory: one ROUTER process holding {} idle connections (VmRSS; lower is better)\n\n",
-            cfg.conns
-        ));
-        let case = cfg.conns.to_string();
-        let rows = vec![
-            Row {
-                label: "bytes per connection".into(),
+        o.push_str(
+            "### Memory: one ROUTER process holding N idle connections (VmRSS; lower is better)\n\n",
+        );
+        let mut rows = Vec::new();
+        for &n in &cfg.conns {
+            rows.push(Row {
+                label: format!("N = {n}: bytes per connection"),
                 cell: "mem",
-                case: case.clone(),
+                case: n.to_string(),
                 metric: "bytes_per_conn",
                 higher_better: false,
-            },
-            Row {
-                label: "RSS idle (MB)".into(),
+            });
+            rows.push(Row {
+                label: format!("N = {n}: RSS with N conns (MB)"),
                 cell: "mem",
-                case: case.clone(),
-                metric: "rss_idle_mb",
-                higher_better: false,
-            },
-            Row {
-                label: format!("RSS with {} conns (MB)", cfg.conns),
-                cell: "mem",
-                case,
+                case: n.to_string(),
                 metric: "rss_loaded_mb",
                 higher_better: false,
-            },
-        ];
+            });
+        }
+        if let Some(&n) = cfg.conns.first() {
+            rows.push(Row {
+                label: "RSS idle, bound, no connection (MB)".into(),
+                cell: "mem",
+                case: n.to_string(),
+                metric: "rss_idle_mb",
+                higher_better: false,
+            });
+        }
         table(&mut o, &m, &mi, "ours", &[], &rows);
     }
     if !failures.is_empty() {

@@ -306,7 +306,11 @@ mod tests {
 
     /// Feeds `total` bytes of one frame body, `chunk` bytes per read, reserving room with
     /// `reserve` before each read; returns the largest capacity seen.
-    fn peak_capacity(total: usize, chunk: usize, reserve: impl Fn(&FrameDecoder, &mut BytesMut)) -> usize {
+    fn peak_capacity(
+        total: usize,
+        chunk: usize,
+        reserve: impl Fn(&FrameDecoder, &mut BytesMut),
+    ) -> usize {
         let mut dec = FrameDecoder::new(None);
         let mut buf = BytesMut::new();
         buf.extend_from_slice(&[0x02, 0, 0, 0, 0, 0x10, 0, 0, 0]); // a 256 MiB frame

@@ -153,7 +153,7 @@ pub fn frame_decoder(data: &[u8]) {
         let bytes = chunk(&mut inp, op);
         let mut pending = &bytes[..];
         while !pending.is_empty() {
-            buf.reserve(dec.reserve_hint(buf.len()));
+            dec.reserve_for_read(&mut buf);
             let room = buf.capacity() - buf.len();
             assert!(room > 0, "reserve_hint left no room to read into");
             let n = pending.len().min(room);
@@ -395,7 +395,7 @@ impl Driver {
     fn feed(&mut self, bytes: &[u8]) -> Result<(), ProtocolError> {
         let mut pending = bytes;
         while !pending.is_empty() {
-            self.buf.reserve(self.s.reserve_hint(self.buf.len()));
+            self.s.reserve_for_read(&mut self.buf);
             let room = self.buf.capacity() - self.buf.len();
             assert!(room > 0, "reserve_hint left no room to read into");
             let n = pending.len().min(room);

@@ -26,7 +26,7 @@ use zmtp::{DecodeError, Message, ProtocolError, SocketType};
 pub const CAPACITY_SLACK: usize = 128 * 1024;
 
 /// Stop feeding after this many bytes (keeps one run fast; fills make big frames cheap).
-pub const MAX_FED: usize = 4 << 20;
+pub const MAX_FED: usize = 1 << 20;
 
 /// Every socket type, indexed by the handshake target's first byte.
 pub const SOCKET_TYPES: [SocketType; 11] = [
@@ -91,13 +91,13 @@ impl<'a> Input<'a> {
 }
 
 /// One step's worth of peer bytes: `op` even = a literal run (next byte = length, then the
-/// bytes), `op` odd = a fill of `(next byte + 1) * 4096` copies of the following byte.
+/// bytes), `op` odd = a fill of `(next byte + 1) * 1024` copies of the following byte.
 fn chunk(inp: &mut Input<'_>, op: u8) -> Vec<u8> {
     if op & 1 == 0 {
         let n = inp.u8() as usize;
         inp.bytes(n).to_vec()
     } else {
-        let n = (inp.u8() as usize + 1) * 4096;
+        let n = (inp.u8() as usize + 1) * 1024;
         vec![inp.u8(); n]
     }
 }

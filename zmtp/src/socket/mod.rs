@@ -310,7 +310,12 @@ impl Core {
                 bytes += msg.byte_len() + 2 * msg.len();
                 batch.push(msg);
             }
-            let wake = !batch.is_empty() && st.send_waiters > 0;
+            // Senders waiting for room are woken once the pipe is down to half its SNDHWM
+            // (libzmq's low-water mark), not after every batch: waking them for every few
+            // messages costs a futex round trip per batch.
+            let hwm = self.options.sndhwm;
+            let low = hwm == 0 || p.outbound.len() <= hwm / 2;
+            let wake = !batch.is_empty() && low && st.send_waiters > 0;
             drop(st);
             if wake {
                 self.send_ready.notify_waiters();

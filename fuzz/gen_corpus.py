@@ -71,8 +71,8 @@ def frame_decoder():
     # MESSAGES cut inside the long frame's header (16 + 1..9) and body.
     for cut in (1, 5, 9, 12, 100):
         write("frame_decoder", f"truncated-long-{cut}", b"\x00" + literal_chunks(MESSAGES[: 16 + cut]))
-    # A 512 KiB frame, sent as 128 KiB fills, no limit.
-    write("frame_decoder", "big-frame", b"\x00" + literal_chunks(b"\x02" + struct.pack(">Q", 1 << 19)) + fill(127, 0x61) * 4 + literal_chunks(frame(b"after")))
+    # A 192 KiB frame, sent as 64 KiB fills, no limit.
+    write("frame_decoder", "big-frame", b"\x00" + literal_chunks(b"\x02" + struct.pack(">Q", 3 << 16)) + fill(63, 0x61) * 3 + literal_chunks(frame(b"after")))
     # Declared 2^62 bytes, no limit: only what is sent is buffered.
     write("frame_decoder", "huge-declared", b"\x00" + literal_chunks(b"\x02\x40" + b"\x00" * 7) + fill(255, 0x62) * 2)
     # Same with a u64 limit.
@@ -136,8 +136,8 @@ def handshake():
     write("handshake", "heartbeat-ttl", hs(ROUTER) + literal_chunks(peer + PING) + t(200) + t(200))
     # MAXMSGSIZE 100: the 300-byte frame is too large.
     write("handshake", "maxmsgsize", hs(ROUTER, b"\x01\x00\x64") + literal_chunks(peer + MESSAGES))
-    # A 512 KiB message sent as fills, no limit.
-    write("handshake", "big-message", hs(ROUTER) + literal_chunks(peer + b"\x02" + struct.pack(">Q", 1 << 19)) + fill(127, 0x61) * 4)
+    # A 192 KiB message sent as fills, no limit.
+    write("handshake", "big-message", hs(ROUTER) + literal_chunks(peer + b"\x02" + struct.pack(">Q", 3 << 16)) + fill(63, 0x61) * 3)
     # Our routing id, handshake timeout of 50 ms hit before the READY.
     write("handshake", "handshake-timeout", hs(DEALER, b"\x0a\x05\x03abc") + literal_chunks(GREETING) + t(3) + t(3))
     write("handshake", "no-handshake-ivl", hs(DEALER, b"\x02\xff") + literal_chunks(GREETING) + t(255))

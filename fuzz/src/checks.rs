@@ -26,7 +26,7 @@ use zmtp::{DecodeError, Message, ProtocolError, SocketType};
 pub const CAPACITY_SLACK: usize = 128 * 1024;
 
 /// Stop feeding after this many bytes (keeps one run fast; fills make big frames cheap).
-pub const MAX_FED: usize = 1 << 20;
+pub const MAX_FED: usize = 256 << 10;
 
 /// Every socket type, indexed by the handshake target's first byte.
 pub const SOCKET_TYPES: [SocketType; 11] = [
@@ -154,6 +154,7 @@ pub fn frame_decoder(data: &[u8]) {
         let mut pending = &bytes[..];
         while !pending.is_empty() {
             dec.reserve_for_read(&mut buf);
+            assert_capacity_bounded(&buf, fed);
             let room = buf.capacity() - buf.len();
             assert!(room > 0, "reserve_hint left no room to read into");
             let n = pending.len().min(room);
@@ -396,6 +397,7 @@ impl Driver {
         let mut pending = bytes;
         while !pending.is_empty() {
             self.s.reserve_for_read(&mut self.buf);
+            assert_capacity_bounded(&self.buf, self.fed);
             let room = self.buf.capacity() - self.buf.len();
             assert!(room > 0, "reserve_hint left no room to read into");
             let n = pending.len().min(room);

@@ -110,6 +110,10 @@ impl Broker {
     fn rss_kb(&self) -> u64 {
         rss_kb(self.pid())
     }
+
+    fn peak_rss_kb(&self) -> u64 {
+        peak_rss_kb(self.pid())
+    }
 }
 
 fn fd_count(pid: u32) -> usize {
@@ -118,13 +122,23 @@ fn fd_count(pid: u32) -> usize {
         .count()
 }
 
+/// Resident memory now (`VmRSS`), in kB.
 fn rss_kb(pid: u32) -> u64 {
+    proc_status_kb(pid, "VmRSS:")
+}
+
+/// The most resident memory the process ever had (`VmHWM`), in kB.
+fn peak_rss_kb(pid: u32) -> u64 {
+    proc_status_kb(pid, "VmHWM:")
+}
+
+fn proc_status_kb(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/PID/status");
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS in /proc/PID/status")
+        .unwrap_or_else(|| panic!("{field} in /proc/{pid}/status"))
 }
 
 /// Waits (bounded) until the broker's descriptor count is at most `want`; returns the last
@@ -670,14 +684,52 @@ fn frame_declaring_2_pow_62_bytes_without_limit_costs_only_what_is_sent() {
     }
     assert_eq!(r.poll_closed(Duration::from_millis(200)), None);
     b.assert_alive();
-    let grown = b.rss_kb().saturating_sub(rss_before);
-    eprintln!("RSS +{grown} kB with 8 MiB of a 2^62-byte frame buffered");
+    let grown = b.peak_rss_kb().saturating_sub(rss_before);
+    eprintln!("peak RSS +{grown} kB with 8 MiB of a 2^62-byte frame buffered");
     assert!(
         grown < 64 * 1024,
         "broker RSS grew {grown} kB for 8 MiB sent"
     );
     drop(r);
     b.assert_serves_ours("after-huge-nolimit");
+}
+
+#[test]
+fn message_of_millions_of_empty_frames_closed_at_max_msg_size() {
+    // Regression: --max-msg-size counted only frame bodies, so a message of empty frames (2
+    // bytes each on the wire, MORE set, never ending) was never "too large" while the broker
+    // kept a 32-byte slot per frame: 40 MB sent cost the broker 680 MB of RSS, without limit.
+    // Now each frame counts its body plus a 64-byte overhead: the default 64 MiB limit stops
+    // such a message after 1 Mi frames (2 MiB on the wire).
+    let mut b = Broker::start(1, &["--quiet-workers"]);
+    let rss_before = b.rss_kb();
+    let mut r = Raw::handshake(&b.front, b"frames");
+    let chunk: Vec<u8> = [FLAG_MORE, 0].repeat(512 * 1024);
+    let mut sent = 0;
+    for _ in 0..16 {
+        if r.s.write_all(&chunk).is_err() {
+            break;
+        }
+        sent += chunk.len();
+    }
+    let (got, how, _) = r.read_until_closed(CLOSE_BOUND);
+    eprintln!("closed ({how:?}) after {} MiB sent", sent >> 20);
+    if how == Closed::Eof || !got.is_empty() {
+        assert_eq!(
+            split_frames(&got),
+            (vec![(FLAG_COMMAND, error_body("Message too large"))], 0)
+        );
+    }
+    b.wait_log(
+        "message of 1048577 frames is over the maximum of 1048576",
+        1,
+        STEP,
+    );
+    // Peak, not current: the frames are freed once the connection is gone.
+    let grown = b.peak_rss_kb().saturating_sub(rss_before);
+    eprintln!("broker peak RSS +{grown} kB");
+    assert!(grown < 100 * 1024, "broker peak RSS grew {grown} kB");
+    b.assert_serves_ours("after-frames");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -36,7 +36,8 @@ struct Args {
     #[arg(long, value_name = "EP", default_value = "tcp://127.0.0.1:5580", value_parser = endpoint_arg)]
     backend: String,
     /// Largest message (and frame) accepted from a client, in bytes; larger closes that
-    /// client's connection. 0 = no limit.
+    /// client's connection, as does a message of more than max(BYTES / 64, 1024) frames.
+    /// 0 = no limit.
     #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
     max_msg_size: u64,
     /// Replies queued per client before the client counts as a slow consumer and is

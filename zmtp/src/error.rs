@@ -43,6 +43,15 @@ pub enum DecodeError {
         /// The configured limit.
         max: u64,
     },
+    /// A message has more frames than MAXMSGSIZE allows (see
+    /// [`crate::session::SessionConfig::max_msg_size`]): many small frames would otherwise cost
+    /// far more memory than the limit while their bytes stay under it.
+    TooManyFrames {
+        /// Frames received so far in the message.
+        frames: u64,
+        /// The most frames a message may have.
+        max: u64,
+    },
     /// A command frame declares a body larger than [`crate::codec::MAX_COMMAND_LEN`].
     CommandTooLarge {
         /// The declared size.
@@ -80,6 +89,11 @@ impl fmt::Display for DecodeError {
                     "frame of {len} bytes is over the maximum of {max} (MAXMSGSIZE)"
                 )
             }
+            DecodeError::TooManyFrames { frames, max } => write!(
+                f,
+                "message of {frames} frames is over the maximum of {max} (MAXMSGSIZE / {})",
+                crate::session::FRAME_COST
+            ),
             DecodeError::CommandTooLarge { len } => write!(
                 f,
                 "command frame of {len} bytes is over the maximum of {}",
@@ -149,7 +163,8 @@ impl ProtocolError {
             | ProtocolError::PeerError { .. } => None,
             ProtocolError::Decode(DecodeError::UnsupportedMechanism { .. })
             | ProtocolError::MechanismMismatch { .. } => Some("Mechanism mismatch"),
-            ProtocolError::Decode(DecodeError::FrameTooLarge { .. }) => Some("Message too large"),
+            ProtocolError::Decode(DecodeError::FrameTooLarge { .. })
+            | ProtocolError::Decode(DecodeError::TooManyFrames { .. }) => Some("Message too large"),
             ProtocolError::Decode(DecodeError::CommandTooLarge { .. }) => Some("Command too large"),
             ProtocolError::Decode(DecodeError::MalformedCommand(_)) => Some("Malformed command"),
             ProtocolError::Decode(DecodeError::MalformedMetadata(_)) => Some("Malformed metadata"),

@@ -41,7 +41,8 @@ pub struct SocketOptions {
     /// Default 30 s.
     pub handshake_ivl: Option<Duration>,
     /// ZMQ_MAXMSGSIZE: largest inbound frame, and message, accepted; larger closes the
-    /// connection before the bytes are buffered. `None` = no limit (the default).
+    /// connection before the bytes are buffered. `None` = no limit (the default). A message
+    /// may also have at most `max(maxmsgsize / 64, 1024)` frames (empty frames cost memory too).
     pub maxmsgsize: Option<u64>,
     /// ZMQ_ROUTER_MANDATORY: a ROUTER send to an unknown peer fails with
     /// [`crate::Error::HostUnreachable`] instead of being dropped, and a send to a full peer

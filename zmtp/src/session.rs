@@ -35,6 +35,14 @@ use crate::mechanism::null::{self, PeerInfo};
 use crate::message::Message;
 use crate::socket_type::SocketType;
 
+/// What a frame of a message costs us beyond its body, in bytes (its slot in the message, with
+/// room to grow): with MAXMSGSIZE set, a message may have at most MAXMSGSIZE / FRAME_COST
+/// frames (but never fewer than [`MIN_FRAMES_PER_MESSAGE`]).
+pub const FRAME_COST: u64 = 64;
+
+/// The frames a message may always have, however small MAXMSGSIZE is.
+pub const MIN_FRAMES_PER_MESSAGE: u64 = 1024;
+
 /// How a session behaves; the socket options that reach the protocol.
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
@@ -43,6 +51,9 @@ pub struct SessionConfig {
     /// Our routing id, sent as READY's `Identity` (empty = none).
     pub routing_id: Bytes,
     /// MAXMSGSIZE: the largest frame, and the largest message, we accept (`None` = no limit).
+    /// It also bounds the frames of a message to `max(MAXMSGSIZE / FRAME_COST,
+    /// MIN_FRAMES_PER_MESSAGE)`, so that empty frames (2 bytes on the wire, a slot of ours
+    /// each) cannot cost more memory than the limit.
     pub max_msg_size: Option<u64>,
     /// HANDSHAKE_IVL: greeting plus READY must be done by then (`None` or zero = no limit).
     pub handshake_ivl: Option<Duration>,
@@ -293,6 +304,15 @@ impl Session {
                             return Err(DecodeError::FrameTooLarge {
                                 len: self.partial_len,
                                 max,
+                            }
+                            .into());
+                        }
+                        let frames = self.partial.len() as u64 + 1;
+                        let max_frames = (max / FRAME_COST).max(MIN_FRAMES_PER_MESSAGE);
+                        if frames > max_frames {
+                            return Err(DecodeError::TooManyFrames {
+                                frames,
+                                max: max_frames,
                             }
                             .into());
                         }
@@ -624,5 +644,51 @@ mod tests {
                 max: 10
             }))
         ));
+    }
+
+    #[test]
+    fn message_frame_count_bounded_by_max_msg_size() {
+        // Regression: empty frames counted 0 bytes against MAXMSGSIZE, so a message of endless
+        // empty MORE frames grew without limit (a 32-byte slot per 2 bytes on the wire).
+        let now = Instant::now();
+        let mut cfg = SessionConfig::new(SocketType::Router);
+        cfg.max_msg_size = Some(128 * 1024);
+        let mut r = Session::new(cfg, now);
+        let mut d = Session::new(SessionConfig::new(SocketType::Dealer), now);
+        let (mut bd, mut br) = (BytesMut::new(), BytesMut::new());
+        pump(now, &mut d, &mut r, &mut br, 1000).unwrap();
+        pump(now, &mut r, &mut d, &mut bd, 1000).unwrap();
+        assert!(matches!(r.poll_event(), Some(SessionEvent::Ready(_))));
+        // 2048 frames (128 KiB / 64) are fine, 2049 are not.
+        let ok = Message::from_frames(vec![Bytes::new(); 2048]);
+        d.send(&ok).unwrap();
+        pump(now, &mut d, &mut r, &mut br, 1 << 20).unwrap();
+        assert!(matches!(r.poll_event(), Some(SessionEvent::Message(m)) if m.len() == 2048));
+        d.send(&Message::from_frames(vec![Bytes::new(); 2049]))
+            .unwrap();
+        assert_eq!(
+            pump(now, &mut d, &mut r, &mut br, 1 << 20),
+            Err(ProtocolError::Decode(DecodeError::TooManyFrames {
+                frames: 2049,
+                max: 2048
+            }))
+        );
+        assert!(r
+            .out()
+            .to_vec()
+            .ends_with(b"\x05ERROR\x11Message too large"));
+        // A tiny limit still allows MIN_FRAMES_PER_MESSAGE frames.
+        let mut cfg = SessionConfig::new(SocketType::Router);
+        cfg.max_msg_size = Some(10);
+        let mut r = Session::new(cfg, now);
+        let mut d = Session::new(SessionConfig::new(SocketType::Dealer), now);
+        let (mut bd, mut br) = (BytesMut::new(), BytesMut::new());
+        pump(now, &mut d, &mut r, &mut br, 1000).unwrap();
+        pump(now, &mut r, &mut d, &mut bd, 1000).unwrap();
+        assert!(matches!(r.poll_event(), Some(SessionEvent::Ready(_))));
+        d.send(&Message::from_frames(vec![Bytes::new(); 1024]))
+            .unwrap();
+        pump(now, &mut d, &mut r, &mut br, 1 << 20).unwrap();
+        assert!(matches!(r.poll_event(), Some(SessionEvent::Message(m)) if m.len() == 1024));
     }
 }

@@ -60,6 +60,10 @@ fn role(args: &[String]) {
         ("zmqrs", w) => roles!(imp_zmqrs, w, a),
         ("omq", w) => roles!(imp_omq, w, a),
         ("rzmq", w) => roles!(imp_rzmq, w, a),
+        ("rzmq-uring", w) => {
+            imp_rzmq::use_uring();
+            roles!(imp_rzmq, w, a)
+        }
         (i, w) => panic!("unknown role {i} {w}"),
     }
 }

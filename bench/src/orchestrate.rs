@@ -11,10 +11,11 @@ use std::time::{Duration, Instant};
 use crate::report;
 
 /// Implementations in the point-to-point cells (throughput, latency, CPU, memory).
-pub const ALL_IMPLS: &[&str] = &["raw", "libzmq", "ours", "zmqrs", "omq", "rzmq"];
+pub const ALL_IMPLS: &[&str] = &["raw", "libzmq", "ours", "zmqrs", "omq", "rzmq", "rzmq-uring"];
 /// Brokers in the broker cell. `ours` is the repo's `broker` binary (skipped if not built);
 /// `ours-proxy` is a two-task proxy on the zmtp crate written in this bench.
-pub const ALL_BROKERS: &[&str] = &["libzmq", "ours", "ours-proxy", "zmqrs", "omq", "rzmq"];
+pub const ALL_BROKERS: &[&str] =
+    &["libzmq", "ours", "ours-proxy", "zmqrs", "omq", "rzmq", "rzmq-uring"];
 pub const ALL_CELLS: &[&str] = &["thr", "lat", "broker", "mem"];
 pub const SIZES: &[usize] = &[16, 256, 4096, 65536, 1 << 20];
 
@@ -33,6 +34,8 @@ pub struct Cfg {
     /// Multiplies every message count (quick = 0.25).
     pub scale: f64,
     pub command: String,
+    /// The repo commit the `ours` code was built from (`+dirty` if zmtp/ had local changes).
+    pub ours_rev: String,
 }
 
 #[derive(Debug, Clone)]
@@ -80,6 +83,7 @@ fn parse(args: &[String]) -> Cfg {
             .chain(args.iter().cloned())
             .collect::<Vec<_>>()
             .join(" "),
+        ours_rev: git_rev(&bench_dir.join("..")),
     };
     let mut rounds = None;
     let mut scale = None;
@@ -110,7 +114,42 @@ fn parse(args: &[String]) -> Cfg {
     cfg
 }
 
+fn git_rev(repo: &std::path::Path) -> String {
+    let run = |args: &[&str]| {
+        Command::new("git")
+            .arg("-C")
+            .arg(repo)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let Some(rev) = run(&["rev-parse", "--short=10", "HEAD"]) else {
+        return "unknown".into();
+    };
+    let dirty = run(&["status", "--porcelain", "--", "zmtp", "src/bin/broker.rs"])
+        .is_some_and(|s| !s.is_empty());
+    if dirty {
+        format!("{rev}+dirty")
+    } else {
+        rev
+    }
+}
+
 // ---------------------------------------------------------------- child processes
+
+/// A private copy of this executable that the children run, so that a rebuild of
+/// target/release/zbench during a run cannot break or change the run.
+static EXE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+fn pin_exe(out: &std::path::Path) {
+    let src = std::env::current_exe().unwrap();
+    let dst = out.join(format!(".zbench-{}", std::process::id()));
+    if std::fs::copy(&src, &dst).is_ok() {
+        let _ = EXE.set(dst);
+    }
+}
 
 /// A child role: stdout lines come through a channel so that every wait has a timeout.
 pub struct Proc {
@@ -122,7 +161,7 @@ pub struct Proc {
 
 impl Proc {
     pub fn role(name: &str, args: &[String]) -> Proc {
-        let exe = std::env::current_exe().unwrap();
+        let exe = EXE.get().cloned().unwrap_or_else(|| std::env::current_exe().unwrap());
         let mut full = vec!["role".to_string()];
         full.extend_from_slice(args);
         Proc::spawn(name, Command::new(exe).args(&full))
@@ -445,6 +484,7 @@ fn run_mem(imp: &str, n: usize) -> Result<Metrics, String> {
 pub fn main(args: &[String]) {
     let cfg = parse(args);
     std::fs::create_dir_all(&cfg.out).unwrap();
+    pin_exe(&cfg.out);
     let tsv_path = cfg.out.join(format!("samples-{}.tsv", cfg.mode));
     let mut tsv = std::fs::File::create(&tsv_path).unwrap();
     writeln!(tsv, "round\tcell\tcase\timpl\tmetric\tvalue").unwrap();
@@ -516,6 +556,9 @@ pub fn main(args: &[String]) {
                 }
             }
         }
+    }
+    if let Some(p) = EXE.get() {
+        let _ = std::fs::remove_file(p);
     }
     let md = report::render(&cfg, &samples, &failures);
     let md_path = cfg.out.join(format!("report-{}.md", cfg.mode));

@@ -143,8 +143,8 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String]) -> String {
     let m = Medians::new(samples);
     let mut o = String::new();
     o.push_str(&format!(
-        "Command: `{}` (mode {}, {} round(s), medians over rounds)\n\n",
-        cfg.command, cfg.mode, cfg.rounds
+        "Command: `{}` (mode {}, {} round(s), medians over rounds; ours = zmtp at {})\n\n",
+        cfg.command, cfg.mode, cfg.rounds, cfg.ours_rev
     ));
     let impls: Vec<String> = cfg.impls.clone();
     let have = |cell: &str| samples.iter().any(|s| s.cell == cell);

@@ -30,19 +30,16 @@ use common::*;
 struct Broker {
     proc: Proc,
     front: String,
-    #[allow(dead_code)]
-    back: String,
     _kids: PidGuard,
 }
 
 impl Broker {
     fn start(workers: u32, extra: &[&str]) -> Broker {
-        let (proc, front, back) = ephemeral_broker(workers, extra);
+        let (proc, front, _) = ephemeral_broker(workers, extra);
         let kids = broker_workers(&proc, workers as usize);
         Broker {
             proc,
             front,
-            back,
             _kids: kids,
         }
     }

@@ -729,6 +729,37 @@ fn message_of_millions_of_empty_frames_closed_at_max_msg_size() {
     b.assert_serves_ours("after-frames");
 }
 
+#[test]
+fn ping_flood_from_a_peer_that_never_reads_costs_bounded_memory() {
+    // Regression: every PING queued a PONG, and commands are not held back by RCVHWM, so a
+    // peer that sent PINGs and never read grew the broker's output buffer by about what it sent
+    // (200 MB of PINGs: +180 MB of RSS), without limit. Now PINGs that arrive while 64 KiB of
+    // output waits are not answered (libzmq keeps at most one PONG pending).
+    let mut b = Broker::start(1, &["--quiet-workers"]);
+    let rss_before = b.rss_kb();
+    let mut r = Raw::handshake(&b.front, b"pinger");
+    let ping = frame(
+        FLAG_COMMAND,
+        &command_body("PING", b"\x00\x00sixteen-byte-ctx"),
+    );
+    let chunk = ping.repeat((1 << 20) / ping.len());
+    for _ in 0..48 {
+        r.send(&chunk);
+    }
+    b.assert_serves_ours("beside-pinger");
+    let grown = b.peak_rss_kb().saturating_sub(rss_before);
+    eprintln!("broker peak RSS +{grown} kB after 48 MiB of PINGs never read");
+    assert!(grown < 16 * 1024, "broker peak RSS grew {grown} kB");
+    // Still connected (a PING flood is legal): once it reads, it gets PONGs.
+    let (flags, body) = r.read_frame(STEP);
+    assert_eq!(
+        (flags, body),
+        (FLAG_COMMAND, command_body("PONG", b"sixteen-byte-ctx"))
+    );
+    drop(r);
+    b.assert_serves_ours("after-pinger");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Abuse: connections that stall, storms, slow readers, stolen ids.
 

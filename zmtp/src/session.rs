@@ -43,6 +43,10 @@ pub const FRAME_COST: u64 = 64;
 /// The frames a message may always have, however small MAXMSGSIZE is.
 pub const MIN_FRAMES_PER_MESSAGE: u64 = 1024;
 
+/// PINGs that arrive while this many bytes of our output wait unwritten are not answered
+/// (libzmq likewise keeps at most one PONG pending).
+pub const MAX_OUT_FOR_PONG: usize = 64 * 1024;
+
 /// How a session behaves; the socket options that reach the protocol.
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
@@ -333,7 +337,12 @@ impl Session {
     fn on_command(&mut self, now: Instant, cmd: Command) -> Result<(), ProtocolError> {
         match cmd {
             Command::Ping { ttl, context } => {
-                Command::Pong { context }.encode(&mut self.out);
+                // A peer that does not read our output gets no more PONGs: they would reach it
+                // no sooner than what already waits (and any frame is proof of life), and
+                // answering every PING would let it grow our output without bound.
+                if self.out.len() < MAX_OUT_FOR_PONG {
+                    Command::Pong { context }.encode(&mut self.out);
+                }
                 if ttl > 0 && self.ttl_deadline.is_none() {
                     self.ttl_deadline = Some(now + Duration::from_millis(u64::from(ttl) * 100));
                 }
@@ -521,6 +530,35 @@ mod tests {
         let (e, at) = err.expect("heartbeat timeout");
         assert_eq!(e, ProtocolError::HeartbeatTimeout);
         assert_eq!(at, t1 + Duration::from_millis(400));
+    }
+
+    #[test]
+    fn pings_not_answered_while_output_backs_up() {
+        // Regression: a peer that sent PINGs and never read got a PONG queued for each, growing
+        // our output without bound.
+        let (mut d, mut r, now) = pair(SocketType::Dealer, SocketType::Router);
+        let (mut bd, mut br) = (BytesMut::new(), BytesMut::new());
+        pump(now, &mut d, &mut r, &mut br, 1000).unwrap();
+        pump(now, &mut r, &mut d, &mut bd, 1000).unwrap();
+        let mut ob = OutBuf::new();
+        Command::Ping {
+            ttl: 0,
+            context: Bytes::from_static(b"0123456789abcdef"),
+        }
+        .encode(&mut ob);
+        let pings = ob.to_vec().repeat(100_000);
+        r.handle_input(now, &mut BytesMut::from(&pings[..]))
+            .unwrap();
+        let pending = r.pending_out();
+        assert!(
+            (MAX_OUT_FOR_PONG..MAX_OUT_FOR_PONG + 64).contains(&pending),
+            "{pending} bytes pending after 100 000 PINGs"
+        );
+        // Once the output is written, PINGs are answered again.
+        r.out().advance(pending);
+        r.handle_input(now, &mut BytesMut::from(&ob.to_vec()[..]))
+            .unwrap();
+        assert_eq!(r.out().to_vec(), b"\x04\x15\x04PONG0123456789abcdef");
     }
 
     #[test]

@@ -1030,6 +1030,7 @@ fn fault_kill9_worker_under_load_restarted_others_serve() {
         &["retry-client", &b.front, "kw", "3000", "30", "1000"],
     );
     c.line("progress 500", STEP);
+    let fds_before = b.fd_count();
     send_signal(victim, "KILL");
     let killed = Instant::now();
     // The broker notices and starts a new worker#2.
@@ -1070,6 +1071,9 @@ fn fault_kill9_worker_under_load_restarted_others_serve() {
         .filter(|l| l.starts_with("worker#2 received") && l.ends_with("from after-kill"))
         .count();
     assert!(by_new > 0, "the restarted worker#2 served nothing");
+    // The dead worker's connection and pipe are not leaked.
+    let fds = settle_fds(&b, fds_before, Duration::from_secs(3));
+    assert!(fds <= fds_before, "broker fds {fds_before} -> {fds}");
     b.assert_alive();
 }
 

@@ -1,11 +1,14 @@
-//! rzmq 0.5 on a tokio multi-thread runtime (its examples use `#[tokio::main]`). `rzmq`: the
-//! standard tokio TCP backend; `rzmq-uring`: the io_uring backend its README recommends on
-//! Linux (`initialize_uring_backend(UringConfig::default())`: one worker here, multishot
-//! receive, balanced polling; contexts `with_io_uring_sessions(true)`). Default options (SNDHWM/RCVHWM 1000, SNDBATCH 128 msgs / 256 KB,
-//! adaptive throttle on) except AUTO_DELIMITER off on both ends, so that the wire traffic is the
-//! same as libzmq's DEALER/ROUTER (no extra empty delimiter frame). TCP_CORK is not set: rzmq
-//! applies it only to PUSH/PULL/PUB/SUB. rzmq has no proxy helper; ours is one task per
-//! direction.
+//! rzmq 0.5 on a tokio multi-thread runtime (its examples use `#[tokio::main]`).
+//! - `rzmq`: the standard tokio TCP backend.
+//! - `rzmq-uring`: the io_uring backend its README recommends on Linux
+//!   (`initialize_uring_backend(UringConfig::default())`: one worker here, multishot receive,
+//!   balanced polling; contexts `with_io_uring_sessions(true)`).
+//!
+//! Default options (SNDHWM/RCVHWM 1000, SNDBATCH 128 msgs / 256 KB, adaptive throttle on)
+//! except AUTO_DELIMITER off on both ends, so that the wire traffic is the same as libzmq's
+//! DEALER/ROUTER (no extra empty delimiter frame), and the memory cell's ROUTER raises
+//! MAX_CONNECTIONS from its default of 1024. TCP_CORK is not set: rzmq applies it only to
+//! PUSH/PULL/PUB/SUB. rzmq has no proxy helper; ours is one task per direction.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -155,7 +158,8 @@ pub fn mem_router() {
     mt_runtime().block_on(async {
         let ctx = new_ctx();
         let r = sock(&ctx, SocketType::Router).await;
-        // The default is 1024 connections per socket; the memory cell needs more.
+        // rzmq accepts at most MAX_CONNECTIONS (default 1024) per socket; the memory cell needs
+        // more, so raise it before bind (as a user would).
         r.set_option(MAX_CONNECTIONS, 1_000_000i32)
             .await
             .expect("MAX_CONNECTIONS");

@@ -114,6 +114,14 @@ fn parse(args: &[String]) -> Cfg {
     cfg
 }
 
+/// The 1-minute load average (other work on the machine skews every number).
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_default()
+}
+
 fn git_rev(repo: &std::path::Path) -> String {
     let run = |args: &[&str]| {
         Command::new("git")
@@ -492,9 +500,16 @@ pub fn main(args: &[String]) {
     let mut failures: Vec<String> = Vec::new();
     let has = |c: &str| cfg.cells.iter().any(|x| x == c);
     let t_start = Instant::now();
+    let mut loads: Vec<String> = Vec::new();
 
     for round in 1..=cfg.rounds {
-        eprintln!("=== round {round}/{} ({:.0?})", cfg.rounds, t_start.elapsed());
+        let la = loadavg();
+        eprintln!(
+            "=== round {round}/{} ({:.0?}, loadavg {la})",
+            cfg.rounds,
+            t_start.elapsed()
+        );
+        loads.push(la);
         let mut record = |cell: &str, case: &str, imp: &str, res: Result<Metrics, String>| {
             match res {
                 Ok(ms) => {
@@ -560,7 +575,8 @@ pub fn main(args: &[String]) {
     if let Some(p) = EXE.get() {
         let _ = std::fs::remove_file(p);
     }
-    let md = report::render(&cfg, &samples, &failures);
+    loads.push(loadavg());
+    let md = report::render(&cfg, &samples, &failures, &loads);
     let md_path = cfg.out.join(format!("report-{}.md", cfg.mode));
     std::fs::write(&md_path, &md).unwrap();
     println!("{md}");

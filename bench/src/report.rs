@@ -139,12 +139,17 @@ fn size_label(n: usize) -> String {
     }
 }
 
-pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String]) -> String {
+pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[String]) -> String {
     let m = Medians::new(samples);
     let mut o = String::new();
     o.push_str(&format!(
         "Command: `{}` (mode {}, {} round(s), medians over rounds; ours = zmtp at {})\n\n",
         cfg.command, cfg.mode, cfg.rounds, cfg.ours_rev
+    ));
+    o.push_str(&format!(
+        "1-minute load average at the start of each round and at the end: {} (2 CPUs; \
+         anything well above the benchmark's own ~2 means other work competed for the cores)\n\n",
+        loads.join(", ")
     ));
     let impls: Vec<String> = cfg.impls.clone();
     let have = |cell: &str| samples.iter().any(|s| s.cell == cell);

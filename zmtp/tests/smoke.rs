@@ -99,3 +99,33 @@ async fn close_with_zero_linger_returns_at_once() {
         .await
         .expect("close with linger 0 hung");
 }
+
+/// Regression: messages read in the same turn as the peer's close were dropped with the
+/// connection instead of delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_before_the_peers_close_are_all_delivered() {
+    for round in 0..5 {
+        // No RCVHWM: everything fits without a reader, so the sender can finish and close
+        // while the router's connection is still reading.
+        let mut o = SocketOptions::default();
+        o.rcvhwm = 0;
+        let router = Router::with_options(o).unwrap();
+        let ep = router.bind("tcp://127.0.0.1:0").unwrap();
+        let dealer = Dealer::new();
+        dealer.connect(&ep.to_string()).unwrap();
+        let n = 5000u32;
+        for i in 0..n {
+            let mut body = vec![0u8; 4096];
+            body[..4].copy_from_slice(&i.to_be_bytes());
+            dealer.send(Message::from(body)).await.unwrap();
+        }
+        dealer.close().await;
+        for i in 0..n {
+            let m = tokio::time::timeout(Duration::from_secs(5), router.recv())
+                .await
+                .unwrap_or_else(|_| panic!("round {round}: message {i} of {n} lost"))
+                .unwrap();
+            assert_eq!(&m.frames()[1][..4], &i.to_be_bytes());
+        }
+    }
+}

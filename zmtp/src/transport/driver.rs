@@ -28,6 +28,8 @@ use crate::socket::Core;
 const OUT_BATCH: usize = 256 * 1024;
 /// Reads per turn, so one busy connection cannot hold its worker thread.
 const MAX_READS_PER_TURN: usize = 16;
+/// Messages decoded before they are handed to the socket in the middle of a turn.
+const DELIVER_BATCH: usize = 512;
 /// Write rounds (fill then write) per turn.
 const MAX_WRITES_PER_TURN: usize = 16;
 /// Most slices per vectored write.
@@ -133,10 +135,17 @@ pub(crate) async fn run(
             for _ in 0..MAX_READS_PER_TURN {
                 session.reserve_for_read(&mut rbuf);
                 match stream.try_read_buf(&mut rbuf) {
-                    Ok(0) => return End::Eof,
+                    Ok(0) => {
+                        // What arrived before the close was accepted: deliver it.
+                        core.deliver(pipe, &mut msgs);
+                        return End::Eof;
+                    }
                     Ok(_) => {}
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) => return End::Io(e),
+                    Err(e) => {
+                        core.deliver(pipe, &mut msgs);
+                        return End::Io(e);
+                    }
                 }
                 let result = session.handle_input(now(), &mut rbuf);
                 while let Some(ev) = session.poll_event() {
@@ -149,15 +158,21 @@ pub(crate) async fn run(
                         _ => {}
                     }
                 }
-                if !msgs.is_empty() {
-                    paused = core.deliver(pipe, &mut msgs);
-                }
                 if let Err(e) = result {
+                    // Messages completed before the error were accepted: deliver them.
+                    core.deliver(pipe, &mut msgs);
                     return fail(&stream, &mut session, e);
                 }
-                if paused {
-                    break;
+                if msgs.len() >= DELIVER_BATCH {
+                    paused = core.deliver(pipe, &mut msgs);
+                    if paused {
+                        break;
+                    }
                 }
+            }
+            // One hand-over (and at most one wake-up of a waiting `recv`) per turn, not per read.
+            if !msgs.is_empty() {
+                paused = core.deliver(pipe, &mut msgs);
             }
         }
 

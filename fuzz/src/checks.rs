@@ -418,7 +418,7 @@ impl Driver {
     /// Runs `handle_timeout` if the session asked for it by now (and once anyway: early calls
     /// must be harmless).
     fn timers(&mut self) -> Result<(), ProtocolError> {
-        if self.s.poll_timeout().is_some_and(|t| t <= self.now) || self.fed % 2 == 0 {
+        if self.s.poll_timeout().is_some_and(|t| t <= self.now) || self.fed.is_multiple_of(2) {
             let r = self.s.handle_timeout(self.now);
             self.check_result(&r);
             r?;
@@ -445,6 +445,9 @@ impl Driver {
         if *e == ProtocolError::MessageBeforeHandshake {
             assert!(!self.ready);
         }
+        // Events decoded before the error are kept (messages completed before a bad frame were
+        // accepted); nothing is added after it.
+        while self.s.poll_event().is_some() {}
         // Sticky.
         assert_eq!(
             self.s

@@ -430,7 +430,8 @@ impl Session {
             .encode(&mut self.out);
         }
         self.phase = Phase::Failed(error);
-        self.events.clear();
+        // Events decoded before the error stay: messages completed before a bad frame were
+        // accepted and must still be delivered.
     }
 }
 
@@ -620,6 +621,25 @@ mod tests {
         let before = r.pending_out();
         r.handle_timeout(now + Duration::from_secs(5)).unwrap();
         assert_eq!(r.pending_out(), before, "a PING was queued for a 3.0 peer");
+    }
+
+    #[test]
+    fn messages_before_an_error_survive_it() {
+        let (mut d, mut r, now) = pair(SocketType::Dealer, SocketType::Router);
+        let (mut bd, mut br) = (BytesMut::new(), BytesMut::new());
+        pump(now, &mut d, &mut r, &mut br, 1000).unwrap();
+        pump(now, &mut r, &mut d, &mut bd, 1000).unwrap();
+        assert!(matches!(r.poll_event(), Some(SessionEvent::Ready(_))));
+        d.send(&Message::from(Bytes::from_static(b"kept"))).unwrap();
+        let mut input = BytesMut::from(&d.out().to_vec()[..]);
+        input.extend_from_slice(b"\x04\x00"); // an empty command frame: malformed
+        assert!(r.handle_input(now, &mut input).is_err());
+        assert_eq!(
+            r.poll_event(),
+            Some(SessionEvent::Message(Message::from(Bytes::from_static(
+                b"kept"
+            ))))
+        );
     }
 
     #[test]

@@ -28,8 +28,11 @@ use crate::socket::Core;
 const OUT_BATCH: usize = 256 * 1024;
 /// Reads per turn, so one busy connection cannot hold its worker thread.
 const MAX_READS_PER_TURN: usize = 16;
-/// Messages decoded before they are handed to the socket in the middle of a turn.
+/// Messages, or bytes, decoded before they are handed to the socket in the middle of a turn:
+/// small messages go over in large batches (one wake-up of `recv` per batch), large ones soon
+/// enough that the application works on them while the next ones are read.
 const DELIVER_BATCH: usize = 512;
+const DELIVER_BATCH_BYTES: usize = 256 * 1024;
 /// Write rounds (fill then write) per turn.
 const MAX_WRITES_PER_TURN: usize = 16;
 /// Most slices per vectored write.
@@ -132,6 +135,7 @@ pub(crate) async fn run(
         let was_ready = ready;
         let reading = !paused && (linger.is_none() || !ready);
         if reading {
+            let mut msgs_bytes = 0;
             for _ in 0..MAX_READS_PER_TURN {
                 session.reserve_for_read(&mut rbuf);
                 match stream.try_read_buf(&mut rbuf) {
@@ -154,7 +158,10 @@ pub(crate) async fn run(
                             ready = true;
                             core.attach(pipe, &info, addr);
                         }
-                        SessionEvent::Message(m) => msgs.push(m),
+                        SessionEvent::Message(m) => {
+                            msgs_bytes += m.byte_len();
+                            msgs.push(m);
+                        }
                         _ => {}
                     }
                 }
@@ -163,7 +170,8 @@ pub(crate) async fn run(
                     core.deliver(pipe, &mut msgs);
                     return fail(&stream, &mut session, e);
                 }
-                if msgs.len() >= DELIVER_BATCH {
+                if msgs.len() >= DELIVER_BATCH || msgs_bytes >= DELIVER_BATCH_BYTES {
+                    msgs_bytes = 0;
                     paused = core.deliver(pipe, &mut msgs);
                     if paused {
                         break;

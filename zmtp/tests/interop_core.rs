@@ -5,9 +5,11 @@
 //! `scripts/test.sh`); without it these tests fail, they never skip. The libzmq side is
 //! `tests/py/peer.py`.
 
+mod common;
+
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::thread::{self, JoinHandle};
@@ -48,21 +50,7 @@ fn with_prefix(prefix: &'static [u8], m: &Message) -> Message {
 // ---------------------------------------------------------------------------------------------
 // The pyzmq child process.
 
-fn python() -> PathBuf {
-    let path = match std::env::var_os("ZMTP_PYTHON") {
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("..")
-            .join(".venv/bin/python"),
-    };
-    assert!(
-        path.exists(),
-        "interop tests need Python with pyzmq: {} does not exist. Run scripts/test.sh (it \
-         creates .venv with pyzmq) or set ZMTP_PYTHON to an interpreter that has pyzmq.",
-        path.display()
-    );
-    path
-}
+use common::python;
 
 /// A running `peer.py`; killed (by PID) and reaped when dropped, whatever happened.
 struct Peer {

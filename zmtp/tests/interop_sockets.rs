@@ -9,6 +9,8 @@
 //! Content checks are byte for byte: frames up to 64 bytes are compared as hex, longer ones by
 //! length and CRC-32 (the agent prints the same descriptors for what it receives and sends).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -27,21 +29,7 @@ const STEP: Duration = Duration::from_secs(10);
 // ---------------------------------------------------------------------------------------------
 // The pyzmq agent.
 
-fn python() -> PathBuf {
-    let path = match std::env::var_os("ZMTP_PYTHON") {
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("..")
-            .join(".venv/bin/python"),
-    };
-    assert!(
-        path.exists(),
-        "interop tests need Python with pyzmq: {} does not exist. Run scripts/test.sh (it \
-         creates .venv with pyzmq) or set ZMTP_PYTHON to an interpreter that has pyzmq.",
-        path.display()
-    );
-    path
-}
+use common::python;
 
 /// A running `agent.py`: one command line in, one reply line out. Killed (by PID) and reaped
 /// when dropped. Its methods block the calling thread, which in a multi-thread tokio test is

@@ -11,7 +11,7 @@ import struct
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 # flags
-GREETING_FLAG, READY_FLAG, ID_FLAG, ABORT_FLAG, DRAIN_FLAG, SLOW_FLAG = 1, 2, 4, 8, 16, 32
+GREETING_FLAG, READY_FLAG, ID_FLAG, ABORT_FLAG, DRAIN_FLAG, SLOW_FLAG, HANDOVER_FLAG, TWIN_FLAG = 1, 2, 4, 8, 16, 32, 64, 128
 HS = GREETING_FLAG | READY_FLAG
 HSD = HS | DRAIN_FLAG
 
@@ -109,6 +109,12 @@ def seeds():
     yield "garbage", b"\x00" + lit(bytes(range(256)) * 4)
     yield "garbage-after-ready", bytes([HS]) + fill(8, 0xff)
     yield "empty", b""
+    yield "handover-traffic", bytes([HSD | HANDOVER_FLAG]) + lit(MSGS)
+    yield "twin", bytes([HSD | TWIN_FLAG]) + lit(MSGS)
+    yield "twin-clash", bytes([HSD | ID_FLAG | TWIN_FLAG]) + lit(MSGS)
+    yield "twin-handover", bytes([HSD | ID_FLAG | TWIN_FLAG | HANDOVER_FLAG]) + lit(MSGS)
+    yield "twin-handover-abort", bytes([HS | ID_FLAG | TWIN_FLAG | HANDOVER_FLAG | ABORT_FLAG]) + lit(MSGS * 3)
+    yield "twin-garbage", bytes([TWIN_FLAG | DRAIN_FLAG]) + lit(bytes(range(256)))
 
 
 def main():

@@ -6,12 +6,13 @@
 //! router_conn;`. It may use only `std`, `bytes`, `tokio` and `zmtp` (with its `tokio`
 //! feature).
 //!
-//! One process-wide [`Harness`], made on first use: a tokio runtime with one worker thread, a
-//! ROUTER bound on `tcp://127.0.0.1:0` with options like the broker's frontend (MAXMSGSIZE
-//! 1 MiB, HANDSHAKE_IVL 100 ms) plus heartbeats (PING every 25 ms, 100 ms timeout), and a task
-//! that receives every message and echoes it to its sender with `try_send`, so the outbound
-//! path runs too. Each input is one blocking `std::net::TcpStream` connection from the fuzzing
-//! thread; the router serves it on the runtime's worker.
+//! One process-wide [`Harness`], made on first use: a tokio runtime with one worker thread and
+//! two ROUTERs bound on `tcp://127.0.0.1:0` with options like the broker's frontend
+//! (MAXMSGSIZE 1 MiB, HANDSHAKE_IVL 100 ms) plus heartbeats (PING every 25 ms, 100 ms
+//! timeout), the second also with ROUTER_HANDOVER; each has a task that receives every message
+//! and echoes it to its sender with `try_send`, so the outbound path runs too. Each input is
+//! one blocking `std::net::TcpStream` connection (two with flags bit 7) from the fuzzing
+//! thread; the routers serve them on the runtime's worker.
 //!
 //! Layout of an input: a flags byte, then ops until the input ends.
 //! - flags bit 0: send a valid greeting (ZMTP 3.1, NULL) first; bit 1 (with bit 0): and a
@@ -20,7 +21,11 @@
 //!   without half-closing or reading (a reset when router bytes are unread); bit 4: before
 //!   closing, read until the router has been quiet for [`DRAIN_QUIET`] (so that PONGs and
 //!   echoes are written: a router that reads EOF drops the output it has not written yet);
-//!   bit 5: sleep ops are long (see below).
+//!   bit 5: sleep ops are long (see below); bit 6: use the second router, which has
+//!   ROUTER_HANDOVER; bit 7: a twin connection, a well-behaved DEALER with routing id
+//!   `fuzz-id` that sends one message, is up while the ops run (with bit 2 the two clash: the
+//!   newcomer is ignored, or with bit 6 takes the id over and the twin is disconnected), and is
+//!   drained, closed and checked like the main one afterwards.
 //! - op byte `c`, by `c >> 6`: 0 = a literal of the next `(c & 63) + 1` bytes; 1 = a literal
 //!   whose length is the next big-endian u16; 2 = a fill of `((c & 63) + 1) * 4096` copies of
 //!   the next byte; 3 = sleep `c & 63` ms with flags bit 5 (at most [`MAX_DELAY`] per input),
@@ -35,10 +40,10 @@
 //! - what the router sent is well-formed ZMTP: a NULL greeting, then frames, the first one
 //!   READY with `Socket-Type` ROUTER, every command parsable; and at most twice what we sent
 //!   plus [`OUT_SLACK`] (PONGs and echoes cannot grow it without bound);
-//! - every [`CHECK_EVERY`] inputs (and in [`check_now`]): a fresh `zmtp::Dealer` connects and
-//!   gets its message echoed within [`LIVENESS_TIMEOUT`] (the accept loop, the router and the
-//!   echo task are alive), the process RSS stays under [`MAX_RSS`], and it holds fewer than
-//!   [`MAX_FDS`] descriptors (no leaked connections).
+//! - every [`CHECK_EVERY`] inputs (and in [`check_now`]): a fresh `zmtp::Dealer` connects to
+//!   each router and gets its message echoed within [`LIVENESS_TIMEOUT`] (the accept loop, the
+//!   router and the echo task are alive), the process RSS stays under [`MAX_RSS`], and it holds
+//!   fewer than [`MAX_FDS`] descriptors (no leaked connections).
 #![allow(dead_code)]
 
 use std::io::{ErrorKind, Read, Write};
@@ -85,22 +90,30 @@ pub const MAX_RSS: u64 = 512 << 20;
 /// Open descriptor bound.
 pub const MAX_FDS: usize = 512;
 
-/// The process-wide router under test.
+/// The process-wide routers under test.
 pub struct Harness {
     rt: tokio::runtime::Runtime,
-    router: Router,
-    addr: SocketAddr,
-    endpoint: String,
+    /// `[0]`: libzmq's defaults otherwise; `[1]`: with ROUTER_HANDOVER.
+    targets: [Target; 2],
     inputs: AtomicU64,
     /// Serialises inputs (the replay test may run on several threads).
     lock: Mutex<()>,
 }
 
+/// A bound router and the task echoing its messages.
+pub struct Target {
+    router: Router,
+    addr: SocketAddr,
+    endpoint: String,
+}
+
 static HARNESS: OnceLock<Harness> = OnceLock::new();
 
-/// The router's options: the broker frontend's limits with short timers.
-pub fn router_options() -> SocketOptions {
+/// The router's options: the broker frontend's limits with short timers; ROUTER_HANDOVER if
+/// asked.
+pub fn router_options(handover: bool) -> SocketOptions {
     let mut o = SocketOptions::default();
+    o.router_handover = handover;
     o.maxmsgsize = Some(MAX_MSG_SIZE);
     o.handshake_ivl = Some(Duration::from_millis(100));
     o.heartbeat_ivl = Some(Duration::from_millis(25));
@@ -116,33 +129,40 @@ pub fn harness() -> &'static Harness {
             .enable_all()
             .build()
             .expect("tokio runtime");
-        let (router, addr) = rt.block_on(async {
-            let router = Router::with_options(router_options()).expect("router options");
-            let ep = router.bind("tcp://127.0.0.1:0").expect("bind");
-            let port: u16 = ep
-                .to_string()
-                .rsplit(':')
-                .next()
-                .and_then(|p| p.parse().ok())
-                .expect("bound port");
-            (router, SocketAddr::from(([127, 0, 0, 1], port)))
-        });
-        let echo = router.clone();
-        rt.spawn(async move {
-            while let Ok(msg) = echo.recv().await {
-                // Unknown (gone) or full peers: dropped, as a broker would.
-                let _ = echo.try_send(msg);
-            }
-        });
+        let targets = [false, true].map(|handover| start_router(&rt, handover));
         Harness {
             rt,
-            router,
-            endpoint: format!("tcp://{addr}"),
-            addr,
+            targets,
             inputs: AtomicU64::new(0),
             lock: Mutex::new(()),
         }
     })
+}
+
+fn start_router(rt: &tokio::runtime::Runtime, handover: bool) -> Target {
+    let (router, addr) = rt.block_on(async {
+        let router = Router::with_options(router_options(handover)).expect("router options");
+        let ep = router.bind("tcp://127.0.0.1:0").expect("bind");
+        let port: u16 = ep
+            .to_string()
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("bound port");
+        (router, SocketAddr::from(([127, 0, 0, 1], port)))
+    });
+    let echo = router.clone();
+    rt.spawn(async move {
+        while let Ok(msg) = echo.recv().await {
+            // Unknown (gone) or full peers: dropped, as a broker would.
+            let _ = echo.try_send(msg);
+        }
+    });
+    Target {
+        router,
+        endpoint: format!("tcp://{addr}"),
+        addr,
+    }
 }
 
 /// A valid greeting (ZMTP 3.1, NULL, as client), then READY for a DEALER when `ready`.
@@ -171,6 +191,10 @@ pub struct Plan {
     pub abort: bool,
     /// Read until the router is quiet before closing.
     pub drain: bool,
+    /// Use the router with ROUTER_HANDOVER.
+    pub handover: bool,
+    /// A well-behaved DEALER (routing id `fuzz-id`) is connected during the ops.
+    pub twin: bool,
 }
 
 /// Parses an input (see the module docs for the layout).
@@ -232,6 +256,8 @@ pub fn plan(data: &[u8]) -> Plan {
         ops,
         abort: flags & 8 != 0,
         drain: flags & 16 != 0,
+        handover: flags & 64 != 0,
+        twin: flags & 128 != 0,
     }
 }
 
@@ -264,82 +290,136 @@ pub fn check_now() {
 
 fn run_connection(h: &Harness, plan: &Plan) {
     let t0 = Instant::now();
-    let mut s = TcpStream::connect(h.addr)
-        .unwrap_or_else(|e| panic!("connect to the router at {}: {e}", h.addr));
-    s.set_nodelay(true).expect("nodelay");
-    s.set_write_timeout(Some(IO_TIMEOUT)).expect("timeout");
-    let mut written = 0usize;
-    'ops: for op in &plan.ops {
+    let target = &h.targets[usize::from(plan.handover)];
+    // The twin: handshake and one message, then it waits (and reads) while the ops run.
+    let mut twin = plan.twin.then(|| {
+        let mut b = Conn::open(target);
+        let mut hello = handshake_bytes(true, b"fuzz-id");
+        hello.extend_from_slice(&[1, 0, 0, 4]);
+        hello.extend_from_slice(b"twin");
+        b.write(&hello);
+        b
+    });
+    let mut a = Conn::open(target);
+    for op in &plan.ops {
         match op {
             Op::Sleep(d) => std::thread::sleep(*d),
             Op::Write(b) => {
-                let mut b = &b[..];
-                while !b.is_empty() {
-                    match s.write(b) {
-                        Ok(0) => break 'ops,
-                        Ok(k) => {
-                            written += k;
-                            b = &b[k..];
-                        }
-                        Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                        Err(e)
-                            if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
-                        {
-                            panic!("router stopped reading: a write blocked {IO_TIMEOUT:?} after {written} bytes")
-                        }
-                        // The router closed the connection (a protocol error, a timeout).
-                        Err(_) => break 'ops,
-                    }
+                if !a.write(b) {
+                    break;
                 }
             }
         }
     }
-    let mut rx = Received::default();
     if plan.drain {
         // Let the router answer (PONGs, echoes) before it sees our FIN: on EOF it drops what
         // it has not written yet.
-        let deadline = Instant::now() + DRAIN_MAX;
-        while rx.end.is_none() && Instant::now() < deadline {
-            if !rx.read(&mut s, DRAIN_QUIET) {
-                break;
-            }
-        }
+        a.drain();
     }
     if plan.abort {
-        return;
+        drop(a);
+    } else {
+        a.finish();
+        if verbose() {
+            eprintln!(
+                "router_conn: wrote {}, read {}, {:?}, drain {}, end {}",
+                a.written,
+                a.rx.total,
+                t0.elapsed(),
+                plan.drain,
+                a.rx.end.unwrap_or("none (timeout)")
+            );
+        }
+        a.check();
     }
-    if rx.end.is_none() {
-        let _ = s.shutdown(Shutdown::Write);
-        let deadline = Instant::now() + EOF_WAIT;
-        while rx.end.is_none() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || !rx.read(&mut s, left) {
+    if let Some(mut b) = twin.take() {
+        b.drain();
+        b.finish();
+        b.check();
+    }
+}
+
+/// A connection to the router under test.
+struct Conn {
+    s: TcpStream,
+    written: usize,
+    rx: Received,
+}
+
+impl Conn {
+    fn open(t: &Target) -> Conn {
+        let s = TcpStream::connect(t.addr)
+            .unwrap_or_else(|e| panic!("connect to the router at {}: {e}", t.addr));
+        s.set_nodelay(true).expect("nodelay");
+        s.set_write_timeout(Some(IO_TIMEOUT)).expect("timeout");
+        Conn {
+            s,
+            written: 0,
+            rx: Received::default(),
+        }
+    }
+
+    /// Writes all of `b`. False if the router closed the connection.
+    fn write(&mut self, mut b: &[u8]) -> bool {
+        while !b.is_empty() {
+            match self.s.write(b) {
+                Ok(0) => return false,
+                Ok(k) => {
+                    self.written += k;
+                    b = &b[k..];
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    panic!(
+                        "router stopped reading: a write blocked {IO_TIMEOUT:?} after {} bytes",
+                        self.written
+                    )
+                }
+                // The router closed the connection (a protocol error, a timeout).
+                Err(_) => return false,
+            }
+        }
+        true
+    }
+
+    /// Reads until the router has been quiet for [`DRAIN_QUIET`] (at most [`DRAIN_MAX`]).
+    fn drain(&mut self) {
+        let deadline = Instant::now() + DRAIN_MAX;
+        while self.rx.end.is_none() && Instant::now() < deadline {
+            if !self.rx.read(&mut self.s, DRAIN_QUIET) {
                 break;
             }
         }
     }
-    if verbose() {
-        eprintln!(
-            "router_conn: wrote {written}, read {}, {:?}, slept {:?}, drain {}, end {}",
-            rx.total,
-            t0.elapsed(),
-            plan.ops
-                .iter()
-                .map(|o| match o {
-                    Op::Sleep(d) => *d,
-                    Op::Write(_) => Duration::ZERO,
-                })
-                .sum::<Duration>(),
-            plan.drain,
-            rx.end.unwrap_or("none (timeout)")
-        );
+
+    /// Half-closes and reads until EOF (at most [`EOF_WAIT`]).
+    fn finish(&mut self) {
+        if self.rx.end.is_some() {
+            return;
+        }
+        let _ = self.s.shutdown(Shutdown::Write);
+        let deadline = Instant::now() + EOF_WAIT;
+        while self.rx.end.is_none() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || !self.rx.read(&mut self.s, left) {
+                break;
+            }
+        }
     }
-    assert!(
-        rx.total <= 2 * written + OUT_SLACK,
-        "router sent {} bytes for {written} received",
-        rx.total
-    );
-    check_output(&rx.kept);
+
+    /// What the router sent is well-formed and in proportion.
+    fn check(&self) {
+        if dump() {
+            eprintln!("router_conn: router sent {:02x?}", &self.rx.kept);
+        }
+        assert!(
+            self.rx.total <= 2 * self.written + OUT_SLACK,
+            "router sent {} bytes for {} received",
+            self.rx.total,
+            self.written
+        );
+        check_output(&self.rx.kept);
+    }
 }
 
 /// What the router sent on the fuzzing connection.
@@ -387,6 +467,12 @@ fn verbose() -> bool {
     *V.get_or_init(|| std::env::var_os("ROUTER_CONN_VERBOSE").is_some_and(|v| v != "0"))
 }
 
+/// `ROUTER_CONN_VERBOSE=2`: and the router's output, in hex.
+fn dump() -> bool {
+    static V: OnceLock<bool> = OnceLock::new();
+    *V.get_or_init(|| std::env::var_os("ROUTER_CONN_VERBOSE").is_some_and(|v| v == "2"))
+}
+
 /// Checks that `out` (a prefix of what the router sent) is well-formed ZMTP from a ROUTER.
 pub fn check_output(out: &[u8]) {
     let g = greeting::parse_partial(out)
@@ -423,7 +509,9 @@ pub fn check_output(out: &[u8]) {
 }
 
 fn check(h: &Harness) {
-    check_liveness(h);
+    for t in &h.targets {
+        check_liveness(h, t);
+    }
     if let Some(rss) = rss_bytes() {
         assert!(
             rss <= MAX_RSS,
@@ -438,13 +526,13 @@ fn check(h: &Harness) {
 }
 
 /// A fresh DEALER connects and gets its message echoed.
-fn check_liveness(h: &Harness) {
+fn check_liveness(h: &Harness, t: &Target) {
     let n = h.inputs.load(Ordering::Relaxed);
     let ok = h.rt.block_on(async {
         let mut o = SocketOptions::default();
         o.linger = Some(Duration::ZERO);
         let dealer = Dealer::with_options(o).expect("dealer options");
-        dealer.connect(&h.endpoint).expect("connect");
+        dealer.connect(&t.endpoint).expect("connect");
         let body = Bytes::from(format!("live-{n}"));
         let deadline = tokio::time::Instant::now() + LIVENESS_TIMEOUT;
         let mut ok = false;
@@ -465,7 +553,8 @@ fn check_liveness(h: &Harness) {
     });
     assert!(
         ok,
-        "router dead: no echo to a fresh DEALER within {LIVENESS_TIMEOUT:?} after {n} inputs"
+        "router at {} dead: no echo to a fresh DEALER within {LIVENESS_TIMEOUT:?} after {n} inputs",
+        t.endpoint
     );
 }
 

@@ -183,7 +183,9 @@ mod tests {
         // re-encoded cut to 16 bytes, so parse(to_body(c)) != c.
         let body = Bytes::from_static(b"\x04PONG0||||||\xb1\x01\x00\x00\x00|||||");
         let c = Command::parse(&body).unwrap();
-        let Command::Pong { context } = &c else { panic!("{c:?}") };
+        let Command::Pong { context } = &c else {
+            panic!("{c:?}")
+        };
         assert_eq!(context.len(), MAX_PING_CONTEXT_LEN);
         assert_eq!(Command::parse(&c.to_body()).unwrap(), c);
     }

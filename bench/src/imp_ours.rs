@@ -51,10 +51,11 @@ pub fn thr_send(ep: &str, size: usize, count: usize) {
         }
         d
     });
-    sender_done();
-    // Flush what is still queued before the runtime goes (LINGER; libzmq's zmq_ctx_term does
-    // the same for the libzmq sender).
+    // Flush what is still queued (LINGER; libzmq's zmq_ctx_term does the same for the libzmq
+    // sender) before `sender_done` blocks this thread: on a current-thread runtime nothing
+    // runs while it waits.
     rt.block_on(d.close());
+    sender_done();
 }
 
 pub fn echo() {

@@ -85,6 +85,8 @@ pub const CHECK_EVERY: u64 = 64;
 const _: () = assert!(CHECK_EVERY.is_power_of_two());
 /// A fresh DEALER must get its echo within this (several tries).
 pub const LIVENESS_TIMEOUT: Duration = Duration::from_secs(15);
+/// A connection or liveness check that takes longer is reported on stderr (not a failure).
+pub const SLOW: Duration = Duration::from_secs(1);
 /// Process RSS bound.
 pub const MAX_RSS: u64 = 512 << 20;
 /// Open descriptor bound.
@@ -320,7 +322,7 @@ fn run_connection(h: &Harness, plan: &Plan) {
         drop(a);
     } else {
         a.finish();
-        if verbose() {
+        if verbose() || t0.elapsed() > SLOW {
             eprintln!(
                 "router_conn: wrote {}, read {}, {:?}, drain {}, end {}",
                 a.written,
@@ -510,7 +512,12 @@ pub fn check_output(out: &[u8]) {
 
 fn check(h: &Harness) {
     for t in &h.targets {
+        let t0 = Instant::now();
         check_liveness(h, t);
+        let took = t0.elapsed();
+        if verbose() || took > SLOW {
+            eprintln!("router_conn: {} alive, echo in {took:?}", t.endpoint);
+        }
     }
     if let Some(rss) = rss_bytes() {
         assert!(

@@ -39,7 +39,9 @@
 //!   by tokio and shows up only if it breaks the liveness check);
 //! - what the router sent is well-formed ZMTP: a NULL greeting, then frames, the first one
 //!   READY with `Socket-Type` ROUTER, every command parsable; and at most twice what we sent
-//!   plus [`OUT_SLACK`] (PONGs and echoes cannot grow it without bound);
+//!   plus [`OUT_SLACK`] (PONGs and echoes cannot grow it without bound): per connection when
+//!   its routing id is its own (flags `xxxxx011`: our handshake without `Identity`, so the
+//!   router generated the id), over all connections of the process otherwise;
 //! - every [`CHECK_EVERY`] inputs (and in [`check_now`]): a fresh `zmtp::Dealer` connects to
 //!   each router and gets its message echoed within [`LIVENESS_TIMEOUT`] (the accept loop, the
 //!   router and the echo task are alive), the process RSS stays under [`MAX_RSS`], and it holds
@@ -98,6 +100,10 @@ pub struct Harness {
     /// `[0]`: libzmq's defaults otherwise; `[1]`: with ROUTER_HANDOVER.
     targets: [Target; 2],
     inputs: AtomicU64,
+    /// Bytes written to and read from the routers, and connections made, over all inputs.
+    written: AtomicU64,
+    read: AtomicU64,
+    conns: AtomicU64,
     /// Serialises inputs (the replay test may run on several threads).
     lock: Mutex<()>,
 }
@@ -136,6 +142,9 @@ pub fn harness() -> &'static Harness {
             rt,
             targets,
             inputs: AtomicU64::new(0),
+            written: AtomicU64::new(0),
+            read: AtomicU64::new(0),
+            conns: AtomicU64::new(0),
             lock: Mutex::new(()),
         }
     })
@@ -197,6 +206,9 @@ pub struct Plan {
     pub handover: bool,
     /// A well-behaved DEALER (routing id `fuzz-id`) is connected during the ops.
     pub twin: bool,
+    /// Our handshake without `Identity`: the router gives the connection a fresh routing id,
+    /// so everything it sends there answers bytes of this connection.
+    pub own_id: bool,
 }
 
 /// Parses an input (see the module docs for the layout).
@@ -260,6 +272,7 @@ pub fn plan(data: &[u8]) -> Plan {
         drain: flags & 16 != 0,
         handover: flags & 64 != 0,
         twin: flags & 128 != 0,
+        own_id: flags & 7 == 3,
     }
 }
 
@@ -295,14 +308,14 @@ fn run_connection(h: &Harness, plan: &Plan) {
     let target = &h.targets[usize::from(plan.handover)];
     // The twin: handshake and one message, then it waits (and reads) while the ops run.
     let mut twin = plan.twin.then(|| {
-        let mut b = Conn::open(target);
+        let mut b = Conn::open(target, false);
         let mut hello = handshake_bytes(true, b"fuzz-id");
         hello.extend_from_slice(&[1, 0, 0, 4]);
         hello.extend_from_slice(b"twin");
         b.write(&hello);
         b
     });
-    let mut a = Conn::open(target);
+    let mut a = Conn::open(target, plan.own_id);
     for op in &plan.ops {
         match op {
             Op::Sleep(d) => std::thread::sleep(*d),
@@ -319,7 +332,7 @@ fn run_connection(h: &Harness, plan: &Plan) {
         a.drain();
     }
     if plan.abort {
-        drop(a);
+        a.account(h);
     } else {
         a.finish();
         if verbose() || t0.elapsed() > SLOW {
@@ -332,12 +345,22 @@ fn run_connection(h: &Harness, plan: &Plan) {
                 a.rx.end.unwrap_or("none (timeout)")
             );
         }
-        a.check();
+        a.account(h);
+        a.check(h);
     }
     if let Some(mut b) = twin.take() {
         b.drain();
         b.finish();
-        b.check();
+        if verbose() {
+            eprintln!(
+                "router_conn: twin wrote {}, read {}, end {}",
+                b.written,
+                b.rx.total,
+                b.rx.end.unwrap_or("none (timeout)")
+            );
+        }
+        b.account(h);
+        b.check(h);
     }
 }
 
@@ -346,10 +369,12 @@ struct Conn {
     s: TcpStream,
     written: usize,
     rx: Received,
+    /// See [`Plan::own_id`].
+    own_id: bool,
 }
 
 impl Conn {
-    fn open(t: &Target) -> Conn {
+    fn open(t: &Target, own_id: bool) -> Conn {
         let s = TcpStream::connect(t.addr)
             .unwrap_or_else(|e| panic!("connect to the router at {}: {e}", t.addr));
         s.set_nodelay(true).expect("nodelay");
@@ -358,6 +383,7 @@ impl Conn {
             s,
             written: 0,
             rx: Received::default(),
+            own_id,
         }
     }
 
@@ -409,16 +435,37 @@ impl Conn {
         }
     }
 
-    /// What the router sent is well-formed and in proportion.
-    fn check(&self) {
+    /// Adds this connection's bytes to the process totals.
+    fn account(&self, h: &Harness) {
+        h.written.fetch_add(self.written as u64, Ordering::Relaxed);
+        h.read.fetch_add(self.rx.total as u64, Ordering::Relaxed);
+        h.conns.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// What the router sent is well-formed and in proportion: to this connection's bytes if
+    /// its routing id is its own, else to all bytes sent so far (a routing id shared with
+    /// another connection, of this input or an earlier one, also gets the echoes of that
+    /// one's messages: those still queued when it lost the id to a handover, or when it went).
+    fn check(&self, h: &Harness) {
         if dump() {
             eprintln!("router_conn: router sent {:02x?}", &self.rx.kept);
         }
+        if self.own_id {
+            assert!(
+                self.rx.total <= 2 * self.written + OUT_SLACK,
+                "router sent {} bytes for {} received on this connection",
+                self.rx.total,
+                self.written
+            );
+        }
+        let (w, r, c) = (
+            h.written.load(Ordering::Relaxed),
+            h.read.load(Ordering::Relaxed),
+            h.conns.load(Ordering::Relaxed),
+        );
         assert!(
-            self.rx.total <= 2 * self.written + OUT_SLACK,
-            "router sent {} bytes for {} received",
-            self.rx.total,
-            self.written
+            r <= 2 * w + c * OUT_SLACK as u64,
+            "routers sent {r} bytes for {w} received on {c} connections"
         );
         check_output(&self.rx.kept);
     }

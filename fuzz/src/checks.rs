@@ -22,8 +22,9 @@ use zmtp::metadata::Metadata;
 use zmtp::session::{SendError, Session, SessionConfig, SessionEvent};
 use zmtp::{DecodeError, Message, ProtocolError, SocketType};
 
-/// Slack allowed on top of twice the bytes fed when bounding the receive buffer's capacity.
-pub const CAPACITY_SLACK: usize = 128 * 1024;
+/// Slack allowed on top of twice the bytes fed when bounding the receive buffer's capacity:
+/// a declared frame size is trusted up to [`zmtp::codec::EAGER_LEN`], plus a read-ahead.
+pub const CAPACITY_SLACK: usize = zmtp::codec::EAGER_LEN + 128 * 1024;
 
 /// Stop feeding after this many bytes (keeps one run fast; fills make big frames cheap).
 pub const MAX_FED: usize = 256 << 10;

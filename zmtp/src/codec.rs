@@ -25,14 +25,39 @@ const MAX_WIRE_LEN: u64 = i64::MAX as u64;
 /// The smallest read the driver should make room for.
 pub const MIN_READ_LEN: usize = 8 * 1024;
 
-/// Read-ahead used when not inside a large frame.
+/// Read-ahead used while messages are small (or not yet known).
 pub const READ_AHEAD_LEN: usize = 64 * 1024;
+
+/// Frames from this size on are "large": the rest of such a frame is received straight into a
+/// buffer of its announced size (see [`FrameDecoder::reserve_for_read`]).
+pub const LARGE_FRAME_LEN: usize = 32 * 1024;
+
+/// How far a frame's announced size is trusted before its bytes arrive: room for up to this
+/// many bytes (or as many as are already buffered, if more) is reserved at once. This is the
+/// most memory a peer can make us reserve beyond twice what it actually sent; reserved but
+/// unwritten memory is address space, not resident memory.
+pub const EAGER_LEN: usize = 1024 * 1024;
+
+/// While messages are large, the read-ahead holds as many whole messages of the recent size
+/// as fit in this many bytes (at least one).
+const LARGE_READ_AHEAD_LEN: usize = 256 * 1024;
+
+/// Messages up to this many wire bytes size the read-ahead (an [`EAGER_LEN`] frame plus its
+/// header and a few small frames fit).
+const MAX_RECENT_MSG_LEN: usize = EAGER_LEN + 64 * 1024;
 
 /// Decodes frames from a byte buffer.
 #[derive(Debug, Clone)]
 pub struct FrameDecoder {
     max_frame_len: Option<u64>,
     head: Option<FrameHeader>,
+    /// Wire bytes (headers included) of the data frames of the message being received.
+    msg_wire_len: usize,
+    /// Wire bytes of the last complete message if it was large (at least
+    /// [`LARGE_FRAME_LEN`], at most `MAX_RECENT_MSG_LEN`), else 0: the next read-ahead is sized for
+    /// whole messages of that size, so that they land in the buffer aligned and are sliced
+    /// out of it without a copy.
+    recent_msg_len: usize,
 }
 
 impl FrameDecoder {
@@ -42,6 +67,8 @@ impl FrameDecoder {
         FrameDecoder {
             max_frame_len,
             head: None,
+            msg_wire_len: 0,
+            recent_msg_len: 0,
         }
     }
 
@@ -67,6 +94,17 @@ impl FrameDecoder {
             return Ok(None);
         }
         self.head = None;
+        if !head.command {
+            self.msg_wire_len = self.msg_wire_len.saturating_add(head.header_len + len);
+            if !head.more {
+                let n = std::mem::take(&mut self.msg_wire_len);
+                self.recent_msg_len = if (LARGE_FRAME_LEN..=MAX_RECENT_MSG_LEN).contains(&n) {
+                    n
+                } else {
+                    0
+                };
+            }
+        }
         Ok(Some(Frame {
             more: head.more,
             command: head.command,
@@ -91,44 +129,67 @@ impl FrameDecoder {
         Ok(())
     }
 
-    /// How much free room the driver should reserve before its next read, given `buffered`
-    /// bytes already in the buffer.
-    ///
-    /// Inside a large frame this is what the frame still needs, but never more than what has
-    /// already been buffered (so memory grows at most geometrically with the bytes actually
-    /// received, never with the size a peer merely declares) and never less than
-    /// [`MIN_READ_LEN`].
-    ///
-    /// Prefer [`FrameDecoder::reserve_for_read`]: `buf.reserve(hint)` on every read lets
-    /// `BytesMut` double a capacity that already has up to `hint` bytes free, which reaches
-    /// about four times the bytes received.
-    pub fn reserve_hint(&self, buffered: usize) -> usize {
-        match self.head {
-            Some(h) => {
-                let missing = (h.len as usize).saturating_sub(buffered);
-                missing.min(buffered.max(READ_AHEAD_LEN)).max(MIN_READ_LEN)
-            }
-            None => READ_AHEAD_LEN,
+    /// The read-ahead between frames: whole messages of the recent size while messages are
+    /// large, else [`READ_AHEAD_LEN`].
+    fn read_ahead(&self) -> usize {
+        match self.recent_msg_len {
+            0 => READ_AHEAD_LEN,
+            n => n * (LARGE_READ_AHEAD_LEN / n).max(1),
         }
     }
 
-    /// Makes room in `buf` for the next read: nothing while [`MIN_READ_LEN`] bytes are free,
-    /// else [`FrameDecoder::reserve_hint`]. Afterwards at least [`MIN_READ_LEN`] bytes are free.
+    /// How much free room [`FrameDecoder::reserve_for_read`] makes when it has to grow the
+    /// buffer, given `buffered` bytes already in it (all of them past the last complete frame).
     ///
-    /// Growing only once the free room is nearly used up keeps the capacity within about twice
-    /// the bytes received plus [`READ_AHEAD_LEN`], whatever size a peer declares, while the
-    /// buffer still grows geometrically (no quadratic copying inside a large frame).
+    /// Inside a large frame: what the frame still needs, but never more than
+    /// max(`buffered`, [`EAGER_LEN`]), so memory grows at most geometrically with the bytes
+    /// actually received beyond that, never with the size a peer merely declares. Between
+    /// frames, or inside a small one: the read-ahead.
+    pub fn reserve_hint(&self, buffered: usize) -> usize {
+        match self.head {
+            Some(h) if h.len as usize >= LARGE_FRAME_LEN => {
+                let missing = (h.len as usize).saturating_sub(buffered);
+                missing.min(buffered.max(EAGER_LEN))
+            }
+            _ => self.read_ahead(),
+        }
+    }
+
+    /// Makes room in `buf` for the next read; afterwards there is room for at least one byte.
+    ///
+    /// - Inside a large frame whose rest is within [`FrameDecoder::reserve_hint`]: room for
+    ///   exactly the rest of the frame, so the frame is received in place (at most one copy,
+    ///   of the bytes that came with its header) and the next read starts a fresh buffer at a
+    ///   frame boundary.
+    /// - Inside a larger frame (more than [`EAGER_LEN`] still missing): once less than
+    ///   [`MIN_READ_LEN`] is free, the hint, so the capacity stays within twice the bytes
+    ///   received plus [`EAGER_LEN`] whatever size a peer declares, and grows geometrically.
+    /// - Otherwise, once less than [`MIN_READ_LEN`] is free: the read-ahead.
+    ///
+    /// A new buffer is allocated at the size asked for (not doubled); the old one stays alive
+    /// only as long as frames sliced from it.
     pub fn reserve_for_read(&self, buf: &mut BytesMut) {
-        reserve_for_read(buf, self.reserve_hint(buf.len()));
+        let buffered = buf.len();
+        let free = buf.capacity() - buffered;
+        let hint = self.reserve_hint(buffered);
+        let exact = matches!(self.head, Some(h) if h.len as usize >= LARGE_FRAME_LEN
+            && (h.len as usize).saturating_sub(buffered) <= hint);
+        let enough = if exact { hint } else { MIN_READ_LEN };
+        if free < enough.max(1) {
+            grow(buf, hint.max(1));
+        }
     }
 }
 
-/// Reserves `hint` bytes in `buf` unless [`MIN_READ_LEN`] bytes are already free (see
-/// [`FrameDecoder::reserve_for_read`]).
-pub(crate) fn reserve_for_read(buf: &mut BytesMut, hint: usize) {
-    if buf.capacity() - buf.len() < MIN_READ_LEN {
-        buf.reserve(hint.max(MIN_READ_LEN));
+/// Makes room for `additional` more bytes in `buf`: in place if the buffer can be reclaimed,
+/// else in a new allocation of exactly `buf.len() + additional` bytes.
+pub(crate) fn grow(buf: &mut BytesMut, additional: usize) {
+    if buf.try_reclaim(additional) {
+        return;
     }
+    let mut fresh = BytesMut::with_capacity(buf.len() + additional);
+    fresh.extend_from_slice(buf);
+    *buf = fresh;
 }
 
 /// Frames at or below this size are copied into the write buffer; larger ones are queued as
@@ -296,12 +357,71 @@ mod tests {
     }
 
     #[test]
-    fn huge_declared_size_without_limit_reserves_little() {
+    fn huge_declared_size_without_limit_reserves_at_most_eager_len() {
         let mut dec = FrameDecoder::new(None);
         let mut buf = BytesMut::from(&[0x02u8, 0x40, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3][..]);
         assert_eq!(dec.decode(&mut buf), Ok(None));
-        assert!(dec.reserve_hint(buf.len()) <= READ_AHEAD_LEN);
-        assert!(dec.reserve_hint(1 << 20) <= 1 << 20);
+        assert_eq!(dec.reserve_hint(buf.len()), EAGER_LEN);
+        assert_eq!(dec.reserve_hint(4 << 20), 4 << 20);
+        dec.reserve_for_read(&mut buf);
+        assert!(buf.capacity() <= 3 + EAGER_LEN, "{}", buf.capacity());
+    }
+
+    /// Encodes `n` one-frame messages of `size` bytes.
+    fn stream_of(n: usize, size: usize) -> Vec<u8> {
+        let mut ob = OutBuf::new();
+        let body = Bytes::from(vec![0x5A; size]);
+        for _ in 0..n {
+            ob.push_frame(false, false, &body);
+        }
+        ob.to_vec()
+    }
+
+    /// Reads `stream` through `reserve_for_read` (at most `max_read` bytes per read, as a
+    /// kernel would return); returns the frames and how many bytes `reserve_for_read` copied.
+    fn read_through(stream: &[u8], max_read: usize) -> (Vec<Frame>, usize) {
+        let mut dec = FrameDecoder::new(None);
+        let mut buf = BytesMut::new();
+        let (mut pos, mut copied, mut frames) = (0, 0, vec![]);
+        while pos < stream.len() {
+            let before = buf.as_ptr();
+            dec.reserve_for_read(&mut buf);
+            if buf.as_ptr() != before {
+                copied += buf.len();
+            }
+            let n = (buf.capacity() - buf.len())
+                .min(max_read)
+                .min(stream.len() - pos);
+            buf.extend_from_slice(&stream[pos..pos + n]);
+            pos += n;
+            frames.extend(decode_all(&mut dec, &mut buf));
+        }
+        assert!(buf.is_empty());
+        (frames, copied)
+    }
+
+    #[test]
+    fn large_frames_are_received_in_place() {
+        for size in [LARGE_FRAME_LEN, 64 * 1024, 1 << 20] {
+            for max_read in [usize::MAX, 100_000, 8192] {
+                let (frames, copied) = read_through(&stream_of(20, size), max_read);
+                assert_eq!(frames.len(), 20);
+                assert!(frames.iter().all(|f| f.body.len() == size));
+                // Only the bytes that came with the first frame's header are copied; from then
+                // on reads are aligned on frame boundaries.
+                assert!(
+                    copied <= READ_AHEAD_LEN,
+                    "{size} B / {max_read}: copied {copied}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn small_frames_keep_the_read_ahead() {
+        let (frames, copied) = read_through(&stream_of(10_000, 16), usize::MAX);
+        assert_eq!(frames.len(), 10_000);
+        assert!(copied < 18 * 8, "{copied}");
     }
 
     /// Feeds `total` bytes of one frame body, `chunk` bytes per read, reserving room with

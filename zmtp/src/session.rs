@@ -204,20 +204,27 @@ impl Session {
         self.out.len()
     }
 
-    /// How much free room to reserve in the receive buffer before the next read. Prefer
-    /// [`Session::reserve_for_read`] (see [`FrameDecoder::reserve_hint`] for why).
+    /// How much free room [`Session::reserve_for_read`] makes when the receive buffer has to
+    /// grow (see [`FrameDecoder::reserve_hint`]).
     pub fn reserve_hint(&self, buffered: usize) -> usize {
         match self.phase {
-            Phase::Greeting => GREETING_LEN,
+            Phase::Greeting => crate::codec::MIN_READ_LEN,
             _ => self.decoder.reserve_hint(buffered),
         }
     }
 
-    /// Makes room in the receive buffer for the next read (at least
-    /// [`crate::codec::MIN_READ_LEN`] bytes free), keeping its capacity within about twice the
-    /// bytes received (see [`FrameDecoder::reserve_for_read`]).
+    /// Makes room in the receive buffer for the next read, receiving large frames in place and
+    /// keeping the capacity within twice the bytes received plus [`crate::codec::EAGER_LEN`]
+    /// (see [`FrameDecoder::reserve_for_read`]).
     pub fn reserve_for_read(&self, buf: &mut BytesMut) {
-        crate::codec::reserve_for_read(buf, self.reserve_hint(buf.len()));
+        match self.phase {
+            Phase::Greeting => {
+                if buf.capacity() - buf.len() < crate::codec::MIN_READ_LEN {
+                    crate::codec::grow(buf, crate::codec::MIN_READ_LEN);
+                }
+            }
+            _ => self.decoder.reserve_for_read(buf),
+        }
     }
 
     /// Takes the next event.

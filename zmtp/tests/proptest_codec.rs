@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use proptest::collection::vec;
 use proptest::prelude::*;
-use zmtp::codec::{FrameDecoder, MAX_COMMAND_LEN, MIN_READ_LEN, READ_AHEAD_LEN};
+use zmtp::codec::{FrameDecoder, EAGER_LEN, MAX_COMMAND_LEN, READ_AHEAD_LEN};
 use zmtp::command::Command;
 use zmtp::frame::{FrameHeader, FLAG_COMMAND, FLAG_LONG, MAX_HEADER_LEN};
 use zmtp::greeting::{self, Greeting, MECHANISM_NULL};
@@ -438,11 +438,16 @@ fn expected_error(len: u64, command: bool, max: Option<u64>) -> Option<DecodeErr
     None
 }
 
-/// Upper bound for the buffer's capacity after a driver reserved what `reserve_hint` asked
-/// for, having received `received` bytes in total: BytesMut at most doubles, and the hint is
-/// at most max(buffered, READ_AHEAD_LEN).
+/// Upper bound for the buffer's capacity after a driver made room with `reserve_for_read`,
+/// having received `received` bytes in total: a declared size is trusted up to `EAGER_LEN`,
+/// beyond that the buffer at most doubles with what arrived.
 fn capacity_bound(received: usize) -> usize {
-    4 * (received + READ_AHEAD_LEN)
+    2 * received + EAGER_LEN + READ_AHEAD_LEN
+}
+
+/// Upper bound for `reserve_hint`.
+fn hint_bound(buffered: usize) -> usize {
+    buffered.max(EAGER_LEN + READ_AHEAD_LEN)
 }
 
 /// How many body bytes a case trickles in at most.
@@ -493,18 +498,19 @@ proptest! {
         let mut i = 0;
         loop {
             let hint = dec.reserve_hint(buf.len());
-            prop_assert!(hint >= MIN_READ_LEN.min(READ_AHEAD_LEN));
             prop_assert!(
-                hint <= buf.len().max(READ_AHEAD_LEN),
+                hint <= hint_bound(buf.len()),
                 "hint {} with {} buffered for a declared {}", hint, buf.len(), len
             );
-            buf.reserve(hint);
+            dec.reserve_for_read(&mut buf);
+            let room = buf.capacity() - buf.len();
+            prop_assert!(room > 0);
             prop_assert!(
                 buf.capacity() <= capacity_bound(received),
                 "capacity {} after {} bytes for a declared {}", buf.capacity(), received, len
             );
             let missing = (len as usize).saturating_sub(buf.len());
-            let n = reads[i % reads.len()].min(hint).min(missing);
+            let n = reads[i % reads.len()].min(room).min(missing);
             i += 1;
             if received - header.len() + n > BODY_BUDGET {
                 prop_assert!(len as usize > BODY_BUDGET);
@@ -556,10 +562,12 @@ proptest! {
         let mut i = 0;
         while (body as u64) < len && body < BODY_BUDGET {
             let hint = s.reserve_hint(buf.len());
-            prop_assert!(hint <= buf.len().max(READ_AHEAD_LEN));
-            buf.reserve(hint);
+            prop_assert!(hint <= hint_bound(buf.len()));
+            s.reserve_for_read(&mut buf);
+            let room = buf.capacity() - buf.len();
+            prop_assert!(room > 0);
             prop_assert!(buf.capacity() <= capacity_bound(received));
-            let n = reads[i % reads.len()].min(hint).min(len as usize - body);
+            let n = reads[i % reads.len()].min(room).min(len as usize - body);
             i += 1;
             // A command body must start with a valid name to not be malformed; data frames
             // can be anything.

@@ -50,8 +50,11 @@ pub fn echo() {
     loop {
         r.recv(&mut id, 0).unwrap();
         r.recv(&mut body, 0).unwrap();
-        r.send(std::mem::replace(&mut id, zmq::Message::new()), zmq::SNDMORE)
-            .unwrap();
+        r.send(
+            std::mem::replace(&mut id, zmq::Message::new()),
+            zmq::SNDMORE,
+        )
+        .unwrap();
         r.send(std::mem::replace(&mut body, zmq::Message::new()), 0)
             .unwrap();
     }

@@ -58,6 +58,54 @@ pub fn thr_send(ep: &str, size: usize, count: usize) {
     sender_done();
 }
 
+/// Messages per batch call in the `ours-batch` roles.
+const BATCH: usize = 256;
+
+/// As [`thr_recv`], with `Router::recv_many`.
+pub fn thr_recv_batch(size: usize, count: usize) {
+    runtime_for(size).block_on(async {
+        let r = router();
+        let ep = r.bind(BIND_ANY).expect("bind");
+        ready(&[&ep.to_string()]);
+        let mut clock = ThrClock::new();
+        let mut buf = Vec::with_capacity(BATCH);
+        let mut got = 0;
+        while got < count {
+            let n = r
+                .recv_many(&mut buf, BATCH.min(count - got))
+                .await
+                .expect("recv");
+            for m in buf.drain(..) {
+                clock.tick();
+                check_size(m.get(1).map_or(0, |f| f.len()), size);
+            }
+            got += n;
+        }
+        clock.finish(count, size);
+    });
+}
+
+/// As [`thr_send`], with `Dealer::send_many` (each message still a fresh copy).
+pub fn thr_send_batch(ep: &str, size: usize, count: usize) {
+    let rt = runtime_for(size);
+    let d = rt.block_on(async {
+        let d = dealer();
+        d.connect(ep).expect("connect");
+        let p = payload(size);
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut sent = 0;
+        while sent < count {
+            let n = BATCH.min(count - sent);
+            batch.extend((0..n).map(|_| Message::from(Bytes::copy_from_slice(&p))));
+            d.send_many(&mut batch).await.expect("send");
+            sent += n;
+        }
+        d
+    });
+    rt.block_on(d.close());
+    sender_done();
+}
+
 pub fn echo() {
     ct_runtime().block_on(async {
         let r = router();

@@ -18,8 +18,7 @@ mod orchestrate;
 mod report;
 
 fn num<T: std::str::FromStr>(s: &str) -> T {
-    s.parse()
-        .unwrap_or_else(|_| panic!("bad number {s:?}"))
+    s.parse().unwrap_or_else(|_| panic!("bad number {s:?}"))
 }
 
 macro_rules! roles {
@@ -56,6 +55,8 @@ fn role(args: &[String]) {
         ("raw", "echo") => imp_raw::echo(),
         ("raw", "lat") => imp_raw::lat_client(&a[0], num(&a[1]), num(&a[2]), num(&a[3])),
         ("ours", w) => roles!(imp_ours, w, a),
+        ("ours-batch", "thr-recv") => imp_ours::thr_recv_batch(num(&a[0]), num(&a[1])),
+        ("ours-batch", "thr-send") => imp_ours::thr_send_batch(&a[0], num(&a[1]), num(&a[2])),
         ("libzmq", w) => roles!(imp_libzmq, w, a),
         ("zmqrs", w) => roles!(imp_zmqrs, w, a),
         ("omq", w) => roles!(imp_omq, w, a),

@@ -11,11 +11,32 @@ use std::time::{Duration, Instant};
 use crate::report;
 
 /// Implementations in the point-to-point cells (throughput, latency, CPU, memory).
-pub const ALL_IMPLS: &[&str] = &["raw", "libzmq", "ours", "zmqrs", "omq", "rzmq", "rzmq-uring"];
+/// `ours-batch` is ours with the batch calls (`Dealer::send_many`, `Router::recv_many`); it runs
+/// in the throughput cell only and counts as ours, not as an other.
+pub const ALL_IMPLS: &[&str] = &[
+    "raw",
+    "libzmq",
+    "ours",
+    "ours-batch",
+    "zmqrs",
+    "omq",
+    "rzmq",
+    "rzmq-uring",
+];
+
+/// Implementations that only take part in the throughput cell.
+pub const THR_ONLY: &[&str] = &["ours-batch"];
 /// Brokers in the broker cell. `ours` is the repo's `broker` binary (skipped if not built);
 /// `ours-proxy` is a two-task proxy on the zmtp crate written in this bench.
-pub const ALL_BROKERS: &[&str] =
-    &["libzmq", "ours", "ours-proxy", "zmqrs", "omq", "rzmq", "rzmq-uring"];
+pub const ALL_BROKERS: &[&str] = &[
+    "libzmq",
+    "ours",
+    "ours-proxy",
+    "zmqrs",
+    "omq",
+    "rzmq",
+    "rzmq-uring",
+];
 pub const ALL_CELLS: &[&str] = &["thr", "lat", "broker", "mem"];
 pub const SIZES: &[usize] = &[16, 256, 4096, 65536, 1 << 20];
 
@@ -169,7 +190,10 @@ pub struct Proc {
 
 impl Proc {
     pub fn role(name: &str, args: &[String]) -> Proc {
-        let exe = EXE.get().cloned().unwrap_or_else(|| std::env::current_exe().unwrap());
+        let exe = EXE
+            .get()
+            .cloned()
+            .unwrap_or_else(|| std::env::current_exe().unwrap());
         let mut full = vec!["role".to_string()];
         full.extend_from_slice(args);
         Proc::spawn(name, Command::new(exe).args(&full))
@@ -510,27 +534,25 @@ pub fn main(args: &[String]) {
             t_start.elapsed()
         );
         loads.push(la);
-        let mut record = |cell: &str, case: &str, imp: &str, res: Result<Metrics, String>| {
-            match res {
-                Ok(ms) => {
-                    let brief: Vec<String> =
-                        ms.iter().map(|(k, v)| format!("{k}={v:.3}")).collect();
-                    eprintln!("  {cell} {case} {imp}: {}", brief.join(" "));
-                    for (k, v) in ms {
-                        writeln!(tsv, "{round}\t{cell}\t{case}\t{imp}\t{k}\t{v}").unwrap();
-                        samples.push(Sample {
-                            cell: s(cell),
-                            case: s(case),
-                            imp: s(imp),
-                            metric: k,
-                            value: v,
-                        });
-                    }
+        let mut record = |cell: &str, case: &str, imp: &str, res: Result<Metrics, String>| match res
+        {
+            Ok(ms) => {
+                let brief: Vec<String> = ms.iter().map(|(k, v)| format!("{k}={v:.3}")).collect();
+                eprintln!("  {cell} {case} {imp}: {}", brief.join(" "));
+                for (k, v) in ms {
+                    writeln!(tsv, "{round}\t{cell}\t{case}\t{imp}\t{k}\t{v}").unwrap();
+                    samples.push(Sample {
+                        cell: s(cell),
+                        case: s(case),
+                        imp: s(imp),
+                        metric: k,
+                        value: v,
+                    });
                 }
-                Err(e) => {
-                    eprintln!("  {cell} {case} {imp}: FAILED {e}");
-                    failures.push(format!("round {round} {cell} {case} {imp}: {e}"));
-                }
+            }
+            Err(e) => {
+                eprintln!("  {cell} {case} {imp}: FAILED {e}");
+                failures.push(format!("round {round} {cell} {case} {imp}: {e}"));
             }
         };
         if has("thr") {
@@ -546,7 +568,7 @@ pub fn main(args: &[String]) {
                 (2000.0 * cfg.scale.max(0.5)) as usize,
                 (40_000.0 * cfg.scale) as usize,
             );
-            for imp in &cfg.impls {
+            for imp in cfg.impls.iter().filter(|i| !THR_ONLY.contains(&i.as_str())) {
                 record("lat", "64", imp, run_lat(imp, 64, warm, count.max(1000)));
             }
         }
@@ -566,7 +588,11 @@ pub fn main(args: &[String]) {
         }
         if has("mem") {
             for &n in &cfg.conns {
-                for imp in cfg.impls.iter().filter(|i| *i != "raw") {
+                for imp in cfg
+                    .impls
+                    .iter()
+                    .filter(|i| *i != "raw" && !THR_ONLY.contains(&i.as_str()))
+                {
                     record("mem", &s(n), imp, run_mem(imp, n));
                 }
             }

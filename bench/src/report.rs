@@ -42,9 +42,14 @@ impl Medians {
     fn new(samples: &[Sample]) -> Self {
         let mut g: BTreeMap<(String, String, String, String), Vec<f64>> = BTreeMap::new();
         for s in samples {
-            g.entry((s.cell.clone(), s.case.clone(), s.metric.clone(), s.imp.clone()))
-                .or_default()
-                .push(s.value);
+            g.entry((
+                s.cell.clone(),
+                s.case.clone(),
+                s.metric.clone(),
+                s.imp.clone(),
+            ))
+            .or_default()
+            .push(s.value);
         }
         Medians(
             g.into_iter()
@@ -152,6 +157,14 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
         loads.join(", ")
     ));
     let impls: Vec<String> = cfg.impls.clone();
+    // Columns outside the throughput cell: without the throughput-only implementations.
+    let p2p: Vec<String> = impls
+        .iter()
+        .filter(|i| !crate::orchestrate::THR_ONLY.contains(&i.as_str()))
+        .cloned()
+        .collect();
+    // Never "others": raw TCP and ours with the batch calls.
+    let not_others: &[&str] = &["raw", "ours-batch"];
     let have = |cell: &str| samples.iter().any(|s| s.cell == cell);
 
     if have("thr") {
@@ -167,7 +180,7 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
                 higher_better: true,
             })
             .collect();
-        table(&mut o, &m, &impls, "ours", &["raw"], &rows);
+        table(&mut o, &m, &impls, "ours", not_others, &rows);
         o.push_str("### Throughput (MB/s of payload, 10^6 B; higher is better)\n\n");
         let rows: Vec<Row> = cfg
             .sizes
@@ -180,7 +193,7 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
                 higher_better: true,
             })
             .collect();
-        table(&mut o, &m, &impls, "ours", &["raw"], &rows);
+        table(&mut o, &m, &impls, "ours", not_others, &rows);
         if cfg.sizes.contains(&16) {
             o.push_str(
                 "### CPU, 16 B throughput (user+sys CPU seconds per million messages; lower is better)\n\n",
@@ -199,7 +212,7 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
                 higher_better: false,
             })
             .collect();
-            table(&mut o, &m, &impls, "ours", &["raw"], &rows);
+            table(&mut o, &m, &impls, "ours", not_others, &rows);
         }
     }
     if have("lat") {
@@ -221,11 +234,14 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
             higher_better: false,
         })
         .collect();
-        table(&mut o, &m, &impls, "ours", &["raw"], &rows);
+        table(&mut o, &m, &p2p, "ours", not_others, &rows);
     }
     if have("broker") {
         let brokers: Vec<String> = cfg.brokers.clone();
-        let ours = if samples.iter().any(|s| s.cell == "broker" && s.imp == "ours") {
+        let ours = if samples
+            .iter()
+            .any(|s| s.cell == "broker" && s.imp == "ours")
+        {
             "ours"
         } else {
             "ours-proxy"
@@ -256,7 +272,7 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
         table(&mut o, &m, &brokers, ours, &["ours-proxy", "ours"], &rows);
     }
     if have("mem") {
-        let mi: Vec<String> = impls.iter().filter(|i| *i != "raw").cloned().collect();
+        let mi: Vec<String> = p2p.iter().filter(|i| *i != "raw").cloned().collect();
         o.push_str(
             "### Memory: one ROUTER process holding N idle connections (VmRSS; lower is better)\n\n",
         );

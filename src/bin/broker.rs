@@ -158,6 +158,9 @@ async fn main() {
     .ok();
 }
 
+/// Messages moved per lock of a socket by the forwarding tasks.
+const BATCH: usize = 256;
+
 /// Frontend to backend. Waits while no worker has room: requests stay queued per client (up to
 /// its RCVHWM, then TCP back-pressure), nothing is dropped.
 async fn forward_requests(
@@ -166,27 +169,31 @@ async fn forward_requests(
     stats: Arc<Stats>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let mut batch = Vec::with_capacity(BATCH);
     loop {
-        let msg = tokio::select! {
-            m = frontend.recv() => m,
+        let n = tokio::select! {
+            n = frontend.recv_many(&mut batch, BATCH) => n,
             _ = stop.wait_for(|s| *s) => return,
         };
-        let Ok(msg) = msg else { return };
-        stats.in_flight.fetch_add(1, Ordering::Relaxed);
-        // A message accepted here is sent even if a stop arrives meanwhile.
-        if backend.send(msg).await.is_err() {
+        let Ok(n) = n else { return };
+        stats.in_flight.fetch_add(n as i64, Ordering::Relaxed);
+        // Messages accepted here are sent even if a stop arrives meanwhile.
+        if backend.send_many(&mut batch).await.is_err() {
             return;
         }
-        stats.requests.fetch_add(1, Ordering::Relaxed);
+        stats.requests.fetch_add(n as u64, Ordering::Relaxed);
     }
 }
 
 /// Backend to frontend. Never waits on a client: a reply for a client that is gone is dropped
 /// and counted; a client whose reply queue is full is disconnected.
 async fn forward_replies(backend: Dealer, frontend: Router, stats: Arc<Stats>) {
-    while let Ok(msg) = backend.recv().await {
-        stats.in_flight.fetch_sub(1, Ordering::Relaxed);
-        deliver_reply(&frontend, msg, &stats);
+    let mut batch = Vec::with_capacity(BATCH);
+    while let Ok(n) = backend.recv_many(&mut batch, BATCH).await {
+        stats.in_flight.fetch_sub(n as i64, Ordering::Relaxed);
+        for msg in batch.drain(..) {
+            deliver_reply(&frontend, msg, &stats);
+        }
     }
 }
 

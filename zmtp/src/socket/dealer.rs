@@ -138,6 +138,54 @@ impl Dealer {
         self.h.core.try_recv().map(|(_, m)| m)
     }
 
+    /// Receives up to `limit` messages (at least one), appending them to `buf` in the order
+    /// [`Dealer::recv`] would return them, waiting until at least one arrives. Returns how
+    /// many were received.
+    ///
+    /// One call takes the socket's lock once for the whole batch: for small messages at high
+    /// rates it costs much less per message than calling [`Dealer::recv`] in a loop (as
+    /// `tokio::sync::mpsc::Receiver::recv_many` does for channels).
+    ///
+    /// # Cancel safety
+    /// Cancel safe: if the future is dropped, no message was taken.
+    ///
+    /// # Errors
+    /// [`Error::Closed`].
+    pub async fn recv_many(&self, buf: &mut Vec<Message>, limit: usize) -> Result<usize, Error> {
+        self.h.core.recv_many(buf, limit, |_, m| m).await
+    }
+
+    /// Sends every message of `msgs`, in order, each to the next peer in round-robin order
+    /// that has room (as [`Dealer::send`] would), taking the socket's lock once per run of
+    /// messages that fit; waits while every peer is at SNDHWM or no peer exists. `msgs` is
+    /// empty when it returns `Ok`.
+    ///
+    /// # Cancel safety
+    /// Messages are removed from the front of `msgs` as they are queued: if the future is
+    /// dropped, what is left in `msgs` was not sent.
+    ///
+    /// # Errors
+    /// [`Error::EmptyMessage`] (nothing of the batch is sent), [`Error::Closed`].
+    pub async fn send_many(&self, msgs: &mut Vec<Message>) -> Result<(), Error> {
+        if msgs.iter().any(Message::is_empty) {
+            return Err(Error::EmptyMessage);
+        }
+        let hwm = self.h.core.options.sndhwm;
+        self.h
+            .core
+            .send_with(|st| {
+                let mut sent = 0;
+                while sent < msgs.len() {
+                    let Some(id) = pick(st, hwm) else { break };
+                    st.push_outbound(id, std::mem::take(&mut msgs[sent]));
+                    sent += 1;
+                }
+                msgs.drain(..sent);
+                Ok(msgs.is_empty())
+            })
+            .await
+    }
+
     /// Closes the socket and waits until queued messages were flushed to connected peers
     /// (bounded by LINGER) and every connection and listener is released.
     pub async fn close(self) {

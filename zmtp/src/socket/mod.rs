@@ -350,8 +350,41 @@ impl Core {
 
     /// Waits for a message. Cancel safe: a message is taken only when it is returned.
     pub(crate) async fn recv(&self) -> Result<(Option<RoutingId>, Message), Error> {
+        self.recv_with(State::pop_inbound).await
+    }
+
+    /// Waits for at least one message, then takes up to `limit` (at least one), fair-queued,
+    /// under one lock, each passed through `map` into `out`. Returns how many were taken.
+    /// Cancel safe: messages are taken only when the call returns.
+    pub(crate) async fn recv_many(
+        &self,
+        out: &mut Vec<Message>,
+        limit: usize,
+        mut map: impl FnMut(Option<RoutingId>, Message) -> Message,
+    ) -> Result<usize, Error> {
+        let limit = limit.max(1);
+        self.recv_with(|st| {
+            let mut n = 0;
+            while n < limit {
+                let Some((id, m)) = st.pop_inbound() else {
+                    break;
+                };
+                out.push(map(id, m));
+                n += 1;
+            }
+            (n > 0).then_some(n)
+        })
+        .await
+    }
+
+    /// Runs `take` under the lock until it returns something, waiting for inbound messages in
+    /// between. Cancel safe if `take` only takes what it returns.
+    async fn recv_with<T>(
+        &self,
+        mut take: impl FnMut(&mut State) -> Option<T>,
+    ) -> Result<T, Error> {
         // Fast path: a message is waiting.
-        if let Some(m) = self.lock().pop_inbound() {
+        if let Some(m) = take(&mut self.lock()) {
             return Ok(m);
         }
         loop {
@@ -359,7 +392,7 @@ impl Core {
             tokio::pin!(notified);
             {
                 let mut st = self.lock();
-                if let Some(m) = st.pop_inbound() {
+                if let Some(m) = take(&mut st) {
                     return Ok(m);
                 }
                 if st.closed {

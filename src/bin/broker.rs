@@ -57,6 +57,12 @@ struct Args {
     /// Passed to spawned workers: no line per request.
     #[arg(long)]
     quiet_workers: bool,
+    /// Threads moving messages (libzmq's ZMQ_IO_THREADS, default 1). With 1, every
+    /// connection and both forwarding loops share one thread: no cross-thread wake-up per
+    /// batch, the least CPU per request. More threads help only when one core cannot keep up
+    /// and cores are free.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    io_threads: u16,
 }
 
 #[derive(Default)]
@@ -68,10 +74,24 @@ struct Stats {
     in_flight: AtomicI64,
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
     let args: Args = parse_args();
     init_logging();
+    let runtime = if args.io_threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(usize::from(args.io_threads))
+            .enable_all()
+            .build()
+    };
+    let runtime = runtime.unwrap_or_else(|e| die("broker", format!("runtime: {e}")));
+    runtime.block_on(run(args));
+}
+
+async fn run(args: Args) {
     let workers = args.workers.or(args.n).unwrap_or(1);
 
     let mut fo = SocketOptions::default();

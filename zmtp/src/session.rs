@@ -227,6 +227,15 @@ impl Session {
         }
     }
 
+    /// Frees the memory of empty queues (the event queue, the write buffer), for a
+    /// connection about to sit idle; they are allocated again when traffic resumes.
+    pub fn release_idle_buffers(&mut self) {
+        if self.events.is_empty() && self.events.capacity() > 0 {
+            self.events = VecDeque::new();
+        }
+        self.out.release_if_empty();
+    }
+
     /// Takes the next event.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<SessionEvent> {

@@ -194,7 +194,7 @@ impl Core {
         let notify = Arc::new(Notify::new());
         st.pipes.insert(
             id,
-            Pipe::new(notify.clone(), persistent, self.options.rcvhwm),
+            Box::new(Pipe::new(notify.clone(), persistent, self.options.rcvhwm)),
         );
         // libzmq: connect() creates the pipe at once unless IMMEDIATE, so a DEALER can queue
         // messages before the connection is up.

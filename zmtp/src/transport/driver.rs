@@ -271,13 +271,44 @@ fn ready_for(
     })
 }
 
+/// Flags of every send: no SIGPIPE when the peer has reset the connection (the error comes
+/// back as `EPIPE` instead), where the platform has the flag. Apple platforms use the
+/// `SO_NOSIGPIPE` socket option instead (set in `tcp::configure`).
+#[cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly",
+    target_os = "illumos",
+    target_os = "solaris"
+))]
+const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL;
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly",
+    target_os = "illumos",
+    target_os = "solaris"
+)))]
+const SEND_FLAGS: libc::c_int = 0;
+
 /// Writes as much of `out` as the kernel takes. `Ok(true)`: all written; `Ok(false)`: the
 /// kernel's buffer is full.
 fn write_some(stream: &TcpStream, out: &mut OutBuf) -> io::Result<bool> {
+    let sock = socket2::SockRef::from(stream);
     loop {
         let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
         let n = out.io_slices(&mut slices);
-        match stream.try_write_vectored(&slices[..n]) {
+        // `try_io` clears the write readiness on WouldBlock, as `try_write_vectored` does.
+        let r = stream.try_io(Interest::WRITABLE, || {
+            sock.send_vectored_with_flags(&slices[..n], SEND_FLAGS)
+        });
+        match r {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(k) => {
                 out.advance(k);

@@ -155,9 +155,12 @@ async fn dial(ep: &Endpoint) -> std::io::Result<(TcpStream, SocketAddr)> {
     Ok((stream, addr))
 }
 
-/// TCP_NODELAY, and the keepalive options when set.
+/// TCP_NODELAY, no SIGPIPE (Apple platforms), and the keepalive options when set.
 pub(crate) fn configure(core: &Core, stream: &TcpStream) {
     let _ = stream.set_nodelay(true);
+    // No SIGPIPE on a reset peer (elsewhere the sends pass MSG_NOSIGNAL).
+    #[cfg(target_vendor = "apple")]
+    let _ = socket2::SockRef::from(stream).set_nosigpipe(true);
     let o = &core.options;
     if o.tcp_keepalive.is_none() {
         return;

@@ -30,16 +30,29 @@ use common::*;
 struct Broker {
     proc: Proc,
     front: String,
+    back: String,
+    /// Its `--client-hwm`: the health checks keep fewer requests than this in flight.
+    client_hwm: usize,
     _kids: PidGuard,
 }
 
+/// The broker's default `--client-hwm`.
+const DEFAULT_CLIENT_HWM: usize = 100_000;
+
 impl Broker {
     fn start(workers: u32, extra: &[&str]) -> Broker {
-        let (proc, front, _) = ephemeral_broker(workers, extra);
+        let client_hwm = extra
+            .iter()
+            .position(|a| *a == "--client-hwm")
+            .map(|i| extra[i + 1].parse().expect("--client-hwm N"))
+            .unwrap_or(DEFAULT_CLIENT_HWM);
+        let (proc, front, back) = ephemeral_broker(workers, extra);
         let kids = broker_workers(&proc, workers as usize);
         Broker {
             proc,
             front,
+            back,
+            client_hwm,
             _kids: kids,
         }
     }
@@ -59,28 +72,61 @@ impl Broker {
         assert!(!err.contains("panicked"), "broker panicked: {err}");
     }
 
+    /// How many requests a health check keeps in flight: `want`, but fewer than
+    /// `--client-hwm`. The broker promises to lose no reply only to such a client: one with
+    /// more in flight can find its queue full, and be disconnected as a slow consumer, while it
+    /// reads as fast as it can (when more than client-hwm of its replies reach the broker
+    /// before its connection task has written the first).
+    fn window(&self, want: usize) -> usize {
+        want.min(self.client_hwm - 1).max(1)
+    }
+
     /// The broker is alive and serves our client binary: 50 requests, 5 in flight, every
     /// reply back.
     fn assert_serves_ours(&mut self, id: &str) {
         self.assert_alive();
+        let window = self.window(5).to_string();
         let mut c = our_client(
             id,
             &self.front,
-            &["--requests", "50", "--window", "5", "--quiet"],
+            &["--requests", "50", "--window", &window, "--quiet"],
         );
-        assert_client_ok(&mut c);
+        self.explain(|| assert_client_ok(&mut c));
         self.assert_alive();
     }
 
-    /// The broker is alive and serves a pyzmq DEALER: 30 requests, each reply exactly once.
+    /// The broker is alive and serves a pyzmq DEALER: 30 requests (all in flight at once, or
+    /// as many as `--client-hwm` allows), each reply exactly once.
     fn assert_serves_pyzmq(&mut self, id: &str) {
         self.assert_alive();
+        let window = self.window(30).to_string();
         let c = py(
             format!("py client {id}"),
-            &["dealer-client", &self.front, id, "30"],
+            &["dealer-client", &self.front, id, "30", &window],
         );
-        assert_eq!(c.line("ok", STEP), "ok 30");
+        self.explain(|| assert_eq!(c.line("ok", STEP), "ok 30"));
         self.assert_alive();
+    }
+
+    /// Runs a check; if it fails, fails again with the broker's warnings and errors (a client
+    /// that failed may have been disconnected by the broker, and only its log says so).
+    fn explain<T>(&self, check: impl FnOnce() -> T) -> T {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(check)) {
+            Ok(v) => v,
+            Err(e) => {
+                let what = e
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| e.downcast_ref::<&str>().copied())
+                    .unwrap_or("check failed");
+                let err = self.proc.stderr();
+                let log: Vec<&str> = err
+                    .lines()
+                    .filter(|l| l.contains(" WARN ") || l.contains(" ERROR "))
+                    .collect();
+                panic!("{what}\nbroker warnings and errors:\n{}", log.join("\n"));
+            }
+        }
     }
 
     /// Waits (bounded) until the broker's stderr holds `n` lines containing `text`.
@@ -304,6 +350,30 @@ impl Raw {
         assert_broker_greeting(&g);
         let ready = r.read_frame(CLOSE_BOUND);
         assert_router_ready(&ready);
+        r
+    }
+
+    /// Greeting and READY as a worker (DEALER with this routing id) on the broker's backend,
+    /// then reads the backend's greeting and READY.
+    fn handshake_worker(ep: &str, identity: &[u8]) -> Raw {
+        let mut r = Raw::connect(ep);
+        r.send(
+            &[
+                greeting(3, 1, b"NULL"),
+                ready_frame(&[("Socket-Type", b"DEALER"), ("Identity", identity)]),
+            ]
+            .concat(),
+        );
+        let g = r.read_n(GREETING_LEN, CLOSE_BOUND);
+        assert_broker_greeting(&g);
+        let (flags, body) = r.read_frame(CLOSE_BOUND);
+        let dealer = properties(&[("Socket-Type", b"DEALER")]);
+        assert!(
+            flags & FLAG_COMMAND != 0
+                && body.starts_with(b"\x05READY")
+                && body.windows(dealer.len()).any(|w| w == dealer),
+            "backend READY: {flags:x} {body:x?}"
+        );
         r
     }
 
@@ -970,6 +1040,50 @@ fn slow_reader_under_client_hwm_loses_nothing_others_served() {
     assert_eq!(r.poll_closed(Duration::from_millis(200)), None);
     assert!(!b.proc.stderr().contains("not reading its replies"));
     b.assert_serves_ours("after-napper");
+}
+
+#[test]
+fn replies_in_one_burst_within_client_hwm_all_delivered() {
+    // What the health checks rely on with a small --client-hwm: a client with fewer requests in
+    // flight than that loses no reply, even when all of them come back at once. The worker is
+    // raw: it collects a whole window of requests, then answers them in one write, so they
+    // reach the broker's reply queue for the client in one batch.
+    const HWM: usize = 20;
+    const N: usize = 60;
+    let hwm = HWM.to_string();
+    let b = Broker::start(0, &["--quiet-workers", "--client-hwm", &hwm]);
+    let mut w = Raw::handshake_worker(&b.back, b"burst-worker");
+    let window = b.window(N);
+    assert_eq!(window, HWM - 1);
+    let c = py(
+        "py client burst-py",
+        &[
+            "dealer-client",
+            &b.front,
+            "burst-py",
+            &N.to_string(),
+            &window.to_string(),
+        ],
+    );
+    let mut left = N;
+    while left > 0 {
+        let mut burst = Vec::new();
+        for _ in 0..left.min(window) {
+            let m = w.recv_message(STEP);
+            for (i, f) in m.iter().enumerate() {
+                let more = if i + 1 < m.len() { FLAG_MORE } else { 0 };
+                burst.extend(frame(more, f));
+            }
+        }
+        w.send(&burst);
+        left -= left.min(window);
+    }
+    b.explain(|| assert_eq!(c.line("ok", STEP), format!("ok {N}")));
+    assert!(
+        !b.proc.stderr().contains("not reading its replies"),
+        "{}",
+        b.proc.stderr()
+    );
 }
 
 #[test]

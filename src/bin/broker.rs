@@ -19,6 +19,8 @@ use zmtp_demo::{die, endpoint_arg, init_logging, parse_args};
 /// Slow clients: replies wait in a per-client queue of at most --client-hwm messages. A client
 /// with fewer requests in flight than that never loses a reply; a client that stops reading
 /// while more replies arrive is disconnected (logged), and everyone else keeps being served.
+/// A client with more requests in flight than --client-hwm may be disconnected even while it
+/// reads, if more of its replies than that arrive before its connection has written them.
 #[derive(Parser, Debug)]
 #[command(name = "broker", version)]
 struct Args {

@@ -1,5 +1,5 @@
 use std::time::Duration;
-use zmtp::{Dealer, Message, Router, SocketOptions};
+use zmtp::{Dealer, Message, Router, RoutingId, SocketOptions};
 
 #[tokio::test]
 async fn dealer_router_round_trip() {
@@ -128,4 +128,53 @@ async fn messages_before_the_peers_close_are_all_delivered() {
             assert_eq!(&m.frames()[1][..4], &i.to_be_bytes());
         }
     }
+}
+
+/// A ROUTER_MANDATORY send waiting for room on a peer's full queue ends with HostUnreachable
+/// when that peer disconnects (libzmq: EHOSTUNREACH), instead of waiting for a wake-up that
+/// only room on some pipe or a new peer would give.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mandatory_send_waiting_for_room_ends_when_the_peer_goes() {
+    let mut ro = SocketOptions::default();
+    ro.router_mandatory = true;
+    ro.sndhwm = 1;
+    let router = Router::with_options(ro).unwrap();
+    let ep = router.bind("tcp://127.0.0.1:0").unwrap();
+    let mut o = SocketOptions::default();
+    o.routing_id = Some("d".into());
+    o.rcvhwm = 1;
+    let dealer = Dealer::with_options(o).unwrap();
+    dealer.connect(&ep.to_string()).unwrap();
+    dealer.send(Message::from("hello")).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), router.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    // The dealer reads nothing (its queue is full after one message), so the kernel buffers
+    // fill up, then the router's queue for it: a send waits.
+    let body = bytes::Bytes::from(vec![0u8; 1 << 20]);
+    let blocked = loop {
+        let r2 = router.clone();
+        let msg = Message::from_frames([bytes::Bytes::from_static(b"d"), body.clone()]);
+        let mut send = tokio::spawn(async move { r2.send(msg).await });
+        match tokio::time::timeout(Duration::from_millis(200), &mut send).await {
+            Ok(r) => {
+                r.unwrap().unwrap();
+            }
+            Err(_) => break send,
+        }
+    };
+    dealer.close().await;
+    // The router notices: the peer is gone.
+    let gone = RoutingId::from("d");
+    let t0 = std::time::Instant::now();
+    while router.has_peer(&gone) {
+        assert!(t0.elapsed() < Duration::from_secs(5), "peer still routable");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let r = tokio::time::timeout(Duration::from_secs(5), blocked)
+        .await
+        .expect("send still waiting 5 s after the peer left")
+        .unwrap();
+    assert!(matches!(r, Err(zmtp::Error::HostUnreachable(_))), "{r:?}");
 }

@@ -228,6 +228,9 @@ impl Core {
     /// The connection of `pipe` ended. A persistent (connecting) pipe keeps its queues for the
     /// next connection; any other pipe is removed, its outbound queue discarded, its inbound
     /// messages still delivered.
+    ///
+    /// Senders waiting for room are woken: one waiting for this pipe (ROUTER_MANDATORY) must
+    /// now fail with `HostUnreachable` instead of waiting for room that will not come.
     pub(crate) fn detach(&self, id: PipeId, keep: bool) {
         let mut st = self.lock();
         let Some(p) = st.pipes.get_mut(&id) else {
@@ -239,9 +242,14 @@ impl Core {
             if self.options.immediate {
                 st.deactivate(id);
             }
-            return;
+        } else {
+            st.remove_pipe(id);
         }
-        st.remove_pipe(id);
+        let wake = st.send_waiters > 0;
+        drop(st);
+        if wake {
+            self.send_ready.notify_waiters();
+        }
     }
 
     /// Pushes messages received on `pipe`. Returns true if the pipe is now at RCVHWM and the
@@ -486,12 +494,18 @@ impl Core {
     }
 
     /// Asks the connection of the peer with this routing id to close. Returns false if unknown.
+    /// The peer is unroutable at once, so senders waiting for its room are woken (to fail).
     pub(crate) fn kick(&self, id: &RoutingId) -> bool {
-        let st = &mut *self.lock();
+        let mut st = self.lock();
         let Some(pid) = st.routes.get(id).copied() else {
             return false;
         };
         st.kick_pipe(pid);
+        let wake = st.send_waiters > 0;
+        drop(st);
+        if wake {
+            self.send_ready.notify_waiters();
+        }
         true
     }
 }

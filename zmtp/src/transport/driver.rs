@@ -9,6 +9,7 @@
 
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -37,6 +38,9 @@ const DELIVER_BATCH_BYTES: usize = 256 * 1024;
 const MAX_WRITES_PER_TURN: usize = 16;
 /// Most slices per vectored write.
 const MAX_IOVECS: usize = 64;
+/// How long a connection with no deadline (no heartbeat, handshake done, not lingering) sleeps
+/// before it looks again.
+const IDLE_WAIT: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Why a connection ended.
 #[derive(Debug)]
@@ -86,7 +90,7 @@ pub(crate) async fn run(
     let mut paused = false;
     // Some(deadline) once the socket is closing; the inner None means "until flushed".
     let mut linger: Option<Option<Instant>> = None;
-    let sleep = tokio::time::sleep(std::time::Duration::from_secs(3600));
+    let sleep = tokio::time::sleep(IDLE_WAIT);
     tokio::pin!(sleep);
     let mut armed: Option<Instant> = None;
 
@@ -203,11 +207,7 @@ pub(crate) async fn run(
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        if deadline != armed {
-            armed = deadline;
-            let at = deadline.unwrap_or_else(|| t + std::time::Duration::from_secs(3600));
-            sleep.as_mut().reset(tokio::time::Instant::from_std(at));
-        }
+        arm(sleep.as_mut(), &mut armed, deadline, t);
 
         if busy {
             tokio::task::yield_now().await;
@@ -240,6 +240,23 @@ pub(crate) async fn run(
             _ = notify.notified() => {}
             _ = &mut sleep => {}
         }
+    }
+}
+
+/// Sets the connection's timer to `deadline` (or [`IDLE_WAIT`] from `now` if none) unless it
+/// is already set to it. An elapsed timer is always set again: a `Sleep` that has fired stays
+/// ready, and the connection would spin on it (this happened to every connection without a
+/// deadline an hour after its last one).
+fn arm(
+    sleep: Pin<&mut tokio::time::Sleep>,
+    armed: &mut Option<Instant>,
+    deadline: Option<Instant>,
+    now: Instant,
+) {
+    if deadline != *armed || sleep.is_elapsed() {
+        *armed = deadline;
+        let at = deadline.unwrap_or_else(|| now + IDLE_WAIT);
+        sleep.reset(tokio::time::Instant::from_std(at));
     }
 }
 
@@ -331,6 +348,9 @@ fn fail(stream: &TcpStream, session: &mut Session, e: ProtocolError) -> End {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use std::time::Duration;
+
     /// Every idle connection holds one of these futures (inside its task): its size is most of
     /// the memory an idle connection costs (bench cell `mem`). 1216 bytes before readiness was
     /// polled directly instead of through a stored `ready()` future.
@@ -344,5 +364,34 @@ mod tests {
         let f = super::run(&core, s, addr, crate::socket::pipe::PipeId(0), &notify);
         let size = std::mem::size_of_val(&f);
         assert!(size <= 1100, "driver future grew to {size} bytes");
+    }
+
+    /// Regression: the idle timer (no deadline) was set once and, after it fired an hour
+    /// later, never again: the elapsed `Sleep` stayed ready and the connection spun, a core
+    /// per idle connection.
+    #[tokio::test(start_paused = true)]
+    async fn idle_timer_is_set_again_after_it_fires() {
+        let sleep = tokio::time::sleep(IDLE_WAIT);
+        tokio::pin!(sleep);
+        let mut armed = None;
+        arm(sleep.as_mut(), &mut armed, None, now());
+        tokio::time::advance(IDLE_WAIT + Duration::from_secs(1)).await;
+        (&mut sleep).await;
+        // Still no deadline: the next wait is another IDLE_WAIT, not an elapsed timer.
+        arm(sleep.as_mut(), &mut armed, None, now());
+        assert!(!sleep.is_elapsed());
+        assert!(
+            tokio::time::timeout(Duration::from_secs(60), &mut sleep)
+                .await
+                .is_err(),
+            "the timer fired again at once"
+        );
+        // A deadline that did not change is left alone while it is pending.
+        let d = now() + Duration::from_secs(5);
+        arm(sleep.as_mut(), &mut armed, Some(d), now());
+        let set_at = sleep.deadline();
+        tokio::time::advance(Duration::from_secs(1)).await;
+        arm(sleep.as_mut(), &mut armed, Some(d), now());
+        assert_eq!(sleep.deadline(), set_at);
     }
 }

@@ -39,8 +39,11 @@ pub const LARGE_FRAME_LEN: usize = 32 * 1024;
 pub const EAGER_LEN: usize = 1024 * 1024;
 
 /// While messages are large, the read-ahead holds as many whole messages of the recent size
-/// as fit in this many bytes (at least one).
-const LARGE_READ_AHEAD_LEN: usize = 256 * 1024;
+/// as fit in this many bytes (at least one). Large buffers mean few allocations and reads
+/// (64 KiB messages, A/B of interleaved runs: receiver CPU 0.48 s with 1 MiB against 0.85 s
+/// with 256 KiB and 0.82 s with 64 KiB); the price is that a received frame keeps its whole
+/// buffer alive for as long as the application holds it (see [`crate::Message`]).
+const LARGE_READ_AHEAD_LEN: usize = 1024 * 1024;
 
 /// Messages up to this many wire bytes size the read-ahead (an [`EAGER_LEN`] frame plus its
 /// header and a few small frames fit).

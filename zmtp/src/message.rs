@@ -9,8 +9,11 @@ const INLINE_FRAMES: usize = 3;
 /// A multipart message: one or more frames, each a cheaply clonable [`Bytes`].
 ///
 /// Cloning a message clones the frame handles, not the payloads. Frames received from the
-/// network are slices of the connection's receive buffer (no copy). Up to three frames are
-/// stored inline, so the common message costs no allocation of its own.
+/// network are slices of the connection's receive buffer (no copy), so a received message
+/// keeps that buffer alive while it is held: up to 64 KiB for small messages, up to about
+/// 1 MiB while messages are large. To keep a few received frames for long, copy them
+/// (`Bytes::copy_from_slice`). Up to three frames are stored inline, so the common message
+/// costs no allocation of its own.
 #[derive(Clone)]
 pub struct Message {
     repr: Repr,

@@ -1,6 +1,6 @@
 //! Sockets: the state shared between a socket handle and its connection tasks.
 //!
-//! Each peer has a [`pipe::Pipe`]: an inbound and an outbound queue of whole messages, bounded
+//! Each peer has a `Pipe` (`pipe.rs`): an inbound and an outbound queue of whole messages, bounded
 //! by RCVHWM and SNDHWM. Connection tasks (one per TCP connection, see `transport::driver`) move
 //! batches of messages between their pipe and the wire under one lock per batch; the socket
 //! handle picks a pipe per message: [`dealer`] round-robins sends, [`router`] looks the pipe up

@@ -172,15 +172,22 @@ impl FrameDecoder {
     /// A new buffer is allocated at the size asked for (not doubled); the old one stays alive
     /// only as long as frames sliced from it.
     pub fn reserve_for_read(&self, buf: &mut BytesMut) {
+        if let Some(additional) = self.room_to_make(buf) {
+            grow(buf, additional);
+        }
+    }
+
+    /// The decision of [`FrameDecoder::reserve_for_read`] without the allocation: `None` if
+    /// `buf` has room enough for the next read, else how many free bytes it must grow to. For
+    /// drivers that allocate (or recycle) receive buffers themselves.
+    pub fn room_to_make(&self, buf: &BytesMut) -> Option<usize> {
         let buffered = buf.len();
         let free = buf.capacity() - buffered;
         let hint = self.reserve_hint(buffered);
         let exact = matches!(self.head, Some(h) if h.len as usize >= LARGE_FRAME_LEN
             && (h.len as usize).saturating_sub(buffered) <= hint);
         let enough = if exact { hint } else { MIN_READ_LEN };
-        if free < enough.max(1) {
-            grow(buf, hint.max(1));
-        }
+        (free < enough.max(1)).then_some(hint.max(1))
     }
 }
 

@@ -217,13 +217,19 @@ impl Session {
     /// keeping the capacity within twice the bytes received plus [`crate::codec::EAGER_LEN`]
     /// (see [`FrameDecoder::reserve_for_read`]).
     pub fn reserve_for_read(&self, buf: &mut BytesMut) {
+        if let Some(additional) = self.room_to_make(buf) {
+            crate::codec::grow(buf, additional);
+        }
+    }
+
+    /// The decision of [`Session::reserve_for_read`] without the allocation: `None` if `buf`
+    /// has room for the next read, else how many free bytes it must grow to (see
+    /// [`FrameDecoder::room_to_make`]).
+    pub fn room_to_make(&self, buf: &BytesMut) -> Option<usize> {
         match self.phase {
-            Phase::Greeting => {
-                if buf.capacity() - buf.len() < crate::codec::MIN_READ_LEN {
-                    crate::codec::grow(buf, crate::codec::MIN_READ_LEN);
-                }
-            }
-            _ => self.decoder.reserve_for_read(buf),
+            Phase::Greeting => (buf.capacity() - buf.len() < crate::codec::MIN_READ_LEN)
+                .then_some(crate::codec::MIN_READ_LEN),
+            _ => self.decoder.room_to_make(buf),
         }
     }
 

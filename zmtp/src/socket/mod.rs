@@ -132,6 +132,8 @@ pub(crate) struct Core {
     send_ready: Notify,
     /// Cancelled when the socket closes.
     pub(crate) shutdown: CancellationToken,
+    /// Receive buffers recycled between this socket's connections.
+    pub(crate) recv_bufs: crate::transport::recv_bufs::RecvBufs,
 }
 
 #[derive(Debug, Default)]
@@ -174,6 +176,7 @@ impl Core {
             recv_ready: Notify::new(),
             send_ready: Notify::new(),
             shutdown: CancellationToken::new(),
+            recv_bufs: Default::default(),
         })
     }
 

@@ -84,6 +84,8 @@ pub(crate) async fn run(
     super::tcp::configure(core, &stream);
     let mut session = Session::new(core.options.session_config(core.socket_type), now());
     let mut rbuf = BytesMut::with_capacity(READ_AHEAD_LEN);
+    // Bytes allocated for `rbuf`'s buffer, for the socket's pool of receive buffers.
+    let mut rbuf_alloc = READ_AHEAD_LEN;
     let mut msgs: Vec<Message> = Vec::new();
     let mut batch: Vec<Message> = Vec::new();
     let mut ready = false;
@@ -141,7 +143,9 @@ pub(crate) async fn run(
         if reading {
             let mut msgs_bytes = 0;
             for _ in 0..MAX_READS_PER_TURN {
-                session.reserve_for_read(&mut rbuf);
+                if let Some(additional) = session.room_to_make(&rbuf) {
+                    core.recv_bufs.grow(&mut rbuf, &mut rbuf_alloc, additional);
+                }
                 match stream.try_read_buf(&mut rbuf) {
                     Ok(0) => {
                         // What arrived before the close was accepted: deliver it.
@@ -214,11 +218,12 @@ pub(crate) async fn run(
             continue;
         }
 
-        // Idle connections hold no buffers: an empty read buffer and write buffer are
-        // released before waiting (under load they are referenced by frames anyway, so the
-        // next read allocates either way).
-        if rbuf.is_empty() && rbuf.capacity() > 0 {
-            rbuf = BytesMut::new();
+        // Idle connections hold no buffers: an empty read buffer (even one whose room is used
+        // up: its handle would keep the whole allocation alive) goes back to the socket's pool
+        // before waiting, as does the write buffer.
+        if rbuf.is_empty() && rbuf_alloc > 0 {
+            core.recv_bufs
+                .give(std::mem::take(&mut rbuf), std::mem::take(&mut rbuf_alloc));
         }
         session.release_idle_buffers();
 

@@ -20,6 +20,7 @@ fd_before=$(ls /proc/$broker/fd | wc -l)
 # Each client: requests at 20/s with 5 in flight, for the whole duration, checking every reply.
 per_client=$((duration * 20))
 pids=()
+rm -f /tmp/soak-client-*.out # outputs of an earlier, larger run would be counted below
 for i in $(seq 1 "$clients"); do
   "$bin/client" "soak$i" --connect "$fe" --requests "$per_client" --window 5 --interval-ms 50 \
     --timeout-ms $(( (duration + 60) * 1000 )) --quiet > "/tmp/soak-client-$i.out" 2>&1 &

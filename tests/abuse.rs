@@ -338,16 +338,7 @@ impl Raw {
     /// Greeting and READY as a DEALER with this routing id, then reads the broker's greeting
     /// and READY.
     fn handshake(ep: &str, identity: &[u8]) -> Raw {
-        let mut r = Raw::connect(ep);
-        r.send(
-            &[
-                greeting(3, 1, b"NULL"),
-                ready_frame(&[("Socket-Type", b"DEALER"), ("Identity", identity)]),
-            ]
-            .concat(),
-        );
-        let g = r.read_n(GREETING_LEN, CLOSE_BOUND);
-        assert_broker_greeting(&g);
+        let mut r = Raw::dealer_hello(ep, identity);
         let ready = r.read_frame(CLOSE_BOUND);
         assert_router_ready(&ready);
         r
@@ -356,6 +347,21 @@ impl Raw {
     /// Greeting and READY as a worker (DEALER with this routing id) on the broker's backend,
     /// then reads the backend's greeting and READY.
     fn handshake_worker(ep: &str, identity: &[u8]) -> Raw {
+        let mut r = Raw::dealer_hello(ep, identity);
+        let (flags, body) = r.read_frame(CLOSE_BOUND);
+        let dealer = properties(&[("Socket-Type", b"DEALER")]);
+        assert!(
+            flags & FLAG_COMMAND != 0
+                && body.starts_with(b"\x05READY")
+                && body.windows(dealer.len()).any(|w| w == dealer),
+            "backend READY: {flags:x} {body:x?}"
+        );
+        r
+    }
+
+    /// Connects, sends a DEALER's greeting and READY with this routing id, and reads and checks
+    /// the broker's greeting (its READY is left to the caller).
+    fn dealer_hello(ep: &str, identity: &[u8]) -> Raw {
         let mut r = Raw::connect(ep);
         r.send(
             &[
@@ -366,14 +372,6 @@ impl Raw {
         );
         let g = r.read_n(GREETING_LEN, CLOSE_BOUND);
         assert_broker_greeting(&g);
-        let (flags, body) = r.read_frame(CLOSE_BOUND);
-        let dealer = properties(&[("Socket-Type", b"DEALER")]);
-        assert!(
-            flags & FLAG_COMMAND != 0
-                && body.starts_with(b"\x05READY")
-                && body.windows(dealer.len()).any(|w| w == dealer),
-            "backend READY: {flags:x} {body:x?}"
-        );
         r
     }
 

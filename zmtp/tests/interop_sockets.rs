@@ -10,6 +10,8 @@
 //! length and CRC-32 (the agent prints the same descriptors for what it receives and sends).
 
 mod common;
+#[path = "common/raw.rs"]
+mod raw;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -21,6 +23,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use raw::{raw_greeting, raw_ready};
 use zmtp::{Dealer, Error, Message, Routed, Router, RoutingId, SocketOptions};
 
 /// Bound for any single step (a reply, a receive).
@@ -987,27 +990,6 @@ async fn heartbeats_keep_idle_connections_up() {
 
 // ---------------------------------------------------------------------------------------------
 // Raw ZMTP peers (hand-built bytes, no zmtp code on that side).
-
-/// A ZMTP greeting for NULL, version 3.`minor`.
-fn raw_greeting(minor: u8) -> Vec<u8> {
-    let mut g = vec![0xFF, 0, 0, 0, 0, 0, 0, 0, 0, 0x7F, 3, minor];
-    g.extend_from_slice(b"NULL");
-    g.resize(64, 0);
-    g
-}
-
-/// A NULL READY command frame for a DEALER with this identity.
-fn raw_ready(identity: &[u8]) -> Vec<u8> {
-    let mut body = b"\x05READY".to_vec();
-    body.extend_from_slice(b"\x0bSocket-Type\x00\x00\x00\x06DEALER");
-    body.push(8);
-    body.extend_from_slice(b"Identity");
-    body.extend_from_slice(&(identity.len() as u32).to_be_bytes());
-    body.extend_from_slice(identity);
-    let mut f = vec![0x04, body.len() as u8];
-    f.extend_from_slice(&body);
-    f
-}
 
 /// Short message frames.
 fn raw_message(frames: &[&[u8]]) -> Vec<u8> {

@@ -9,6 +9,10 @@ use std::time::{Duration, Instant};
 
 use zmtp::{Message, Router};
 
+#[path = "common/raw.rs"]
+mod raw;
+use raw::{raw_greeting, raw_ready};
+
 const CHILD_ENV: &str = "ZMTP_SIGPIPE_CHILD";
 const NAME: &str = "peer_reset_during_writes_does_not_raise_sigpipe";
 
@@ -49,26 +53,6 @@ fn peer_reset_during_writes_does_not_raise_sigpipe() {
     );
 }
 
-/// A ZMTP 3.1 NULL greeting and a READY for a DEALER with routing id `peer`.
-fn dealer_handshake() -> Vec<u8> {
-    let mut g = vec![0xFF, 0, 0, 0, 0, 0, 0, 0, 1, 0x7F, 3, 1];
-    g.extend_from_slice(b"NULL");
-    g.resize(64, 0);
-    let mut body = b"\x05READY".to_vec();
-    for (k, v) in [
-        (&b"Socket-Type"[..], &b"DEALER"[..]),
-        (b"Identity", b"peer"),
-    ] {
-        body.push(k.len() as u8);
-        body.extend_from_slice(k);
-        body.extend_from_slice(&(v.len() as u32).to_be_bytes());
-        body.extend_from_slice(v);
-    }
-    g.extend_from_slice(&[0x04, body.len() as u8]);
-    g.extend_from_slice(&body);
-    g
-}
-
 fn child() {
     // SAFETY: `signal` only sets this process's disposition for SIGPIPE back to the default
     // (terminate). It is called before any socket exists, and nothing else in this process
@@ -86,7 +70,8 @@ fn child() {
         let ep = router.bind("tcp://127.0.0.1:0").unwrap();
         let addr = ep.to_string().trim_start_matches("tcp://").to_string();
         let mut raw = TcpStream::connect(&addr).unwrap();
-        raw.write_all(&dealer_handshake()).unwrap();
+        raw.write_all(&[raw_greeting(1), raw_ready(b"peer")].concat())
+            .unwrap();
         let mut greeting = [0u8; 64];
         raw.read_exact(&mut greeting).unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# A/B of two builds of ours (or any implementation), interleaved, for one change at a time.
+# This is how the "A/B" figures in BENCHMARKS.md and the commit messages were taken.
+#
+#   bench/ab.sh thr    OLD_ZBENCH NEW_ZBENCH SIZE COUNT [ROUNDS]    # one-way throughput
+#   bench/ab.sh broker OLD_BROKER NEW_BROKER CLIENTS WINDOW TOTAL [ROUNDS]
+#
+# OLD/NEW_ZBENCH: `zbench` binaries built from two commits (e.g. `git worktree add /tmp/old
+# COMMIT && (cd /tmp/old/bench && CARGO_TARGET_DIR=/tmp/old-target cargo build --release)`).
+# OLD/NEW_BROKER: broker commands; commas stand for spaces (`/tmp/b,--io-threads,2`). The broker
+# mode uses the libzmq load generator and workers of NEW_ZBENCH (default bench/target/release).
+# IMPL (env, default ours) picks the implementation in thr mode. With PAGE_FAULTS=1 the
+# receiver runs under `perf stat` and its page faults are printed too.
+# Prints every sample, then medians per build.
+set -euo pipefail
+mode=$1
+shift
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+wait_ready() { # FILE -> first READY line's payload
+  for _ in $(seq 200); do
+    if grep -q READY "$1" 2>/dev/null; then
+      sed -n 's/^READY //p' "$1" | head -1
+      return
+    fi
+    sleep 0.05
+  done
+  echo "no READY in $1" >&2
+  exit 1
+}
+
+thr_once() { # ZBENCH SIZE COUNT -> "msgs_per_s recv_cpu send_cpu [page_faults]"
+  local z=$1 size=$2 count=$3 wrap=()
+  if [ "${PAGE_FAULTS:-0}" = 1 ]; then wrap=(perf stat -e page-faults -x, -o "$out/pf"); wrap+=(--); fi
+  "${wrap[@]}" "$z" role "${IMPL:-ours}" thr-recv "$size" "$count" > "$out/recv" 2> /dev/null &
+  local rpid=$!
+  local ep
+  ep=$(wait_ready "$out/recv")
+  local send
+  send=$("$z" role "${IMPL:-ours}" thr-send "$ep" "$size" "$count" < /dev/null 2> /dev/null \
+    | sed -n 's/^RESULT .*cpu_s=\([0-9.]*\).*/\1/p')
+  wait "$rpid"
+  local recv
+  recv=$(sed -n 's/^RESULT .*msgs_per_s=\([0-9.]*\).*cpu_s=\([0-9.]*\).*/\1 \2/p' "$out/recv")
+  local pf=""
+  if [ "${PAGE_FAULTS:-0}" = 1 ]; then pf=$(grep page-faults "$out/pf" | cut -d, -f1); fi
+  echo "$recv $send $pf"
+}
+
+broker_once() { # BROKER_CMD CLIENTS WINDOW TOTAL -> "req_per_s p50_us p99_us broker_cpu_ticks"
+  local cmd=${1//,/ } c=$2 w=$3 t=$4 z=${ZBENCH:-"$(dirname "$0")/target/release/zbench"}
+  local pf=$((20000 + RANDOM % 10000))
+  local pb=$((pf + 1))
+  # shellcheck disable=SC2086
+  RUST_LOG=warn $cmd --workers 0 --frontend tcp://127.0.0.1:$pf --backend tcp://127.0.0.1:$pb \
+    > /dev/null 2>&1 &
+  local bpid=$!
+  sleep 0.3
+  "$z" role libzmq broker-workers "tcp://127.0.0.1:$pb" 4 > /dev/null 2>&1 &
+  local wpid=$!
+  sleep 0.3
+  local r
+  r=$("$z" role libzmq broker-load "tcp://127.0.0.1:$pf" "$c" "$w" "$t" $((t / 10)) 64 | grep RESULT)
+  local cpu
+  cpu=$(awk '{print $14 + $15}' "/proc/$bpid/stat")
+  kill "$wpid" 2> /dev/null || true
+  kill -INT "$bpid" 2> /dev/null || true
+  wait "$bpid" 2> /dev/null || true
+  wait "$wpid" 2> /dev/null || true
+  echo "$r" | sed 's/.*req_per_s=\([0-9.]*\).*p50_ns=\([0-9]*\).*p99_ns=\([0-9]*\).*/\1 \2 \3/' \
+    | awk -v cpu="$cpu" '{printf "%s %.0f %.0f %s\n", $1, $2 / 1000, $3 / 1000, cpu}'
+}
+
+case "$mode" in
+  thr)
+    old=$1 new=$2 size=$3 count=$4 rounds=${5:-5}
+    cols="msgs/s recv_cpu_s send_cpu_s page_faults"
+    for _ in $(seq "$rounds"); do
+      echo "old $(thr_once "$old" "$size" "$count")"
+      echo "new $(thr_once "$new" "$size" "$count")"
+    done > "$out/samples"
+    ;;
+  broker)
+    old=$1 new=$2 c=$3 w=$4 t=$5 rounds=${6:-3}
+    cols="req/s p50_us p99_us broker_cpu_ticks"
+    for _ in $(seq "$rounds"); do
+      echo "old $(broker_once "$old" "$c" "$w" "$t")"
+      echo "new $(broker_once "$new" "$c" "$w" "$t")"
+    done > "$out/samples"
+    ;;
+  *)
+    echo "usage: bench/ab.sh thr|broker ..." >&2
+    exit 2
+    ;;
+esac
+cat "$out/samples"
+python3 - "$out/samples" "$cols" << 'EOF'
+import statistics, sys
+names = sys.argv[2].split()
+rows = {}
+for line in open(sys.argv[1]):
+    f = line.split()
+    rows.setdefault(f[0], []).append([float(x) for x in f[1:]])
+for build in ("old", "new"):
+    v = rows.get(build, [])
+    if v:
+        med = [statistics.median(r[i] for r in v) for i in range(len(v[0]))]
+        print(build, "median", " ".join(f"{n} {m:.4g}" for n, m in zip(names, med)))
+EOF

@@ -1,4 +1,6 @@
 //! `client`: sends numbered requests through the broker and checks every reply.
+// The doc comments of the arguments are clap's --help text, shown verbatim (`<pid>` is not HTML).
+#![allow(rustdoc::invalid_html_tags)]
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};

@@ -1,4 +1,6 @@
 //! `worker`: a DEALER that echoes every request back through the broker.
+// The doc comments of the arguments are clap's --help text, shown verbatim (`<pid>` is not HTML).
+#![allow(rustdoc::invalid_html_tags)]
 
 use std::time::Duration;
 

@@ -22,12 +22,8 @@
 //! println!("{reply:?}");
 //! # Ok(()) }
 //! ```
-#![warn(
-    missing_docs,
-    missing_debug_implementations,
-    unreachable_pub,
-    rust_2018_idioms
-)]
+#![deny(missing_docs)]
+#![warn(missing_debug_implementations, unreachable_pub, rust_2018_idioms)]
 #![deny(unused_must_use)]
 #![forbid(unsafe_code)]
 

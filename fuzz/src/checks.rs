@@ -13,18 +13,18 @@
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use zmtp::codec::{FrameDecoder, OutBuf, MAX_COMMAND_LEN};
-use zmtp::command::Command;
-use zmtp::frame::Frame;
-use zmtp::greeting::{self, Greeting, GREETING_LEN};
-use zmtp::mechanism::null;
-use zmtp::metadata::Metadata;
-use zmtp::session::{SendError, Session, SessionConfig, SessionEvent};
+use zmtp::protocol::codec::{FrameDecoder, OutBuf, MAX_COMMAND_LEN};
+use zmtp::protocol::command::Command;
+use zmtp::protocol::frame::Frame;
+use zmtp::protocol::greeting::{self, Greeting, GREETING_LEN};
+use zmtp::protocol::mechanism::null;
+use zmtp::protocol::metadata::Metadata;
+use zmtp::protocol::session::{SendError, Session, SessionConfig, SessionEvent};
 use zmtp::{DecodeError, Message, ProtocolError, SocketType};
 
 /// Slack allowed on top of twice the bytes fed when bounding the receive buffer's capacity:
-/// a declared frame size is trusted up to [`zmtp::codec::EAGER_LEN`], plus a read-ahead.
-pub const CAPACITY_SLACK: usize = zmtp::codec::EAGER_LEN + 128 * 1024;
+/// a declared frame size is trusted up to [`zmtp::protocol::codec::EAGER_LEN`], plus a read-ahead.
+pub const CAPACITY_SLACK: usize = zmtp::protocol::codec::EAGER_LEN + 128 * 1024;
 
 /// Stop feeding after this many bytes (keeps one run fast; fills make big frames cheap).
 pub const MAX_FED: usize = 256 << 10;

@@ -55,10 +55,10 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use zmtp::codec::{FrameDecoder, OutBuf};
-use zmtp::command::Command;
-use zmtp::greeting::{self, Greeting, GREETING_LEN, MECHANISM_NULL};
-use zmtp::mechanism::null;
+use zmtp::protocol::codec::{FrameDecoder, OutBuf};
+use zmtp::protocol::command::Command;
+use zmtp::protocol::greeting::{self, Greeting, GREETING_LEN, MECHANISM_NULL};
+use zmtp::protocol::mechanism::null;
 use zmtp::{Dealer, Message, Router, SocketOptions, SocketType};
 
 /// MAXMSGSIZE of the router under test.

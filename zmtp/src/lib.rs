@@ -1,13 +1,17 @@
 //! ZMTP 3.x, the ZeroMQ wire protocol, from scratch in Rust.
 //!
-//! Two layers:
-//! - **The sans-IO core** (always built): [`greeting`], [`frame`], [`codec`], [`command`],
-//!   [`metadata`], [`mechanism`] and [`session::Session`], pure state machines over bytes with
-//!   time passed in. No sockets, no clocks, no tokio: this is what the property tests and the
-//!   fuzzers drive.
-//! - **Sockets on tokio** (feature `tokio`, on by default): [`Dealer`] and [`Router`] with
-//!   libzmq's semantics (round-robin, fair queuing, routing ids, high-water marks, reconnect,
-//!   heartbeats), bound or connected over TCP and interoperable with libzmq peers.
+//! Four layers, each a folder:
+//! - [`protocol`] (always built): the **sans-IO core**: greeting, frame codec, commands,
+//!   metadata, security [`protocol::mechanism`]s and [`protocol::session::Session`], pure state
+//!   machines over bytes with time passed in. No sockets, no clocks, no tokio: this is what the
+//!   property tests and the fuzzers drive.
+//! - [`routing`] (always built): the **routing rules**, sans-IO over pipe ids: load-balance,
+//!   fair-queue, distribute, identity routing.
+//! - [`socket`] (feature `tokio`, on by default): one generic [`Socket`] with a behaviour per
+//!   type ([`Dealer`], [`Router`]) and libzmq's semantics (round-robin, fair queuing, routing
+//!   ids, high-water marks, reconnect, heartbeats), with [`monitor`] events.
+//! - `transport` (private, feature `tokio`): TCP, the accept and dial loops, and the connection
+//!   driver that runs a `Session` over a byte stream, interoperable with libzmq peers.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), zmtp::Error> {
@@ -27,18 +31,14 @@
 #![deny(unused_must_use)]
 #![forbid(unsafe_code)]
 
-pub mod codec;
-pub mod command;
 pub mod endpoint;
-pub mod error;
-pub mod frame;
-pub mod greeting;
-pub mod mechanism;
 pub mod message;
-pub mod metadata;
-pub mod session;
+pub mod protocol;
+pub mod routing;
 pub mod socket_type;
 
+#[cfg(feature = "tokio")]
+pub mod monitor;
 #[cfg(feature = "tokio")]
 pub mod options;
 #[cfg(feature = "tokio")]
@@ -47,11 +47,22 @@ pub mod socket;
 mod transport;
 
 pub use endpoint::Endpoint;
-pub use error::{DecodeError, ProtocolError};
 pub use message::Message;
+pub use protocol::{DecodeError, ProtocolError};
+pub use routing::RoutingId;
 pub use socket_type::SocketType;
 
 #[cfg(feature = "tokio")]
+pub use monitor::{Monitor, SocketEvent};
+#[cfg(feature = "tokio")]
 pub use options::SocketOptions;
 #[cfg(feature = "tokio")]
-pub use socket::{dealer::Dealer, router::Routed, router::Router, Error, RoutingId};
+pub use socket::{router::Routed, Error, Socket};
+
+/// A DEALER socket: round-robin send over its peers, fair-queued receive (RFC 28).
+#[cfg(feature = "tokio")]
+pub type Dealer = Socket<socket::dealer::DealerBehaviour>;
+/// A ROUTER socket: received messages start with the sender's routing id; sent messages are
+/// routed by their first frame (RFC 28).
+#[cfg(feature = "tokio")]
+pub type Router = Socket<socket::router::RouterBehaviour>;

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::session::SessionConfig;
+use crate::protocol::limits::{MAX_HEARTBEAT_TTL_MS, MAX_ROUTING_ID_LEN};
+use crate::protocol::session::SessionConfig;
 use crate::socket_type::SocketType;
 
 /// Options of a socket. Set them before `bind`/`connect`; later changes do not reach
@@ -91,12 +92,36 @@ impl Default for SocketOptions {
 }
 
 impl SocketOptions {
-    /// Checks values libzmq would refuse: a routing id of 0 or more than 255 bytes.
+    /// Checks every value, so that one that cannot work is an error at `with_options` rather
+    /// than a failure (or a panic) later: a routing id of 0 or more than 255 bytes, a
+    /// HEARTBEAT_TTL over what a PING can carry (libzmq: EINVAL), TCP keepalive values the
+    /// kernel would refuse. Durations that are merely huge are fine: they mean "never".
     pub(crate) fn validate(&self) -> Result<(), &'static str> {
         if let Some(id) = &self.routing_id {
-            if id.is_empty() || id.len() > 255 {
+            if id.is_empty() || id.len() > MAX_ROUTING_ID_LEN {
                 return Err("routing_id must be 1 to 255 bytes");
             }
+        }
+        if self.heartbeat_ttl.as_millis() > u128::from(MAX_HEARTBEAT_TTL_MS) {
+            return Err(
+                "heartbeat_ttl must be at most 6553.599 s (PING carries deciseconds in 16 bits)",
+            );
+        }
+        let keepalive_secs = |d: Option<Duration>| match d {
+            None => true,
+            Some(d) => (1..=i32::MAX as u64).contains(&d.as_secs()),
+        };
+        if !keepalive_secs(self.tcp_keepalive_idle) {
+            return Err("tcp_keepalive_idle must be 1 s to 2^31-1 s");
+        }
+        if !keepalive_secs(self.tcp_keepalive_intvl) {
+            return Err("tcp_keepalive_intvl must be 1 s to 2^31-1 s");
+        }
+        if self
+            .tcp_keepalive_cnt
+            .is_some_and(|n| n == 0 || n > i32::MAX as u32)
+        {
+            return Err("tcp_keepalive_cnt must be 1 to 2^31-1");
         }
         Ok(())
     }
@@ -110,5 +135,40 @@ impl SocketOptions {
         c.heartbeat_timeout = self.heartbeat_timeout;
         c.heartbeat_ttl = self.heartbeat_ttl;
         c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_that_cannot_work_are_refused() {
+        let ok = SocketOptions::default();
+        assert_eq!(ok.validate(), Ok(()));
+        let with = |f: fn(&mut SocketOptions)| {
+            let mut o = SocketOptions::default();
+            f(&mut o);
+            o.validate()
+        };
+        assert!(with(|o| o.routing_id = Some(Bytes::new())).is_err());
+        assert!(with(|o| o.routing_id = Some(Bytes::from(vec![1; 256]))).is_err());
+        assert!(with(|o| o.routing_id = Some(Bytes::from(vec![1; 255]))).is_ok());
+        assert!(with(|o| o.heartbeat_ttl = Duration::from_millis(6_553_599)).is_ok());
+        assert!(with(|o| o.heartbeat_ttl = Duration::from_millis(6_553_600)).is_err());
+        assert!(with(|o| o.tcp_keepalive_idle = Some(Duration::ZERO)).is_err());
+        assert!(with(|o| o.tcp_keepalive_intvl = Some(Duration::MAX)).is_err());
+        assert!(with(|o| o.tcp_keepalive_cnt = Some(0)).is_err());
+        assert!(with(|o| o.tcp_keepalive_cnt = Some(9)).is_ok());
+        // Huge durations mean "never", not an error (and not a panic later).
+        assert!(with(|o| {
+            o.linger = Some(Duration::MAX);
+            o.reconnect_ivl = Some(Duration::MAX);
+            o.reconnect_ivl_max = Duration::MAX;
+            o.heartbeat_ivl = Some(Duration::MAX);
+            o.heartbeat_timeout = Some(Duration::MAX);
+            o.handshake_ivl = Some(Duration::MAX);
+        })
+        .is_ok());
     }
 }

@@ -16,8 +16,8 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use zmtp::codec::MIN_READ_LEN;
-use zmtp::session::{Session, SessionConfig, SessionEvent};
+use zmtp::protocol::codec::MIN_READ_LEN;
+use zmtp::protocol::session::{Session, SessionConfig, SessionEvent};
 use zmtp::{Message, SocketType};
 
 const STEP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -317,7 +317,7 @@ fn connect(port: u16) -> TcpStream {
     TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), STEP_TIMEOUT).unwrap()
 }
 
-fn ready(conn: &mut Conn) -> zmtp::mechanism::null::PeerInfo {
+fn ready(conn: &mut Conn) -> zmtp::protocol::PeerInfo {
     match conn.next_event() {
         SessionEvent::Ready(info) => info,
         other => panic!("expected Ready, got {other:?}"),

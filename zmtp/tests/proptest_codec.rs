@@ -19,12 +19,12 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use proptest::collection::vec;
 use proptest::prelude::*;
-use zmtp::codec::{FrameDecoder, EAGER_LEN, MAX_COMMAND_LEN, READ_AHEAD_LEN};
-use zmtp::command::Command;
-use zmtp::frame::{FrameHeader, FLAG_COMMAND, FLAG_LONG, MAX_HEADER_LEN};
-use zmtp::greeting::{self, Greeting, MECHANISM_NULL};
-use zmtp::metadata::Metadata;
-use zmtp::session::{Session, SessionConfig, SessionEvent};
+use zmtp::protocol::codec::{FrameDecoder, EAGER_LEN, MAX_COMMAND_LEN, READ_AHEAD_LEN};
+use zmtp::protocol::command::Command;
+use zmtp::protocol::frame::{FrameHeader, FLAG_COMMAND, FLAG_LONG, MAX_HEADER_LEN};
+use zmtp::protocol::greeting::{self, Greeting, MECHANISM_NULL};
+use zmtp::protocol::metadata::Metadata;
+use zmtp::protocol::session::{Session, SessionConfig, SessionEvent};
 use zmtp::{DecodeError, Message, ProtocolError, SocketType};
 
 // ---------------------------------------------------------------------------------------------

@@ -5,12 +5,12 @@
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use zmtp::codec::FrameDecoder;
-use zmtp::command::Command;
-use zmtp::frame::{Frame, FrameHeader};
-use zmtp::greeting::{self, Greeting, GREETING_LEN, MECHANISM_NULL};
-use zmtp::metadata::{IDENTITY, SOCKET_TYPE};
-use zmtp::session::{Session, SessionConfig, SessionEvent};
+use zmtp::protocol::codec::FrameDecoder;
+use zmtp::protocol::command::Command;
+use zmtp::protocol::frame::{Frame, FrameHeader};
+use zmtp::protocol::greeting::{self, Greeting, GREETING_LEN, MECHANISM_NULL};
+use zmtp::protocol::metadata::{IDENTITY, SOCKET_TYPE};
+use zmtp::protocol::session::{Session, SessionConfig, SessionEvent};
 use zmtp::{Message, SocketType};
 
 const DEALER: &[u8] = include_bytes!("vectors/dealer.bin");

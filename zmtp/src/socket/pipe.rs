@@ -1,62 +1,27 @@
-//! A pipe: the pair of queues between the socket and one peer.
+//! Pipes: the pair of queues between the socket and each peer.
 
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use tokio::sync::Notify;
 
-use super::RoutingId;
 use crate::message::Message;
-
-/// The pipes of a socket by id. Ids are sequential numbers, so a multiplicative hash is as
-/// good as SipHash here and much cheaper on the per-message path. Boxed: the table keeps
-/// up to twice as many slots as pipes, and a slot then costs 16 bytes instead of a whole
-/// `Pipe` (memory per idle connection).
-pub(crate) type PipeMap = HashMap<PipeId, Box<Pipe>, BuildHasherDefault<PipeIdHasher>>;
-
-/// Hashes a [`PipeId`] by multiplying it with a large odd constant (Fibonacci hashing).
-#[derive(Debug, Default)]
-pub(crate) struct PipeIdHasher(u64);
-
-impl Hasher for PipeIdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-/// Names a pipe within its socket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) struct PipeId(pub(crate) u64);
+use crate::routing::{PipeId, PipeIdMap, RoutingId};
 
 /// The queues and flags of one peer.
 #[derive(Debug)]
 pub(crate) struct Pipe {
     /// Complete messages received, waiting for `recv` (bounded by RCVHWM, give or take one
-    /// read's worth).
+    /// read's worth). Not empty exactly while the pipe is in the socket's fair queue.
     pub(crate) inbound: VecDeque<Message>,
     /// Complete messages to send, waiting for the connection (bounded by SNDHWM).
     pub(crate) outbound: VecDeque<Message>,
     /// Wakes the connection task: outbound has data, inbound has room again, close, kick.
     pub(crate) notify: Arc<Notify>,
-    /// ROUTER: the peer's routing id, once known.
+    /// ROUTER: the peer's routing id, put in front of its messages.
     pub(crate) routing_id: Option<RoutingId>,
     /// A handshaked connection is up.
     pub(crate) connected: bool,
-    /// In the DEALER round-robin.
-    pub(crate) active: bool,
-    /// In the fair-queue ring.
-    pub(crate) in_ring: bool,
     /// ROUTER: a newcomer whose routing id was taken; its messages are dropped.
     pub(crate) ignored: bool,
     /// The connecting side's pipe: survives reconnects.
@@ -72,26 +37,87 @@ pub(crate) struct Pipe {
 }
 
 impl Pipe {
-    pub(crate) fn new(notify: Arc<Notify>, persistent: bool, rcvhwm: usize) -> Pipe {
-        Pipe {
-            inbound: VecDeque::new(),
-            outbound: VecDeque::new(),
-            notify,
-            routing_id: None,
-            connected: false,
-            active: false,
-            in_ring: false,
-            ignored: false,
-            persistent,
-            kick: false,
-            dead: false,
-            reader_paused: false,
-            low_water: rcvhwm.div_ceil(2),
-        }
-    }
-
     /// True if the outbound queue is at SNDHWM (`0` = no limit).
     pub(crate) fn is_full(&self, sndhwm: usize) -> bool {
         sndhwm != 0 && self.outbound.len() >= sndhwm
+    }
+}
+
+/// A socket's pipes. Boxed in the map: the table keeps up to twice as many slots as pipes, and
+/// a slot then costs 16 bytes instead of a whole `Pipe` (memory per idle connection).
+#[derive(Debug, Default)]
+#[allow(unreachable_pub)] // Named by the sealed `Behaviour` trait; not reachable from outside.
+pub struct Pipes {
+    map: PipeIdMap<Box<Pipe>>,
+    next: u64,
+}
+
+impl Pipes {
+    /// A new pipe with empty queues.
+    pub(crate) fn create(
+        &mut self,
+        notify: Arc<Notify>,
+        persistent: bool,
+        rcvhwm: usize,
+    ) -> PipeId {
+        self.next += 1;
+        let id = PipeId(self.next);
+        self.map.insert(
+            id,
+            Box::new(Pipe {
+                inbound: VecDeque::new(),
+                outbound: VecDeque::new(),
+                notify,
+                routing_id: None,
+                connected: false,
+                ignored: false,
+                persistent,
+                kick: false,
+                dead: false,
+                reader_paused: false,
+                low_water: rcvhwm.div_ceil(2),
+            }),
+        );
+        id
+    }
+
+    pub(crate) fn get(&self, id: PipeId) -> Option<&Pipe> {
+        self.map.get(&id).map(|p| &**p)
+    }
+
+    pub(crate) fn get_mut(&mut self, id: PipeId) -> Option<&mut Pipe> {
+        self.map.get_mut(&id).map(|p| &mut **p)
+    }
+
+    pub(crate) fn remove(&mut self, id: PipeId) {
+        self.map.remove(&id);
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Pipe> {
+        self.map.values().map(|p| &**p)
+    }
+
+    /// True if the pipe exists and its outbound queue is under SNDHWM.
+    pub(crate) fn has_room(&self, id: PipeId, sndhwm: usize) -> bool {
+        self.get(id).is_some_and(|p| !p.is_full(sndhwm))
+    }
+
+    /// Queues `msg` on pipe `id` and wakes its connection if it was idle.
+    pub(crate) fn push_outbound(&mut self, id: PipeId, msg: Message) {
+        if let Some(p) = self.get_mut(id) {
+            let was_empty = p.outbound.is_empty();
+            p.outbound.push_back(msg);
+            if was_empty {
+                p.notify.notify_one();
+            }
+        }
+    }
+
+    /// Asks the pipe's connection to close.
+    pub(crate) fn kick(&mut self, id: PipeId) {
+        if let Some(p) = self.get_mut(id) {
+            p.kick = true;
+            p.notify.notify_one();
+        }
     }
 }

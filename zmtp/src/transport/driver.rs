@@ -1,29 +1,35 @@
-//! The connection driver: one task per TCP connection, moving bytes between the stream and a
-//! sans-IO [`Session`], and messages between the session and the socket's pipe.
+//! The connection driver: one task per connection, moving bytes between the stream and a
+//! sans-IO [`Session`], and messages between the session and the socket's pipe. Generic over the
+//! transport's [`ByteStream`].
 //!
 //! Each turn: pull queued messages from the pipe into the session (bounded by [`OUT_BATCH`]
 //! bytes) and write them with vectored, non-blocking writes until the kernel refuses; read
 //! until the kernel has nothing (at most [`MAX_READS_PER_TURN`] reads) and push the decoded
 //! messages into the pipe in one batch; fire the session's timers; then sleep until the stream
 //! is ready, the pipe has news, or a timer is due. Reading stops while the pipe is at RCVHWM.
+//!
+//! A connection is [`State::Running`], then, once the socket closes, [`State::Lingering`]: it
+//! finishes its handshake if need be and flushes what is queued, within LINGER.
 
 use std::io::{self, IoSlice};
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::BytesMut;
 use tokio::io::Interest;
-use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
-use crate::codec::{OutBuf, READ_AHEAD_LEN};
-use crate::error::ProtocolError;
+use super::{ByteStream, SocketLink};
+use crate::endpoint::Endpoint;
 use crate::message::Message;
-use crate::session::{Session, SessionEvent};
-use crate::socket::pipe::PipeId;
-use crate::socket::Core;
+use crate::monitor::{DisconnectReason, PeerAddr, SocketEvent};
+use crate::protocol::codec::{OutBuf, READ_AHEAD_LEN};
+use crate::protocol::error::ProtocolError;
+use crate::protocol::mechanism::AuthDecision;
+use crate::protocol::session::timers::deadline;
+use crate::protocol::session::{Session, SessionEvent};
+use crate::routing::{PipeId, RoutingId};
 
 /// Bytes moved from the pipe into the session before writing.
 const OUT_BATCH: usize = 256 * 1024;
@@ -42,208 +48,331 @@ const MAX_IOVECS: usize = 64;
 /// before it looks again.
 const IDLE_WAIT: std::time::Duration = std::time::Duration::from_secs(3600);
 
-/// Why a connection ended.
-#[derive(Debug)]
-pub(crate) enum End {
-    /// The socket is closing (after LINGER).
-    Closed,
-    /// The socket asked this connection to go (ROUTER_HANDOVER, `disconnect_peer`).
-    Kicked,
-    /// The peer closed the connection.
-    Eof,
-    /// A socket error.
-    Io(io::Error),
-    /// A protocol error (ours or the peer's ERROR command).
-    Protocol(ProtocolError),
+/// One connection as its socket sees it: the pipe it serves and where it goes.
+pub(crate) struct Conn<'a> {
+    /// The socket.
+    pub(crate) link: &'a Arc<dyn SocketLink>,
+    /// The pipe this connection serves.
+    pub(crate) pipe: PipeId,
+    /// Wakes the connection: the pipe has news.
+    pub(crate) notify: &'a Notify,
+    /// The endpoint bound or connected.
+    pub(crate) endpoint: &'a Endpoint,
+    /// The peer.
+    pub(crate) peer: &'a PeerAddr,
 }
 
-impl End {
-    /// Whether a connecting socket should dial again (not after a protocol error or ERROR
-    /// command, as libzmq and RFC 37 say; yes after I/O errors and timeouts).
-    pub(crate) fn may_reconnect(&self) -> bool {
-        match self {
-            End::Protocol(e) => e.is_retryable(),
-            End::Closed => false,
-            End::Kicked | End::Eof | End::Io(_) => true,
-        }
-    }
+/// Where a connection is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Serving the socket.
+    Running,
+    /// The socket is closing: finish the handshake, flush, end by the deadline (`None`: until
+    /// flushed, LINGER = -1).
+    Lingering(Option<Instant>),
 }
 
 fn now() -> Instant {
     tokio::time::Instant::now().into_std()
 }
 
-/// Drives one connection until it ends.
-pub(crate) async fn run(
-    core: &Arc<Core>,
-    stream: TcpStream,
-    addr: SocketAddr,
-    pipe: PipeId,
-    notify: &Notify,
-) -> End {
-    super::tcp::configure(core, &stream);
-    let mut session = Session::new(core.options.session_config(core.socket_type), now());
-    let mut rbuf = BytesMut::with_capacity(READ_AHEAD_LEN);
-    // Bytes allocated for `rbuf`'s buffer, for the socket's pool of receive buffers.
-    let mut rbuf_alloc = READ_AHEAD_LEN;
-    let mut msgs: Vec<Message> = Vec::new();
-    let mut batch: Vec<Message> = Vec::new();
-    let mut ready = false;
-    let mut paused = false;
-    // Some(deadline) once the socket is closing; the inner None means "until flushed".
-    let mut linger: Option<Option<Instant>> = None;
-    let sleep = tokio::time::sleep(IDLE_WAIT);
-    tokio::pin!(sleep);
-    let mut armed: Option<Instant> = None;
+/// Drives one connection until it ends; reports its end to the log and the monitor.
+pub(crate) async fn run<S: ByteStream>(conn: &Conn<'_>, stream: S) -> DisconnectReason {
+    let mut d = Driver::new(conn, stream);
+    let end = d.drive().await;
+    log_end(&end, conn);
+    let monitors = conn.link.monitors();
+    if !d.ready {
+        if let DisconnectReason::Protocol(e) = &end {
+            monitors.emit(|| SocketEvent::HandshakeFailed {
+                endpoint: conn.endpoint.clone(),
+                peer: conn.peer.clone(),
+                error: e.clone(),
+            });
+        }
+    }
+    monitors.emit(|| SocketEvent::Disconnected {
+        endpoint: conn.endpoint.clone(),
+        peer: conn.peer.clone(),
+        routing_id: d.routing_id.take(),
+        reason: end.clone(),
+    });
+    end
+}
 
-    loop {
-        if linger.is_none() && core.is_closed() {
-            if !ready && !core.has_outbound(pipe) {
-                return End::Closed;
-            }
-            // Finish the handshake if need be, then flush, within LINGER.
-            linger = Some(core.options.linger.map(|d| now() + d));
-        }
-        if paused {
-            paused = core.inbound_paused(pipe);
-        }
+/// The state of one connection across turns.
+struct Driver<'c, 'a, S> {
+    conn: &'c Conn<'a>,
+    stream: S,
+    session: Session,
+    rbuf: BytesMut,
+    /// Bytes allocated for `rbuf`'s buffer, for the socket's pool of receive buffers.
+    rbuf_alloc: usize,
+    /// Messages decoded, not yet handed to the pipe.
+    msgs: Vec<Message>,
+    /// Scratch space for messages taken from the pipe.
+    batch: Vec<Message>,
+    /// The handshake is done.
+    ready: bool,
+    /// Reading stopped: the pipe is at RCVHWM.
+    paused: bool,
+    state: State,
+    /// The peer's routing id, for the monitor.
+    routing_id: Option<RoutingId>,
+}
 
-        // Output: pipe -> session -> stream. `busy`: stopped only because the turn's budget ran
-        // out, so come back without waiting (the pipe will not notify us again).
-        let mut busy = true;
-        for _ in 0..MAX_WRITES_PER_TURN {
-            if ready && core.fill(pipe, &mut session, OUT_BATCH, &mut batch) {
-                return End::Kicked;
-            }
-            if session.out().is_empty() {
-                busy = false;
-                break;
-            }
-            match write_some(&stream, session.out()) {
-                Ok(true) => continue,
-                Ok(false) => {
-                    busy = false;
-                    break;
-                }
-                Err(e) => return End::Io(e),
-            }
+impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
+    fn new(conn: &'c Conn<'a>, stream: S) -> Self {
+        let link = conn.link;
+        Driver {
+            conn,
+            stream,
+            session: Session::new(link.options().session_config(link.socket_type()), now()),
+            rbuf: BytesMut::with_capacity(READ_AHEAD_LEN),
+            rbuf_alloc: READ_AHEAD_LEN,
+            msgs: Vec::new(),
+            batch: Vec::new(),
+            ready: false,
+            paused: false,
+            state: State::Running,
+            routing_id: None,
         }
-        if let Some(deadline) = linger {
-            if session.out().is_empty() && !core.has_outbound(pipe) {
-                return End::Closed;
-            }
-            if deadline.is_some_and(|d| now() >= d) {
-                return End::Closed;
-            }
-        }
+    }
 
-        // Input: stream -> session -> pipe. While lingering, read only to finish the handshake.
-        let was_ready = ready;
-        let reading = !paused && (linger.is_none() || !ready);
-        if reading {
-            let mut msgs_bytes = 0;
-            for _ in 0..MAX_READS_PER_TURN {
-                if let Some(additional) = session.room_to_make(&rbuf) {
-                    core.recv_bufs.grow(&mut rbuf, &mut rbuf_alloc, additional);
+    async fn drive(&mut self) -> DisconnectReason {
+        let sleep = tokio::time::sleep(IDLE_WAIT);
+        tokio::pin!(sleep);
+        let mut armed: Option<Instant> = None;
+        let link = self.conn.link;
+        let pipe = self.conn.pipe;
+        loop {
+            if self.state == State::Running && link.is_closed() {
+                if !self.ready && !link.has_outbound(pipe) {
+                    return DisconnectReason::SocketClosed;
                 }
-                match stream.try_read_buf(&mut rbuf) {
-                    Ok(0) => {
-                        // What arrived before the close was accepted: deliver it.
-                        core.deliver(pipe, &mut msgs);
-                        return End::Eof;
-                    }
-                    Ok(_) => {}
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) => {
-                        core.deliver(pipe, &mut msgs);
-                        return End::Io(e);
-                    }
-                }
-                let result = session.handle_input(now(), &mut rbuf);
-                while let Some(ev) = session.poll_event() {
-                    match ev {
-                        SessionEvent::Ready(info) => {
-                            ready = true;
-                            core.attach(pipe, &info, addr);
-                        }
-                        SessionEvent::Message(m) => {
-                            msgs_bytes += m.byte_len();
-                            msgs.push(m);
-                        }
-                        _ => {}
-                    }
-                }
-                if let Err(e) = result {
-                    // Messages completed before the error were accepted: deliver them.
-                    core.deliver(pipe, &mut msgs);
-                    return fail(&stream, &mut session, e);
-                }
-                if msgs.len() >= DELIVER_BATCH || msgs_bytes >= DELIVER_BATCH_BYTES {
-                    msgs_bytes = 0;
-                    paused = core.deliver(pipe, &mut msgs);
-                    if paused {
-                        break;
-                    }
-                }
+                // Finish the handshake if need be, then flush, within LINGER.
+                self.state =
+                    State::Lingering(link.options().linger.and_then(|d| deadline(now(), d)));
             }
-            // One hand-over (and at most one wake-up of a waiting `recv`) per turn, not per read.
-            if !msgs.is_empty() {
-                paused = core.deliver(pipe, &mut msgs);
+            if self.paused {
+                self.paused = link.inbound_paused(pipe);
             }
-        }
 
-        if ready && !was_ready {
-            // Messages may have been queued before the handshake finished.
-            continue;
-        }
-
-        // Timers.
-        let t = now();
-        if session.poll_timeout().is_some_and(|d| d <= t) {
-            if let Err(e) = session.handle_timeout(t) {
-                return fail(&stream, &mut session, e);
+            let busy = match self.write_turn() {
+                Ok(busy) => busy,
+                Err(end) => return end,
+            };
+            if let State::Lingering(until) = self.state {
+                if self.session.out().is_empty() && !link.has_outbound(pipe) {
+                    return DisconnectReason::SocketClosed;
+                }
+                if until.is_some_and(|d| now() >= d) {
+                    return DisconnectReason::SocketClosed;
+                }
             }
-            if !session.out().is_empty() {
+
+            let was_ready = self.ready;
+            if self.reading() {
+                if let Err(end) = self.read_turn() {
+                    return end;
+                }
+            }
+            if self.ready && !was_ready {
+                // Messages may have been queued before the handshake finished.
                 continue;
             }
-        }
-        let deadline = match (session.poll_timeout(), linger.flatten()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        arm(sleep.as_mut(), &mut armed, deadline, t);
 
-        if busy {
-            tokio::task::yield_now().await;
-            continue;
-        }
+            // Timers.
+            let t = now();
+            if self.session.poll_timeout().is_some_and(|d| d <= t) {
+                if let Err(e) = self.session.handle_timeout(t) {
+                    return self.fail(e);
+                }
+                if !self.session.out().is_empty() {
+                    continue;
+                }
+            }
+            let linger = match self.state {
+                State::Lingering(until) => until,
+                State::Running => None,
+            };
+            let deadline = match (self.session.poll_timeout(), linger) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            arm(sleep.as_mut(), &mut armed, deadline, t);
 
-        // Idle connections hold no buffers: an empty read buffer (even one whose room is used
-        // up: its handle would keep the whole allocation alive) goes back to the socket's pool
-        // before waiting, as does the write buffer.
-        if rbuf.is_empty() && rbuf_alloc > 0 {
-            core.recv_bufs
-                .give(std::mem::take(&mut rbuf), std::mem::take(&mut rbuf_alloc));
+            if busy {
+                tokio::task::yield_now().await;
+                continue;
+            }
+            self.release_idle_buffers();
+            if let Err(e) = self.wait(sleep.as_mut()).await {
+                return DisconnectReason::Io(Arc::new(e));
+            }
         }
-        session.release_idle_buffers();
+    }
 
-        // Wait for something to do.
+    /// Reads while running, and while lingering only to finish the handshake.
+    fn reading(&self) -> bool {
+        !self.paused && (self.state == State::Running || !self.ready)
+    }
+
+    /// Output: pipe -> session -> stream. Returns true if it stopped only because the turn's
+    /// budget ran out (come back without waiting: the pipe will not notify again).
+    fn write_turn(&mut self) -> Result<bool, DisconnectReason> {
+        let (link, pipe) = (self.conn.link, self.conn.pipe);
+        for _ in 0..MAX_WRITES_PER_TURN {
+            if self.ready && link.fill(pipe, &mut self.session, OUT_BATCH, &mut self.batch) {
+                return Err(DisconnectReason::Kicked);
+            }
+            if self.session.out().is_empty() {
+                return Ok(false);
+            }
+            match write_some(&self.stream, self.session.out()) {
+                Ok(true) => continue,
+                Ok(false) => return Ok(false),
+                Err(e) => return Err(DisconnectReason::Io(Arc::new(e))),
+            }
+        }
+        Ok(true)
+    }
+
+    /// Input: stream -> session -> pipe.
+    fn read_turn(&mut self) -> Result<(), DisconnectReason> {
+        let (link, pipe) = (self.conn.link, self.conn.pipe);
+        let mut msgs_bytes = 0;
+        for _ in 0..MAX_READS_PER_TURN {
+            if let Some(additional) = self.session.room_to_make(&self.rbuf) {
+                link.recv_bufs()
+                    .grow(&mut self.rbuf, &mut self.rbuf_alloc, additional);
+            }
+            match self.stream.try_read_buf(&mut self.rbuf) {
+                Ok(0) => {
+                    // What arrived before the close was accepted: deliver it.
+                    link.deliver(pipe, &mut self.msgs);
+                    return Err(DisconnectReason::PeerClosed);
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    link.deliver(pipe, &mut self.msgs);
+                    return Err(DisconnectReason::Io(Arc::new(e)));
+                }
+            }
+            let result = self.session.handle_input(now(), &mut self.rbuf);
+            let result = result.and_then(|()| self.drain_events(&mut msgs_bytes));
+            if let Err(e) = result {
+                // Messages completed before the error were accepted: deliver them.
+                link.deliver(pipe, &mut self.msgs);
+                return Err(self.fail(e));
+            }
+            if self.msgs.len() >= DELIVER_BATCH || msgs_bytes >= DELIVER_BATCH_BYTES {
+                msgs_bytes = 0;
+                self.paused = link.deliver(pipe, &mut self.msgs);
+                if self.paused {
+                    break;
+                }
+            }
+        }
+        // One hand-over (and at most one wake-up of a waiting `recv`) per turn, not per read.
+        if !self.msgs.is_empty() {
+            self.paused = link.deliver(pipe, &mut self.msgs);
+        }
+        Ok(())
+    }
+
+    /// Takes the session's events: the handshake result, messages, authentication requests.
+    fn drain_events(&mut self, msgs_bytes: &mut usize) -> Result<(), ProtocolError> {
+        let conn = self.conn;
+        while let Some(ev) = self.session.poll_event() {
+            match ev {
+                SessionEvent::Message(m) => {
+                    *msgs_bytes += m.byte_len();
+                    self.msgs.push(m);
+                }
+                SessionEvent::Ready(info) => {
+                    self.ready = true;
+                    let attached = conn.link.attach(conn.pipe, &info, conn.peer);
+                    self.routing_id = attached.routing_id;
+                    let routing_id = &self.routing_id;
+                    conn.link
+                        .monitors()
+                        .emit(|| SocketEvent::HandshakeSucceeded {
+                            endpoint: conn.endpoint.clone(),
+                            peer: conn.peer.clone(),
+                            routing_id: routing_id.clone(),
+                        });
+                }
+                SessionEvent::Authenticate(req) => {
+                    // No socket asks for authentication yet (ZAP comes with PLAIN and CURVE):
+                    // refuse rather than let a peer in unchecked.
+                    tracing::warn!(peer = %conn.peer, mechanism = req.mechanism, "no authenticator: peer refused");
+                    self.session
+                        .authenticate(now(), AuthDecision::Deny { status: 500 })?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the connection on a protocol error, after one non-blocking attempt to flush what
+    /// the session queued (the ERROR command, when one is due).
+    fn fail(&mut self, e: ProtocolError) -> DisconnectReason {
+        let _ = write_some(&self.stream, self.session.out());
+        DisconnectReason::Protocol(e)
+    }
+
+    /// Idle connections hold no buffers: an empty read buffer (even one whose room is used up:
+    /// its handle would keep the whole allocation alive) goes back to the socket's pool before
+    /// waiting, as does the write buffer.
+    fn release_idle_buffers(&mut self) {
+        if self.rbuf.is_empty() && self.rbuf_alloc > 0 {
+            self.conn.link.recv_bufs().give(
+                std::mem::take(&mut self.rbuf),
+                std::mem::take(&mut self.rbuf_alloc),
+            );
+        }
+        self.session.release_idle_buffers();
+    }
+
+    /// Waits until the stream is ready for what we want of it, the pipe has news, or the
+    /// timer fires.
+    async fn wait(&mut self, sleep: Pin<&mut tokio::time::Sleep>) -> io::Result<()> {
         let mut interest: Option<Interest> = None;
-        if !paused && (linger.is_none() || !ready) {
+        if self.reading() {
             interest = Some(Interest::READABLE);
         }
-        if !session.out().is_empty() {
+        if !self.session.out().is_empty() {
             interest = Some(interest.map_or(Interest::WRITABLE, |i| i | Interest::WRITABLE));
         }
         tokio::select! {
             biased;
-            r = ready_for(&stream, interest) => {
-                if let Err(e) = r {
-                    return End::Io(e);
-                }
-            }
-            _ = notify.notified() => {}
-            _ = &mut sleep => {}
+            r = ready_for(&self.stream, interest) => r,
+            _ = self.conn.notify.notified() => Ok(()),
+            _ = sleep => Ok(()),
+        }
+    }
+}
+
+fn log_end(end: &DisconnectReason, conn: &Conn<'_>) {
+    let (peer, endpoint) = (conn.peer, conn.endpoint);
+    match end {
+        DisconnectReason::Protocol(e) => {
+            tracing::warn!(%peer, %endpoint, error = %e, "connection closed: protocol error")
+        }
+        DisconnectReason::Io(e) => {
+            tracing::debug!(%peer, %endpoint, error = %e, "connection closed: I/O error")
+        }
+        DisconnectReason::PeerClosed => {
+            tracing::debug!(%peer, %endpoint, "connection closed by peer")
+        }
+        DisconnectReason::SocketClosed => {
+            tracing::trace!(%peer, %endpoint, "connection closed by socket")
+        }
+        DisconnectReason::Kicked => {
+            tracing::debug!(%peer, %endpoint, "connection closed on request")
         }
     }
 }
@@ -270,8 +399,8 @@ fn arm(
 /// Polls the stream's readiness directly (`poll_read_ready` / `poll_write_ready`) instead of
 /// holding a readiness future: that future would sit in every idle connection's task
 /// (~170 bytes each).
-fn ready_for(
-    stream: &TcpStream,
+fn ready_for<S: ByteStream>(
+    stream: &S,
     interest: Option<Interest>,
 ) -> impl std::future::Future<Output = io::Result<()>> + '_ {
     std::future::poll_fn(move |cx| {
@@ -293,44 +422,13 @@ fn ready_for(
     })
 }
 
-/// Flags of every send: no SIGPIPE when the peer has reset the connection (the error comes
-/// back as `EPIPE` instead), where the platform has the flag. Apple platforms use the
-/// `SO_NOSIGPIPE` socket option instead (set in `tcp::configure`).
-#[cfg(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly",
-    target_os = "illumos",
-    target_os = "solaris"
-))]
-const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL;
-#[cfg(not(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly",
-    target_os = "illumos",
-    target_os = "solaris"
-)))]
-const SEND_FLAGS: libc::c_int = 0;
-
 /// Writes as much of `out` as the kernel takes. `Ok(true)`: all written; `Ok(false)`: the
 /// kernel's buffer is full.
-fn write_some(stream: &TcpStream, out: &mut OutBuf) -> io::Result<bool> {
-    let sock = socket2::SockRef::from(stream);
+fn write_some<S: ByteStream>(stream: &S, out: &mut OutBuf) -> io::Result<bool> {
     loop {
         let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
         let n = out.io_slices(&mut slices);
-        // `try_io` clears the write readiness on WouldBlock, as `try_write_vectored` does.
-        let r = stream.try_io(Interest::WRITABLE, || {
-            sock.send_vectored_with_flags(&slices[..n], SEND_FLAGS)
-        });
-        match r {
+        match stream.try_write_vectored(&slices[..n]) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(k) => {
                 out.advance(k);
@@ -344,32 +442,10 @@ fn write_some(stream: &TcpStream, out: &mut OutBuf) -> io::Result<bool> {
     }
 }
 
-/// Ends the connection on a protocol error, after one non-blocking attempt to flush what the
-/// session queued (the ERROR command, when one is due).
-fn fail(stream: &TcpStream, session: &mut Session, e: ProtocolError) -> End {
-    let _ = write_some(stream, session.out());
-    End::Protocol(e)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Duration;
-
-    /// Every idle connection holds one of these futures (inside its task): its size is most of
-    /// the memory an idle connection costs (bench cell `mem`). 1216 bytes before readiness was
-    /// polled directly instead of through a stored `ready()` future.
-    #[tokio::test]
-    async fn connection_future_stays_small() {
-        let core = crate::socket::Core::new(crate::SocketType::Router, Default::default());
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = l.local_addr().unwrap();
-        let s = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let notify = tokio::sync::Notify::new();
-        let f = super::run(&core, s, addr, crate::socket::pipe::PipeId(0), &notify);
-        let size = std::mem::size_of_val(&f);
-        assert!(size <= 1100, "driver future grew to {size} bytes");
-    }
 
     /// Regression: the idle timer (no deadline) was set once and, after it fired an hour
     /// later, never again: the elapsed `Sleep` stayed ready and the connection spun, a core

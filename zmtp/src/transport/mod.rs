@@ -1,5 +1,147 @@
-//! Transports: TCP listeners and dialers, and the driver that runs one connection.
+//! Transports: how bytes reach a peer, and the connection driver that runs one connection.
+//!
+//! The socket hands each connection the narrow end of its pipe ([`SocketLink`], implemented by
+//! the socket layer: this module does not know socket types or their routing). The rest is
+//! written once, generic over a transport:
+//! - `listener.rs`: bind, then the accept loop (back-off on accept errors);
+//! - `dialer.rs`: the dial and reconnect loop (RECONNECT_IVL, back-off, jitter);
+//! - `driver.rs`: one task per connection, stream ⇄ sans-IO `Session` ⇄ pipe;
+//! - `recv_bufs.rs`: receive buffers recycled between a socket's connections.
+//!
+//! Adding a transport: one file implementing [`Transport`] (and [`ByteStream`] for its stream),
+//! an [`Endpoint`] variant, and its line in [`bind`] and [`connect`].
 
+pub(crate) mod dialer;
 pub(crate) mod driver;
+pub(crate) mod listener;
 pub(crate) mod recv_bufs;
+pub(crate) mod stream;
 pub(crate) mod tcp;
+
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::endpoint::Endpoint;
+use crate::message::Message;
+use crate::monitor::{Monitors, PeerAddr};
+use crate::options::SocketOptions;
+use crate::protocol::peer::PeerInfo;
+use crate::protocol::session::Session;
+use crate::routing::{PipeId, RoutingId};
+use crate::socket_type::SocketType;
+pub(crate) use recv_bufs::RecvBufs;
+pub(crate) use stream::ByteStream;
+
+/// Binds `ep` now (so that "address in use" comes back to the caller) and starts accepting.
+/// Returns the endpoint actually bound (the port the OS chose for port 0).
+pub(crate) fn bind(link: &Arc<dyn SocketLink>, ep: &Endpoint) -> io::Result<Endpoint> {
+    match ep {
+        Endpoint::Tcp { .. } => listener::bind::<tcp::Tcp>(link, ep),
+    }
+}
+
+/// Creates the connecting side's pipe now and starts dialling `ep` in the background.
+pub(crate) fn connect(link: &Arc<dyn SocketLink>, ep: Endpoint) {
+    match ep {
+        Endpoint::Tcp { .. } => dialer::connect::<tcp::Tcp>(link, ep),
+    }
+}
+
+/// One way of reaching peers (TCP, IPC...).
+pub(crate) trait Transport: Send + Sync + 'static {
+    /// A connection.
+    type Stream: ByteStream;
+    /// A bound listener.
+    type Listener: Send + Sync + 'static;
+
+    /// Binds `ep`; returns the listener and the endpoint actually bound.
+    fn bind(ep: &Endpoint) -> io::Result<(Self::Listener, Endpoint)>;
+
+    /// Accepts the next connection.
+    fn accept(
+        listener: &Self::Listener,
+    ) -> impl Future<Output = io::Result<(Self::Stream, PeerAddr)>> + Send;
+
+    /// Dials `ep` once.
+    fn dial(ep: &Endpoint) -> impl Future<Output = io::Result<(Self::Stream, PeerAddr)>> + Send;
+
+    /// Applies the socket's options to a new connection (TCP_NODELAY, keepalive...).
+    fn configure(stream: &Self::Stream, options: &SocketOptions);
+}
+
+/// What the socket tells a connection after its handshake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(unreachable_pub)] // Named by the socket's sealed `Behaviour` trait; not reachable.
+pub struct Attached {
+    /// ROUTER: the peer's routing id clashes and handover is off; keep the connection, drop
+    /// its messages.
+    pub(crate) ignored: bool,
+    /// The peer's routing id, for monitor events.
+    pub(crate) routing_id: Option<RoutingId>,
+}
+
+/// What connections, listeners and dialers need from their socket: its settings, its life, and
+/// one pipe's queues. Implemented by the socket layer.
+pub(crate) trait SocketLink: Send + Sync + 'static {
+    /// The socket's options.
+    fn options(&self) -> &SocketOptions;
+    /// The socket's type.
+    fn socket_type(&self) -> SocketType;
+    /// Cancelled when the socket closes.
+    fn shutdown(&self) -> &CancellationToken;
+    /// Receive buffers shared by the socket's connections.
+    fn recv_bufs(&self) -> &RecvBufs;
+    /// The socket's monitor streams.
+    fn monitors(&self) -> &Monitors;
+    /// Keeps a task so that closing the socket can wait for it.
+    fn add_task(&self, task: tokio::task::JoinHandle<()>);
+    /// Records a bound endpoint.
+    fn add_bound(&self, ep: Endpoint);
+
+    /// Creates a pipe. `persistent`: the connecting side's, which outlives its connections.
+    fn new_pipe(&self, persistent: bool) -> (PipeId, Arc<Notify>);
+    /// The handshake on `pipe`'s connection is done.
+    fn attach(&self, pipe: PipeId, peer: &PeerInfo, addr: &PeerAddr) -> Attached;
+    /// `pipe`'s connection ended; `keep`: a persistent pipe keeps its queues for the next one.
+    fn detach(&self, pipe: PipeId, keep: bool);
+    /// Hands over messages received on `pipe`; returns true if the pipe is now at RCVHWM and
+    /// the connection should stop reading.
+    fn deliver(&self, pipe: PipeId, msgs: &mut Vec<Message>) -> bool;
+    /// True while `pipe`'s inbound queue is above its low-water mark.
+    fn inbound_paused(&self, pipe: PipeId) -> bool;
+    /// Moves queued outbound messages of `pipe` into `session` until about `max_bytes` are
+    /// pending there (`batch` is scratch space). Returns true if the pipe was asked to
+    /// disconnect.
+    fn fill(
+        &self,
+        pipe: PipeId,
+        session: &mut Session,
+        max_bytes: usize,
+        batch: &mut Vec<Message>,
+    ) -> bool;
+    /// True if `pipe` has outbound messages queued.
+    fn has_outbound(&self, pipe: PipeId) -> bool;
+
+    /// True once the socket is closing.
+    fn is_closed(&self) -> bool {
+        self.shutdown().is_cancelled()
+    }
+}
+
+/// A random 32-bit value from the standard library's per-process hash seed (no RNG crate):
+/// reconnect jitter and the first generated routing id.
+pub(crate) fn random_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0),
+    );
+    h.finish() as u32
+}

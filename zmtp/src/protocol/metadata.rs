@@ -10,7 +10,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::error::DecodeError;
+use crate::protocol::error::DecodeError;
 
 /// The property naming the sender's socket type.
 pub const SOCKET_TYPE: &str = "Socket-Type";

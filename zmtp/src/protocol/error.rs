@@ -44,7 +44,7 @@ pub enum DecodeError {
         max: u64,
     },
     /// A message has more frames than MAXMSGSIZE allows (see
-    /// [`crate::session::SessionConfig::max_msg_size`]): many small frames would otherwise cost
+    /// [`crate::protocol::session::SessionConfig::max_msg_size`]): many small frames would otherwise cost
     /// far more memory than the limit while their bytes stay under it.
     TooManyFrames {
         /// Frames received so far in the message.
@@ -52,7 +52,7 @@ pub enum DecodeError {
         /// The most frames a message may have.
         max: u64,
     },
-    /// A command frame declares a body larger than [`crate::codec::MAX_COMMAND_LEN`].
+    /// A command frame declares a body larger than [`crate::protocol::limits::MAX_COMMAND_LEN`].
     CommandTooLarge {
         /// The declared size.
         len: u64,
@@ -92,12 +92,12 @@ impl fmt::Display for DecodeError {
             DecodeError::TooManyFrames { frames, max } => write!(
                 f,
                 "message of {frames} frames is over the maximum of {max} (MAXMSGSIZE / {})",
-                crate::session::FRAME_COST
+                crate::protocol::limits::FRAME_COST
             ),
             DecodeError::CommandTooLarge { len } => write!(
                 f,
                 "command frame of {len} bytes is over the maximum of {}",
-                crate::codec::MAX_COMMAND_LEN
+                crate::protocol::codec::MAX_COMMAND_LEN
             ),
             DecodeError::MalformedCommand(what) => write!(f, "malformed command: {what}"),
             DecodeError::MalformedMetadata(what) => write!(f, "malformed metadata: {what}"),
@@ -119,10 +119,12 @@ pub(crate) fn mechanism_str(name: &[u8; 20]) -> String {
 pub enum ProtocolError {
     /// The peer's bytes do not parse.
     Decode(DecodeError),
-    /// The peer's mechanism differs from ours (NULL).
+    /// The peer's mechanism differs from ours.
     MechanismMismatch {
         /// The peer's 20-byte mechanism field.
         peer: [u8; 20],
+        /// Ours.
+        ours: [u8; 20],
     },
     /// The peer's Socket-Type cannot talk to ours (RFC 37 table).
     IncompatibleSocketType {
@@ -144,6 +146,12 @@ pub enum ProtocolError {
     /// No traffic from the peer within HEARTBEAT_TIMEOUT after our PING, or within the TTL the
     /// peer announced in its PING.
     HeartbeatTimeout,
+    /// The socket's authenticator (ZAP) refused the peer; the status code is sent to it as the
+    /// ERROR reason, as libzmq does.
+    AuthenticationFailed {
+        /// The ZAP status code: 300 (temporary), 400 (denied) or 500 (internal error).
+        status: u16,
+    },
     /// The peer sent an ERROR command; the session is over and must not be retried.
     PeerError {
         /// The reason the peer gave (at most 32 bytes kept).
@@ -170,6 +178,9 @@ impl ProtocolError {
             ProtocolError::Decode(DecodeError::MalformedMetadata(_)) => Some("Malformed metadata"),
             ProtocolError::IncompatibleSocketType { .. } => Some("Invalid socket type"),
             ProtocolError::UnexpectedCommand { .. } => Some("Unexpected command"),
+            ProtocolError::AuthenticationFailed { status: 300 } => Some("300"),
+            ProtocolError::AuthenticationFailed { status: 500 } => Some("500"),
+            ProtocolError::AuthenticationFailed { .. } => Some("400"),
             ProtocolError::MessageBeforeHandshake => Some("Message before handshake"),
         }
     }
@@ -194,10 +205,11 @@ impl fmt::Display for ProtocolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ProtocolError::Decode(e) => e.fmt(f),
-            ProtocolError::MechanismMismatch { peer } => write!(
+            ProtocolError::MechanismMismatch { peer, ours } => write!(
                 f,
-                "mechanism mismatch: peer uses {:?}, we use \"NULL\"",
-                mechanism_str(peer)
+                "mechanism mismatch: peer uses {:?}, we use {:?}",
+                mechanism_str(peer),
+                mechanism_str(ours)
             ),
             ProtocolError::IncompatibleSocketType { ours, peer } => {
                 write!(f, "peer socket type {peer} cannot talk to our {ours}")
@@ -210,6 +222,9 @@ impl fmt::Display for ProtocolError {
             }
             ProtocolError::HandshakeTimeout => write!(f, "handshake not done within HANDSHAKE_IVL"),
             ProtocolError::HeartbeatTimeout => write!(f, "peer silent past the heartbeat timeout"),
+            ProtocolError::AuthenticationFailed { status } => {
+                write!(f, "authentication failed (ZAP status {status})")
+            }
             ProtocolError::PeerError { reason } => write!(f, "peer sent ERROR: {reason}"),
         }
     }
@@ -227,7 +242,7 @@ pub struct PeerText {
 
 impl PeerText {
     /// How many bytes are kept.
-    pub const MAX_LEN: usize = 32;
+    pub const MAX_LEN: usize = crate::protocol::limits::MAX_PEER_TEXT_LEN;
 
     /// Keeps the first [`PeerText::MAX_LEN`] bytes of `text`.
     pub fn new(text: &[u8]) -> Self {

@@ -1,24 +1,96 @@
 //! The NULL mechanism: each side sends READY with its metadata at once, and the handshake is
 //! done when both READYs have crossed (RFC 23 symmetric rule, as libzmq does it).
+//!
+//! With authentication on (libzmq: a ZAP domain set), the peer's READY is checked first and our
+//! READY withheld until the socket accepts the peer; a refusal sends ERROR with the ZAP status
+//! code as the reason (libzmq `src/null_mechanism.cpp`).
 
 use bytes::Bytes;
 
-use crate::command::Command;
-use crate::error::{PeerText, ProtocolError};
-use crate::metadata::{Metadata, IDENTITY, SOCKET_TYPE};
+use super::{AuthDecision, AuthRequest, Mechanism, Step};
+use crate::protocol::codec::OutBuf;
+use crate::protocol::command::Command;
+use crate::protocol::error::{PeerText, ProtocolError};
+use crate::protocol::greeting::MECHANISM_NULL;
+use crate::protocol::metadata::{Metadata, IDENTITY, SOCKET_TYPE};
+use crate::protocol::peer::PeerInfo;
 use crate::socket_type::SocketType;
 
-/// What we learn from the peer's READY.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PeerInfo {
-    /// The peer's socket type; `None` if it sent no `Socket-Type` (libzmq accepts that).
-    pub socket_type: Option<SocketType>,
-    /// The peer's `Identity` (empty when it sent none or an empty one).
-    pub identity: Bytes,
-    /// The peer's ZMTP minor version (0 = 3.0, no heartbeats).
-    pub minor: u8,
-    /// All properties the peer sent, unknown ones included.
-    pub metadata: Metadata,
+/// The NULL mechanism for one connection.
+#[derive(Debug)]
+pub struct Null {
+    socket_type: SocketType,
+    routing_id: Bytes,
+    authenticate: bool,
+    /// The peer's READY, held while the socket decides (authentication on).
+    pending: Option<PeerInfo>,
+}
+
+impl Null {
+    /// NULL for a socket of type `socket_type` announcing `routing_id` (empty = none).
+    /// `authenticate`: ask for a decision on the peer before sending our READY.
+    pub fn new(socket_type: SocketType, routing_id: &Bytes, authenticate: bool) -> Null {
+        Null {
+            socket_type,
+            routing_id: routing_id.clone(),
+            authenticate,
+            pending: None,
+        }
+    }
+}
+
+impl Mechanism for Null {
+    fn name(&self) -> [u8; 20] {
+        MECHANISM_NULL
+    }
+
+    fn start(&mut self, out: &mut OutBuf) {
+        if !self.authenticate {
+            ready_command(self.socket_type, &self.routing_id).encode(out);
+        }
+    }
+
+    fn on_command(
+        &mut self,
+        peer_minor: u8,
+        body: &Bytes,
+        _out: &mut OutBuf,
+    ) -> Result<Step, ProtocolError> {
+        if self.pending.is_some() {
+            // Nothing may come between the peer's READY and our answer.
+            let name = Command::parse(body)?;
+            return Err(ProtocolError::UnexpectedCommand {
+                name: PeerText::new(name.name()),
+            });
+        }
+        let info = on_command(self.socket_type, peer_minor, Command::parse(body)?)?;
+        if !self.authenticate {
+            return Ok(Step::Done(info));
+        }
+        let request = AuthRequest {
+            mechanism: "NULL",
+            identity: info.identity.clone(),
+            credentials: Vec::new(),
+        };
+        self.pending = Some(info);
+        Ok(Step::Authenticate(request))
+    }
+
+    fn on_auth(&mut self, decision: AuthDecision, out: &mut OutBuf) -> Result<Step, ProtocolError> {
+        let Some(mut info) = self.pending.take() else {
+            return Err(ProtocolError::UnexpectedCommand {
+                name: PeerText::new(b"(authentication decision)"),
+            });
+        };
+        match decision {
+            AuthDecision::Accept { user_id } => {
+                ready_command(self.socket_type, &self.routing_id).encode(out);
+                info.user_id = user_id;
+                Ok(Step::Done(info))
+            }
+            AuthDecision::Deny { status } => Err(ProtocolError::AuthenticationFailed { status }),
+        }
+    }
 }
 
 /// Our READY command: `Socket-Type`, then `Identity` (even empty) for REQ, DEALER and ROUTER,
@@ -55,6 +127,7 @@ pub fn on_command(ours: SocketType, minor: u8, cmd: Command) -> Result<PeerInfo,
                 identity,
                 minor,
                 metadata,
+                user_id: Bytes::new(),
             })
         }
         Command::Error { reason } => Err(ProtocolError::PeerError {
@@ -69,7 +142,7 @@ pub fn on_command(ours: SocketType, minor: u8, cmd: Command) -> Result<PeerInfo,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::OutBuf;
+    use crate::protocol::codec::OutBuf;
 
     #[test]
     fn ready_is_byte_exact_with_libzmq() {

@@ -16,7 +16,7 @@
 //! send ours in full at once and read the peer's incrementally: [`parse_partial`] rejects a peer
 //! as soon as its first bytes show it cannot be a ZMTP 3 peer.
 
-use crate::error::DecodeError;
+use crate::protocol::error::DecodeError;
 
 /// Length of the greeting.
 pub const GREETING_LEN: usize = 64;

@@ -12,12 +12,10 @@ use std::io::IoSlice;
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use crate::error::DecodeError;
-use crate::frame::{Frame, FrameHeader, MAX_HEADER_LEN};
+use crate::protocol::error::DecodeError;
+use crate::protocol::frame::{Frame, FrameHeader, MAX_HEADER_LEN};
 
-/// Largest command frame accepted (READY with its metadata, PING, ...). Commands are small; a
-/// bound here keeps a hostile handshake from buffering megabytes.
-pub const MAX_COMMAND_LEN: u64 = 64 * 1024;
+pub use crate::protocol::limits::{EAGER_LEN, MAX_COMMAND_LEN};
 
 /// Largest frame body size that ZMTP allows (the size field is a signed 64-bit value).
 const MAX_WIRE_LEN: u64 = i64::MAX as u64;
@@ -31,12 +29,6 @@ pub const READ_AHEAD_LEN: usize = 64 * 1024;
 /// Frames from this size on are "large": the rest of such a frame is received straight into a
 /// buffer of its announced size (see [`FrameDecoder::reserve_for_read`]).
 pub const LARGE_FRAME_LEN: usize = 32 * 1024;
-
-/// How far a frame's announced size is trusted before its bytes arrive: room for up to this
-/// many bytes (or as many as are already buffered, if more) is reserved at once. This is the
-/// most memory a peer can make us reserve beyond twice what it actually sent; reserved but
-/// unwritten memory is address space, not resident memory.
-pub const EAGER_LEN: usize = 1024 * 1024;
 
 /// While messages are large, the read-ahead holds as many whole messages of the recent size
 /// as fit in this many bytes (at least one). Large buffers mean few allocations and reads

@@ -5,12 +5,11 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::codec::OutBuf;
-use crate::error::DecodeError;
-use crate::metadata::Metadata;
+use crate::protocol::codec::OutBuf;
+use crate::protocol::error::DecodeError;
+use crate::protocol::metadata::Metadata;
 
-/// Most context bytes a PING may carry that PONG echoes (RFC 37; libzmq truncates longer ones).
-pub const MAX_PING_CONTEXT_LEN: usize = 16;
+use crate::protocol::limits::MAX_PING_CONTEXT_LEN;
 
 /// A ZMTP command.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,17 +3,25 @@
 //! # Lifecycle
 //!
 //! ```text
-//! new(): queue our greeting and READY  ──►  Greeting  ──(peer's 64 bytes ok)──►  Handshake
-//!   ──(peer's READY ok)──►  Traffic  (messages both ways, PING/PONG, SUBSCRIBE/CANCEL)
+//! new(): queue our greeting (and NULL's READY)  ──►  Greeting  ──(peer's 64 bytes ok)──►
+//!   Handshake  ──(mechanism done)──►  Traffic  (messages both ways, PING/PONG, SUBSCRIBE/CANCEL)
+//!   Handshake  ──(mechanism asks)──►  Authenticating  ──(Session::authenticate)──►  Handshake/Traffic
 //! any fatal error  ──►  Failed (sticky; an ERROR command may be queued to flush first)
 //! ```
 //!
-//! We send our whole greeting and READY at once, without waiting for the peer's (libzmq
-//! withholds most of its greeting until it has seen ours, so waiting would deadlock).
+//! We send our whole greeting at once, and NULL its READY with it, without waiting for the
+//! peer's (libzmq withholds most of its greeting until it has seen ours, so waiting would
+//! deadlock).
+//!
+//! The parts live beside this file: `handshake.rs` (the greeting check, the phases),
+//! `assembly.rs` (frames into messages under MAXMSGSIZE), `timers.rs` (handshake deadline and
+//! heartbeats). The mechanism (`crate::protocol::mechanism`) runs the handshake commands and
+//! seals and opens each frame after it.
 //!
 //! # Driving it
 //!
-//! After each input ([`Session::handle_input`], [`Session::handle_timeout`], [`Session::send`]):
+//! After each input ([`Session::handle_input`], [`Session::handle_timeout`], [`Session::send`],
+//! [`Session::authenticate`]):
 //! 1. write out [`Session::out`] (vectored: [`OutBuf::io_slices`], then [`OutBuf::advance`]);
 //! 2. re-arm one timer at [`Session::poll_timeout`];
 //! 3. drain [`Session::poll_event`].
@@ -22,33 +30,34 @@
 //! output (holding the ERROR command, if one was queued) can still be flushed before closing.
 //! Time is a parameter everywhere (`now`), so tests run on a fake clock.
 
+mod assembly;
+mod handshake;
+pub mod timers;
+
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use crate::codec::{FrameDecoder, OutBuf};
-use crate::command::Command;
-use crate::error::{DecodeError, ProtocolError};
-use crate::greeting::{self, Greeting, GREETING_LEN, MECHANISM_NULL};
-use crate::mechanism::null::{self, PeerInfo};
 use crate::message::Message;
+use crate::protocol::codec::{FrameDecoder, OutBuf};
+use crate::protocol::command::Command;
+use crate::protocol::error::ProtocolError;
+use crate::protocol::frame::Frame;
+use crate::protocol::greeting::{self, Greeting, GREETING_LEN};
+use crate::protocol::limits::MAX_OUT_FOR_PONG;
+use crate::protocol::mechanism::{AuthDecision, AuthRequest, Mechanism, MechanismConfig, Step};
+use crate::protocol::peer::PeerInfo;
 use crate::socket_type::SocketType;
+use assembly::Assembly;
+use handshake::Phase;
+use timers::{Due, Timers};
 
-/// What a frame of a message costs us beyond its body, in bytes (its slot in the message, with
-/// room to grow): with MAXMSGSIZE set, a message may have at most MAXMSGSIZE / FRAME_COST
-/// frames (but never fewer than [`MIN_FRAMES_PER_MESSAGE`]).
-pub const FRAME_COST: u64 = 64;
-
-/// The frames a message may always have, however small MAXMSGSIZE is.
-pub const MIN_FRAMES_PER_MESSAGE: u64 = 1024;
-
-/// PINGs that arrive while this many bytes of our output wait unwritten are not answered
-/// (libzmq likewise keeps at most one PONG pending).
-pub const MAX_OUT_FOR_PONG: usize = 64 * 1024;
+pub use crate::protocol::limits::{FRAME_COST, MIN_FRAMES_PER_MESSAGE};
 
 /// How a session behaves; the socket options that reach the protocol.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct SessionConfig {
     /// Our socket type, sent in READY and checked against the peer's.
     pub socket_type: SocketType,
@@ -59,15 +68,21 @@ pub struct SessionConfig {
     /// MIN_FRAMES_PER_MESSAGE)`, so that empty frames (2 bytes on the wire, a slot of ours
     /// each) cannot cost more memory than the limit.
     pub max_msg_size: Option<u64>,
-    /// HANDSHAKE_IVL: greeting plus READY must be done by then (`None` or zero = no limit).
+    /// HANDSHAKE_IVL: greeting plus handshake must be done by then (`None` or zero = no limit).
     pub handshake_ivl: Option<Duration>,
     /// HEARTBEAT_IVL: send a PING this often (`None` or zero = off).
     pub heartbeat_ivl: Option<Duration>,
     /// HEARTBEAT_TIMEOUT: drop the peer if nothing arrives this long after a PING (`None` =
     /// the interval, zero = never).
     pub heartbeat_timeout: Option<Duration>,
-    /// HEARTBEAT_TTL: announced in our PINGs, in ms (rounded down to deciseconds).
+    /// HEARTBEAT_TTL: announced in our PINGs, in ms (rounded down to deciseconds, at most
+    /// 65535 of them).
     pub heartbeat_ttl: Duration,
+    /// The security mechanism (NULL by default).
+    pub mechanism: MechanismConfig,
+    /// Ask for an authentication decision on the peer ([`SessionEvent::Authenticate`]) before
+    /// the handshake completes (libzmq does so when a ZAP domain is set).
+    pub authenticate: bool,
 }
 
 impl SessionConfig {
@@ -81,6 +96,8 @@ impl SessionConfig {
             heartbeat_ivl: None,
             heartbeat_timeout: None,
             heartbeat_ttl: Duration::ZERO,
+            mechanism: MechanismConfig::Null,
+            authenticate: false,
         }
     }
 }
@@ -97,12 +114,8 @@ pub enum SessionEvent {
     Subscribe(Bytes),
     /// CANCEL from the peer.
     Cancel(Bytes),
-}
-
-/// A configured interval, with zero meaning "off" as it does for libzmq's HANDSHAKE_IVL,
-/// HEARTBEAT_IVL and HEARTBEAT_TIMEOUT (a zero timer would fire at once, forever).
-fn nonzero(d: Option<Duration>) -> Option<Duration> {
-    d.filter(|d| !d.is_zero())
+    /// The mechanism needs a decision on this peer: answer with [`Session::authenticate`].
+    Authenticate(AuthRequest),
 }
 
 /// Sending was refused.
@@ -129,50 +142,46 @@ impl std::fmt::Display for SendError {
 
 impl std::error::Error for SendError {}
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Phase {
-    Greeting,
-    Handshake(Greeting),
-    Traffic,
-    Failed(ProtocolError),
-}
-
-/// A ZMTP 3.x connection over the NULL mechanism, without I/O. See the module docs.
+/// A ZMTP 3.x connection, without I/O. See the module docs.
 #[derive(Debug)]
 pub struct Session {
-    config: SessionConfig,
+    /// Boxed: a session lives inside every connection's task, idle ones included, and the
+    /// configuration is read only at the handshake and at timer ticks.
+    config: Box<SessionConfig>,
     phase: Phase,
+    mechanism: Box<dyn Mechanism>,
+    /// The mechanism transforms frames after the handshake (cached: checked per frame).
+    sealed: bool,
     decoder: FrameDecoder,
     out: OutBuf,
     events: VecDeque<SessionEvent>,
-    partial: Message,
-    partial_len: u64,
+    assembly: Assembly,
     peer_v31: bool,
-    handshake_deadline: Option<Instant>,
-    next_ping: Option<Instant>,
-    ping_deadline: Option<Instant>,
-    ttl_deadline: Option<Instant>,
+    timers: Timers,
 }
 
 impl Session {
-    /// A new session; our greeting and READY are queued in [`Session::out`] at once.
+    /// A new session; our greeting (and whatever the mechanism sends first: NULL's READY) is
+    /// queued in [`Session::out`] at once.
     pub fn new(config: SessionConfig, now: Instant) -> Self {
+        let mut mechanism =
+            config
+                .mechanism
+                .build(config.socket_type, &config.routing_id, config.authenticate);
         let mut out = OutBuf::new();
-        out.push_raw(&Greeting::ours(MECHANISM_NULL, false));
-        null::ready_command(config.socket_type, &config.routing_id).encode(&mut out);
+        out.push_raw(&Greeting::ours(mechanism.name(), mechanism.as_server()));
+        mechanism.start(&mut out);
         Session {
-            handshake_deadline: nonzero(config.handshake_ivl).map(|d| now + d),
+            timers: Timers::new(now, config.handshake_ivl),
             decoder: FrameDecoder::new(config.max_msg_size),
-            config,
+            assembly: Assembly::new(config.max_msg_size),
+            sealed: mechanism.transforms_frames(),
+            mechanism,
+            config: Box::new(config),
             phase: Phase::Greeting,
             out,
             events: VecDeque::new(),
-            partial: Message::new(),
-            partial_len: 0,
             peer_v31: false,
-            next_ping: None,
-            ping_deadline: None,
-            ttl_deadline: None,
         }
     }
 
@@ -208,17 +217,17 @@ impl Session {
     /// grow (see [`FrameDecoder::reserve_hint`]).
     pub fn reserve_hint(&self, buffered: usize) -> usize {
         match self.phase {
-            Phase::Greeting => crate::codec::MIN_READ_LEN,
+            Phase::Greeting => crate::protocol::codec::MIN_READ_LEN,
             _ => self.decoder.reserve_hint(buffered),
         }
     }
 
     /// Makes room in the receive buffer for the next read, receiving large frames in place and
-    /// keeping the capacity within twice the bytes received plus [`crate::codec::EAGER_LEN`]
+    /// keeping the capacity within twice the bytes received plus [`crate::protocol::codec::EAGER_LEN`]
     /// (see [`FrameDecoder::reserve_for_read`]).
     pub fn reserve_for_read(&self, buf: &mut BytesMut) {
         if let Some(additional) = self.room_to_make(buf) {
-            crate::codec::grow(buf, additional);
+            crate::protocol::codec::grow(buf, additional);
         }
     }
 
@@ -227,8 +236,8 @@ impl Session {
     /// [`FrameDecoder::room_to_make`]).
     pub fn room_to_make(&self, buf: &BytesMut) -> Option<usize> {
         match self.phase {
-            Phase::Greeting => (buf.capacity() - buf.len() < crate::codec::MIN_READ_LEN)
-                .then_some(crate::codec::MIN_READ_LEN),
+            Phase::Greeting => (buf.capacity() - buf.len() < crate::protocol::codec::MIN_READ_LEN)
+                .then_some(crate::protocol::codec::MIN_READ_LEN),
             _ => self.decoder.room_to_make(buf),
         }
     }
@@ -259,19 +268,14 @@ impl Session {
         if matches!(self.phase, Phase::Failed(_)) {
             return None;
         }
-        [
-            self.handshake_deadline,
-            self.next_ping,
-            self.ping_deadline,
-            self.ttl_deadline,
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        self.timers.next()
     }
 
     /// Consumes whatever complete greeting parts and frames `buf` holds; a partial frame stays
     /// in `buf` for the next call. Events are queued for [`Session::poll_event`].
+    ///
+    /// While an authentication decision is pending, input stays in `buf` unread (the peer has
+    /// no reason to send anything before it hears from us).
     pub fn handle_input(&mut self, now: Instant, buf: &mut BytesMut) -> Result<(), ProtocolError> {
         if let Phase::Failed(e) = &self.phase {
             return Err(e.clone());
@@ -289,71 +293,94 @@ impl Session {
                 return Ok(());
             };
             buf.advance(GREETING_LEN);
-            if g.mechanism != MECHANISM_NULL {
-                if !g.mechanism.iter().all(|&c| {
-                    c == 0 || c.is_ascii_uppercase() || c.is_ascii_digit() || b"-_.+".contains(&c)
-                }) {
-                    return Err(DecodeError::UnsupportedMechanism { name: g.mechanism }.into());
-                }
-                return Err(ProtocolError::MechanismMismatch { peer: g.mechanism });
-            }
+            handshake::check_greeting(&g, self.mechanism.name())?;
             self.peer_v31 = g.is_v31();
-            self.phase = Phase::Handshake(g);
+            self.phase = Phase::Handshake { minor: g.minor };
         }
-        while let Some(frame) = self.decoder.decode(buf)? {
+        while !matches!(self.phase, Phase::Authenticating { .. }) {
+            let Some(frame) = self.decoder.decode(buf)? else {
+                break;
+            };
             // Any frame is proof of life.
-            self.ping_deadline = None;
-            self.ttl_deadline = None;
+            self.timers.peer_alive();
             match self.phase {
-                Phase::Handshake(g) => {
+                Phase::Handshake { minor } => {
                     if !frame.command {
                         return Err(ProtocolError::MessageBeforeHandshake);
                     }
-                    let cmd = Command::parse(&frame.body)?;
-                    let info = null::on_command(self.config.socket_type, g.minor, cmd)?;
-                    self.phase = Phase::Traffic;
-                    self.handshake_deadline = None;
-                    // ZMTP 3.0 has no PING: heartbeats only towards 3.1 peers.
-                    self.next_ping = nonzero(self.config.heartbeat_ivl)
-                        .filter(|_| self.peer_v31)
-                        .map(|ivl| now + ivl);
-                    self.events.push_back(SessionEvent::Ready(info));
+                    let step = self
+                        .mechanism
+                        .on_command(minor, &frame.body, &mut self.out)?;
+                    self.step(now, minor, step);
                 }
                 Phase::Traffic => {
+                    let frame = if self.sealed {
+                        self.mechanism.open(frame)?
+                    } else {
+                        frame
+                    };
                     if frame.command {
                         self.on_command(now, Command::parse(&frame.body)?)?;
                         continue;
                     }
-                    self.partial_len += frame.body.len() as u64;
-                    if let Some(max) = self.config.max_msg_size {
-                        if self.partial_len > max {
-                            return Err(DecodeError::FrameTooLarge {
-                                len: self.partial_len,
-                                max,
-                            }
-                            .into());
-                        }
-                        let frames = self.partial.len() as u64 + 1;
-                        let max_frames = (max / FRAME_COST).max(MIN_FRAMES_PER_MESSAGE);
-                        if frames > max_frames {
-                            return Err(DecodeError::TooManyFrames {
-                                frames,
-                                max: max_frames,
-                            }
-                            .into());
-                        }
-                    }
-                    self.partial.push_back(frame.body);
-                    if !frame.more {
-                        self.partial_len = 0;
-                        let msg = std::mem::take(&mut self.partial);
+                    if let Some(msg) = self.assembly.push(frame.body, frame.more)? {
                         self.events.push_back(SessionEvent::Message(msg));
                     }
                 }
-                Phase::Greeting | Phase::Failed(_) => unreachable!("handled above"),
+                Phase::Greeting | Phase::Authenticating { .. } | Phase::Failed(_) => {
+                    unreachable!("handled above")
+                }
             }
         }
         Ok(())
+    }
+
+    /// Acts on what the mechanism said.
+    fn step(&mut self, now: Instant, minor: u8, step: Step) {
+        match step {
+            Step::Continue => self.phase = Phase::Handshake { minor },
+            Step::Authenticate(request) => {
+                self.phase = Phase::Authenticating { minor };
+                self.events.push_back(SessionEvent::Authenticate(request));
+            }
+            Step::Done(info) => {
+                self.phase = Phase::Traffic;
+                // ZMTP 3.0 has no PING: heartbeats only towards 3.1 peers.
+                let ivl = self.config.heartbeat_ivl.filter(|_| self.peer_v31);
+                self.timers.handshake_done(now, ivl);
+                self.events.push_back(SessionEvent::Ready(info));
+            }
+        }
+    }
+
+    /// Answers a [`SessionEvent::Authenticate`]. Input left unread while the decision was
+    /// pending is processed by the next [`Session::handle_input`] call (call it with the
+    /// receive buffer even if nothing new arrived). A refusal fails the session (and queues
+    /// ERROR with the status code).
+    pub fn authenticate(
+        &mut self,
+        now: Instant,
+        decision: AuthDecision,
+    ) -> Result<(), ProtocolError> {
+        let minor = match &self.phase {
+            Phase::Failed(e) => return Err(e.clone()),
+            Phase::Authenticating { minor } => *minor,
+            _ => {
+                return Err(ProtocolError::UnexpectedCommand {
+                    name: crate::protocol::error::PeerText::new(b"(authentication decision)"),
+                })
+            }
+        };
+        match self.mechanism.on_auth(decision, &mut self.out) {
+            Ok(step) => {
+                self.step(now, minor, step);
+                Ok(())
+            }
+            Err(e) => {
+                self.fail(e.clone());
+                Err(e)
+            }
+        }
     }
 
     fn on_command(&mut self, now: Instant, cmd: Command) -> Result<(), ProtocolError> {
@@ -363,18 +390,16 @@ impl Session {
                 // no sooner than what already waits (and any frame is proof of life), and
                 // answering every PING would let it grow our output without bound.
                 if self.out.len() < MAX_OUT_FOR_PONG {
-                    Command::Pong { context }.encode(&mut self.out);
+                    self.push_command(&Command::Pong { context })?;
                 }
-                if ttl > 0 && self.ttl_deadline.is_none() {
-                    self.ttl_deadline = Some(now + Duration::from_millis(u64::from(ttl) * 100));
-                }
+                self.timers.peer_ttl(now, ttl);
             }
             Command::Pong { .. } => {}
             Command::Subscribe(t) => self.events.push_back(SessionEvent::Subscribe(t)),
             Command::Cancel(t) => self.events.push_back(SessionEvent::Cancel(t)),
             Command::Error { reason } => {
                 return Err(ProtocolError::PeerError {
-                    reason: crate::error::PeerText::new(&reason),
+                    reason: crate::protocol::error::PeerText::new(&reason),
                 })
             }
             // READY again, or a name we do not know: dropped, as libzmq does.
@@ -389,35 +414,24 @@ impl Session {
         if let Phase::Failed(e) = &self.phase {
             return Err(e.clone());
         }
-        let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
-        let err = if due(self.handshake_deadline) {
-            Some(ProtocolError::HandshakeTimeout)
-        } else if due(self.ping_deadline) || due(self.ttl_deadline) {
-            Some(ProtocolError::HeartbeatTimeout)
-        } else {
-            None
-        };
-        if let Some(e) = err {
-            self.fail(e.clone());
-            return Err(e);
-        }
-        if let (Some(t), Some(ivl)) = (self.next_ping, self.config.heartbeat_ivl) {
-            if t <= now {
+        let ivl = self.config.heartbeat_ivl.filter(|_| self.peer_v31);
+        let err = match self.timers.check(now, ivl, self.config.heartbeat_timeout) {
+            Due::Nothing => return Ok(()),
+            Due::Ping => {
                 let ttl = (self.config.heartbeat_ttl.as_millis() / 100).min(u16::MAX as u128);
-                Command::Ping {
+                match self.push_command(&Command::Ping {
                     ttl: ttl as u16,
                     context: Bytes::new(),
-                }
-                .encode(&mut self.out);
-                // Re-armed unconditionally, as libzmq does: PINGs flow even under load.
-                self.next_ping = Some(now + ivl);
-                let timeout = self.config.heartbeat_timeout.unwrap_or(ivl);
-                if self.ping_deadline.is_none() && !timeout.is_zero() {
-                    self.ping_deadline = Some(now + timeout);
+                }) {
+                    Ok(()) => return Ok(()),
+                    Err(e) => e,
                 }
             }
-        }
-        Ok(())
+            Due::HandshakeTimeout => ProtocolError::HandshakeTimeout,
+            Due::HeartbeatTimeout => ProtocolError::HeartbeatTimeout,
+        };
+        self.fail(err.clone());
+        Err(err)
     }
 
     /// True if the peer speaks ZMTP 3.1 or later (known once the greeting is in).
@@ -437,9 +451,39 @@ impl Session {
             return Err(SendError::EmptyMessage);
         }
         let last = frames.len() - 1;
-        for (i, f) in frames.iter().enumerate() {
-            self.out.push_frame(i < last, false, f);
+        if !self.sealed {
+            for (i, f) in frames.iter().enumerate() {
+                self.out.push_frame(i < last, false, f);
+            }
+            return Ok(());
         }
+        for (i, f) in frames.iter().enumerate() {
+            self.push_sealed(Frame {
+                more: i < last,
+                command: false,
+                body: f.clone(),
+            })
+            .map_err(SendError::Failed)?;
+        }
+        Ok(())
+    }
+
+    /// Queues a command of the traffic phase (sealed if the mechanism transforms frames).
+    fn push_command(&mut self, cmd: &Command) -> Result<(), ProtocolError> {
+        if !self.sealed {
+            cmd.encode(&mut self.out);
+            return Ok(());
+        }
+        self.push_sealed(Frame {
+            more: false,
+            command: true,
+            body: cmd.to_body(),
+        })
+    }
+
+    fn push_sealed(&mut self, frame: Frame) -> Result<(), ProtocolError> {
+        let f = self.mechanism.seal(frame)?;
+        self.out.push_frame(f.more, f.command, &f.body);
         Ok(())
     }
 
@@ -460,6 +504,8 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::error::DecodeError;
+    use crate::protocol::greeting::MECHANISM_NULL;
 
     /// Moves all pending bytes from `a` to `b`, feeding them in chunks of `chunk` bytes.
     fn pump(
@@ -635,7 +681,8 @@ mod tests {
         g[11] = 0;
         let mut input = BytesMut::from(&g[..]);
         let mut ob = OutBuf::new();
-        crate::mechanism::null::ready_command(SocketType::Dealer, &Bytes::new()).encode(&mut ob);
+        crate::protocol::mechanism::null::ready_command(SocketType::Dealer, &Bytes::new())
+            .encode(&mut ob);
         input.extend_from_slice(&ob.to_vec());
         r.handle_input(now, &mut input).unwrap();
         assert!(matches!(r.poll_event(), Some(SessionEvent::Ready(_))));
@@ -770,5 +817,134 @@ mod tests {
             .unwrap();
         pump(now, &mut d, &mut r, &mut br, 1 << 20).unwrap();
         assert!(matches!(r.poll_event(), Some(SessionEvent::Message(m)) if m.len() == 1024));
+    }
+
+    /// A session whose peer's READY needs our decision (NULL with authentication, libzmq's
+    /// NULL with a ZAP domain), and the dealer that connects to it.
+    fn authenticating_pair(now: Instant) -> (Session, Session, BytesMut) {
+        let mut cfg = SessionConfig::new(SocketType::Router);
+        cfg.authenticate = true;
+        let mut r = Session::new(cfg, now);
+        let mut cfg = SessionConfig::new(SocketType::Dealer);
+        cfg.routing_id = Bytes::from_static(b"who");
+        let d = Session::new(cfg, now);
+        // Only the greeting: READY is withheld until the peer is accepted.
+        assert_eq!(r.out().to_vec(), Greeting::ours(MECHANISM_NULL, false));
+        (r, d, BytesMut::new())
+    }
+
+    #[test]
+    fn authentication_accepts_then_ready() {
+        let now = Instant::now();
+        let (mut r, mut d, mut br) = authenticating_pair(now);
+        pump(now, &mut d, &mut r, &mut br, 7).unwrap();
+        let Some(SessionEvent::Authenticate(req)) = r.poll_event() else {
+            panic!("no authentication request")
+        };
+        assert_eq!((req.mechanism, &req.identity[..]), ("NULL", &b"who"[..]));
+        assert!(!r.is_ready());
+        let greeting_len = r.pending_out();
+        r.authenticate(
+            now,
+            AuthDecision::Accept {
+                user_id: Bytes::from_static(b"alice"),
+            },
+        )
+        .unwrap();
+        let Some(SessionEvent::Ready(info)) = r.poll_event() else {
+            panic!("not ready after acceptance")
+        };
+        assert_eq!(&info.user_id[..], b"alice");
+        assert!(r.pending_out() > greeting_len, "READY not queued");
+        let mut bd = BytesMut::new();
+        pump(now, &mut r, &mut d, &mut bd, 1000).unwrap();
+        assert!(d.is_ready());
+        // A second decision is a misuse, not a crash.
+        assert!(r
+            .authenticate(now, AuthDecision::Deny { status: 400 })
+            .is_err());
+    }
+
+    #[test]
+    fn authentication_refusal_sends_status_and_fails() {
+        let now = Instant::now();
+        let (mut r, mut d, mut br) = authenticating_pair(now);
+        pump(now, &mut d, &mut r, &mut br, 1000).unwrap();
+        assert!(matches!(
+            r.poll_event(),
+            Some(SessionEvent::Authenticate(_))
+        ));
+        assert_eq!(
+            r.authenticate(now, AuthDecision::Deny { status: 400 }),
+            Err(ProtocolError::AuthenticationFailed { status: 400 })
+        );
+        assert!(r.out().to_vec().ends_with(b"\x04\x0a\x05ERROR\x03400"));
+        let mut bd = BytesMut::new();
+        assert_eq!(
+            pump(now, &mut r, &mut d, &mut bd, 1000),
+            Err(ProtocolError::PeerError {
+                reason: crate::protocol::error::PeerText::new(b"400")
+            })
+        );
+    }
+
+    #[test]
+    fn input_waits_while_authentication_is_pending() {
+        let now = Instant::now();
+        let (mut r, mut d, _) = authenticating_pair(now);
+        // The peer's READY and then a PING in the same read: the PING stays buffered.
+        let mut input = BytesMut::from(&d.out().to_vec()[..]);
+        let mut ob = OutBuf::new();
+        Command::Ping {
+            ttl: 0,
+            context: Bytes::new(),
+        }
+        .encode(&mut ob);
+        input.extend_from_slice(&ob.to_vec());
+        r.handle_input(now, &mut input).unwrap();
+        assert_eq!(&input[..], &ob.to_vec()[..]);
+        assert!(matches!(
+            r.poll_event(),
+            Some(SessionEvent::Authenticate(_))
+        ));
+        r.authenticate(
+            now,
+            AuthDecision::Accept {
+                user_id: Bytes::new(),
+            },
+        )
+        .unwrap();
+        r.handle_input(now, &mut input).unwrap();
+        assert!(input.is_empty());
+        assert!(r.out().to_vec().ends_with(b"\x04\x05\x04PONG"));
+    }
+
+    #[test]
+    fn huge_option_durations_do_not_panic() {
+        // Regression: `now + d` overflowed for large HANDSHAKE_IVL / HEARTBEAT_* values.
+        let now = Instant::now();
+        let mut cfg = SessionConfig::new(SocketType::Dealer);
+        cfg.handshake_ivl = Some(Duration::MAX);
+        cfg.heartbeat_ivl = Some(Duration::MAX);
+        cfg.heartbeat_timeout = Some(Duration::MAX);
+        cfg.heartbeat_ttl = Duration::MAX;
+        let mut d = Session::new(cfg, now);
+        let mut r = Session::new(SessionConfig::new(SocketType::Router), now);
+        let (mut bd, mut br) = (BytesMut::new(), BytesMut::new());
+        pump(now, &mut d, &mut r, &mut br, 1000).unwrap();
+        pump(now, &mut r, &mut d, &mut bd, 1000).unwrap();
+        assert!(d.is_ready());
+        assert_eq!(d.poll_timeout(), None);
+        d.handle_timeout(now + Duration::from_secs(1 << 40))
+            .unwrap();
+        // A PING with the largest TTL from the peer.
+        let mut ob = OutBuf::new();
+        Command::Ping {
+            ttl: u16::MAX,
+            context: Bytes::new(),
+        }
+        .encode(&mut ob);
+        d.handle_input(now, &mut BytesMut::from(&ob.to_vec()[..]))
+            .unwrap();
     }
 }

@@ -1,0 +1,248 @@
+//! Socket monitor events, with libzmq's meanings (`zmq_socket_monitor(3)`), and the bounded
+//! stream that carries them.
+//!
+//! [`crate::socket::Socket::monitor`] returns a [`Monitor`]. Events are per connection and per
+//! endpoint, never per message. The stream is bounded ([`Monitor::CAPACITY`] events): a reader
+//! that falls behind loses the oldest events, never slows or blocks the socket, and is told how
+//! many it lost ([`SocketEvent::Missed`]). A ROUTER learns which routing id went away
+//! ([`SocketEvent::Disconnected`]), which libzmq's release builds cannot tell (libzmq issue
+//! 2319).
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+
+use crate::endpoint::Endpoint;
+use crate::protocol::error::ProtocolError;
+use crate::routing::RoutingId;
+
+/// The address of a connected peer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PeerAddr {
+    /// A TCP peer.
+    Tcp(SocketAddr),
+}
+
+impl fmt::Display for PeerAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PeerAddr::Tcp(a) => write!(f, "tcp://{a}"),
+        }
+    }
+}
+
+/// Why a connection ended.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum DisconnectReason {
+    /// The peer closed the connection.
+    PeerClosed,
+    /// The connection failed (reset, unreachable, keepalive timeout...).
+    Io(Arc<io::Error>),
+    /// The peer's bytes did not parse or broke the protocol, it went silent past a heartbeat
+    /// or handshake deadline, or it sent ERROR. [`ProtocolError`] says which.
+    Protocol(ProtocolError),
+    /// This socket dropped the peer (`Router::disconnect_peer`, or ROUTER_HANDOVER giving its
+    /// routing id to a newcomer).
+    Kicked,
+    /// This socket is closing.
+    SocketClosed,
+}
+
+impl DisconnectReason {
+    /// Whether a connecting socket dials again after this (libzmq and RFC 37: not after a
+    /// protocol violation or an ERROR command; yes after I/O errors and timeouts).
+    pub fn may_reconnect(&self) -> bool {
+        match self {
+            DisconnectReason::Protocol(e) => e.is_retryable(),
+            DisconnectReason::SocketClosed => false,
+            DisconnectReason::Kicked | DisconnectReason::PeerClosed | DisconnectReason::Io(_) => {
+                true
+            }
+        }
+    }
+}
+
+impl fmt::Display for DisconnectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DisconnectReason::PeerClosed => f.write_str("closed by peer"),
+            DisconnectReason::Io(e) => write!(f, "I/O error: {e}"),
+            DisconnectReason::Protocol(e) => write!(f, "protocol error: {e}"),
+            DisconnectReason::Kicked => f.write_str("dropped by this socket"),
+            DisconnectReason::SocketClosed => f.write_str("socket closed"),
+        }
+    }
+}
+
+/// What happened on a socket. `endpoint` is the endpoint as bound or connected (for an accepted
+/// connection, the listener's).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum SocketEvent {
+    /// ZMQ_EVENT_LISTENING: `bind` succeeded.
+    Listening {
+        /// The endpoint bound (with the real port).
+        endpoint: Endpoint,
+    },
+    /// ZMQ_EVENT_BIND_FAILED: `bind` failed (the call returned the error too).
+    BindFailed {
+        /// The endpoint.
+        endpoint: Endpoint,
+        /// Why.
+        error: Arc<io::Error>,
+    },
+    /// ZMQ_EVENT_ACCEPTED: a peer connected to a bound endpoint.
+    Accepted {
+        /// The listener's endpoint.
+        endpoint: Endpoint,
+        /// The peer.
+        peer: PeerAddr,
+    },
+    /// ZMQ_EVENT_ACCEPT_FAILED: accepting failed (out of descriptors...); the listener retries.
+    AcceptFailed {
+        /// The listener's endpoint.
+        endpoint: Endpoint,
+        /// Why.
+        error: Arc<io::Error>,
+    },
+    /// ZMQ_EVENT_CONNECTED: a dial succeeded.
+    Connected {
+        /// The endpoint dialled.
+        endpoint: Endpoint,
+        /// The peer.
+        peer: PeerAddr,
+    },
+    /// ZMQ_EVENT_CONNECT_DELAYED: a dial is in progress.
+    ConnectDelayed {
+        /// The endpoint being dialled.
+        endpoint: Endpoint,
+    },
+    /// ZMQ_EVENT_CONNECT_RETRIED: the endpoint will be dialled again after `delay`.
+    ConnectRetried {
+        /// The endpoint.
+        endpoint: Endpoint,
+        /// The reconnect interval chosen.
+        delay: Duration,
+    },
+    /// ZMQ_EVENT_HANDSHAKE_SUCCEEDED: the ZMTP handshake is done; messages flow.
+    HandshakeSucceeded {
+        /// The endpoint.
+        endpoint: Endpoint,
+        /// The peer.
+        peer: PeerAddr,
+        /// The peer's routing id: for a ROUTER the id it routes the peer by (announced or
+        /// generated), for other types the `Identity` the peer announced, if any.
+        routing_id: Option<RoutingId>,
+    },
+    /// ZMQ_EVENT_HANDSHAKE_FAILED_*: the connection ended on a protocol error before the
+    /// handshake was done (a [`SocketEvent::Disconnected`] follows).
+    HandshakeFailed {
+        /// The endpoint.
+        endpoint: Endpoint,
+        /// The peer.
+        peer: PeerAddr,
+        /// What went wrong.
+        error: ProtocolError,
+    },
+    /// ZMQ_EVENT_DISCONNECTED: a connection ended.
+    Disconnected {
+        /// The endpoint.
+        endpoint: Endpoint,
+        /// The peer.
+        peer: PeerAddr,
+        /// The peer's routing id, as in [`SocketEvent::HandshakeSucceeded`] (`None` if the
+        /// handshake was not done).
+        routing_id: Option<RoutingId>,
+        /// Why.
+        reason: DisconnectReason,
+    },
+    /// ZMQ_EVENT_CLOSED: a listener was closed.
+    Closed {
+        /// Its endpoint.
+        endpoint: Endpoint,
+    },
+    /// ZMQ_EVENT_MONITOR_STOPPED: the socket is gone; this is the last event.
+    MonitorStopped,
+    /// This reader fell behind and lost `count` events (the oldest ones).
+    Missed {
+        /// How many.
+        count: u64,
+    },
+}
+
+/// A socket's stream of [`SocketEvent`]s. See the module docs.
+#[derive(Debug)]
+pub struct Monitor {
+    rx: broadcast::Receiver<SocketEvent>,
+}
+
+impl Monitor {
+    /// Events a reader may fall behind by before it loses the oldest.
+    pub const CAPACITY: usize = 1024;
+
+    /// The next event, waiting for one; `None` after [`SocketEvent::MonitorStopped`].
+    ///
+    /// # Cancel safety
+    /// Cancel safe: if the future is dropped, no event was taken.
+    pub async fn recv(&mut self) -> Option<SocketEvent> {
+        match self.rx.recv().await {
+            Ok(e) => Some(e),
+            Err(broadcast::error::RecvError::Lagged(count)) => Some(SocketEvent::Missed { count }),
+            Err(broadcast::error::RecvError::Closed) => None,
+        }
+    }
+
+    /// The next event if one is waiting.
+    pub fn try_recv(&mut self) -> Option<SocketEvent> {
+        match self.rx.try_recv() {
+            Ok(e) => Some(e),
+            Err(broadcast::error::TryRecvError::Lagged(count)) => {
+                Some(SocketEvent::Missed { count })
+            }
+            Err(_) => None,
+        }
+    }
+}
+
+/// The sending side, held by the socket.
+#[derive(Debug)]
+pub(crate) struct Monitors {
+    tx: broadcast::Sender<SocketEvent>,
+}
+
+impl Default for Monitors {
+    fn default() -> Self {
+        Monitors {
+            tx: broadcast::channel(Monitor::CAPACITY).0,
+        }
+    }
+}
+
+impl Monitors {
+    /// A new reader, seeing events from now on.
+    pub(crate) fn subscribe(&self) -> Monitor {
+        Monitor {
+            rx: self.tx.subscribe(),
+        }
+    }
+
+    /// Publishes an event (dropped at once if nobody monitors). `make` is called only if
+    /// someone does.
+    pub(crate) fn emit(&self, make: impl FnOnce() -> SocketEvent) {
+        if self.tx.receiver_count() > 0 {
+            let _ = self.tx.send(make());
+        }
+    }
+}
+
+impl Drop for Monitors {
+    fn drop(&mut self) {
+        self.emit(|| SocketEvent::MonitorStopped);
+    }
+}

@@ -1,0 +1,138 @@
+//! Security mechanisms (RFC 23/37 §"Authentication and Confidentiality"), behind one trait.
+//!
+//! A [`Mechanism`] runs the handshake that follows the greeting, one command at a time, and
+//! after it seals and opens every frame (the identity for NULL; CURVE encrypts each frame into
+//! a MESSAGE command). It may stop half-way and ask the socket for an authentication decision
+//! ([`Step::Authenticate`], answered with [`AuthDecision`]: ZAP, RFC 27).
+//!
+//! Adding a mechanism: one file here implementing [`Mechanism`], a variant of
+//! [`MechanismConfig`], and its line in [`MechanismConfig::build`].
+
+pub mod null;
+
+use std::fmt;
+
+use bytes::Bytes;
+
+use crate::protocol::codec::OutBuf;
+use crate::protocol::error::ProtocolError;
+use crate::protocol::frame::Frame;
+use crate::protocol::peer::PeerInfo;
+use crate::socket_type::SocketType;
+
+/// What a mechanism says after a handshake command (or an authentication decision).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Step {
+    /// More handshake commands are needed.
+    Continue,
+    /// The mechanism waits for the socket's authentication decision on this peer.
+    Authenticate(AuthRequest),
+    /// The handshake is done; messages may flow.
+    Done(PeerInfo),
+}
+
+/// What an authenticator is asked (the mechanism's part of a ZAP request, RFC 27; the socket
+/// adds the domain and the peer's address).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthRequest {
+    /// The mechanism's name (`"NULL"`, `"PLAIN"`, `"CURVE"`).
+    pub mechanism: &'static str,
+    /// The routing id the peer announced (empty if none).
+    pub identity: Bytes,
+    /// The mechanism's credentials: none for NULL, username and password for PLAIN, the
+    /// client's public key for CURVE.
+    pub credentials: Vec<Bytes>,
+}
+
+/// The socket's answer to an [`AuthRequest`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthDecision {
+    /// Accepted (ZAP status 200), with the user id to attach to the peer's messages.
+    Accept {
+        /// The user id (may be empty).
+        user_id: Bytes,
+    },
+    /// Refused, with the ZAP status code: 300 (temporary), 400 (denied) or 500 (internal).
+    Deny {
+        /// The status code; anything but 300 and 500 counts as 400.
+        status: u16,
+    },
+}
+
+/// The handshake and per-frame transform of one security mechanism, without I/O.
+pub trait Mechanism: fmt::Debug + Send {
+    /// The 20-byte, NUL-padded name sent in the greeting and required of the peer's.
+    fn name(&self) -> [u8; 20];
+
+    /// The greeting's as-server flag.
+    fn as_server(&self) -> bool {
+        false
+    }
+
+    /// Queues the commands we send before hearing from the peer (NULL: READY at once, as
+    /// libzmq does, so that it crosses the peer's READY).
+    fn start(&mut self, out: &mut OutBuf);
+
+    /// Handles one command frame (its raw body) received during the handshake from a peer
+    /// speaking ZMTP 3.`peer_minor`, queuing any answer in `out`.
+    fn on_command(
+        &mut self,
+        peer_minor: u8,
+        body: &Bytes,
+        out: &mut OutBuf,
+    ) -> Result<Step, ProtocolError>;
+
+    /// Resumes after [`Step::Authenticate`] with the socket's decision.
+    fn on_auth(&mut self, decision: AuthDecision, out: &mut OutBuf) -> Result<Step, ProtocolError> {
+        let _ = (decision, out);
+        Err(ProtocolError::UnexpectedCommand {
+            name: crate::protocol::error::PeerText::new(b"(authentication decision)"),
+        })
+    }
+
+    /// True if frames are transformed after the handshake ([`Mechanism::seal`] and
+    /// [`Mechanism::open`] are then called for every frame; otherwise never, and frames go
+    /// out and come in as they are).
+    fn transforms_frames(&self) -> bool {
+        false
+    }
+
+    /// Turns an outgoing frame into what goes on the wire.
+    fn seal(&mut self, frame: Frame) -> Result<Frame, ProtocolError> {
+        Ok(frame)
+    }
+
+    /// Turns a frame from the wire into the frame it carries.
+    fn open(&mut self, frame: Frame) -> Result<Frame, ProtocolError> {
+        Ok(frame)
+    }
+}
+
+/// Which mechanism a session runs, with its settings. Adding a mechanism adds a variant.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MechanismConfig {
+    /// NULL (RFC 23/37): no security.
+    #[default]
+    Null,
+}
+
+impl MechanismConfig {
+    /// Builds the mechanism for one connection of a socket of type `socket_type` with routing
+    /// id `routing_id` (empty = none). `authenticate`: ask the socket for a decision on every
+    /// peer (ZAP) before the handshake completes.
+    pub fn build(
+        &self,
+        socket_type: SocketType,
+        routing_id: &Bytes,
+        authenticate: bool,
+    ) -> Box<dyn Mechanism> {
+        match self {
+            MechanismConfig::Null => {
+                Box::new(null::Null::new(socket_type, routing_id, authenticate))
+            }
+        }
+    }
+}

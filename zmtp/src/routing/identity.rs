@@ -1,0 +1,251 @@
+//! Identity routing (ROUTER, libzmq `src/router.cpp`): each peer gets a routing id, the one it
+//! announced or a generated one, and messages are routed by it.
+//!
+//! A clash (a newcomer announcing an id in use) keeps the old peer and ignores the newcomer,
+//! unless ROUTER_HANDOVER is set: then the newcomer takes the id and the old peer's connection
+//! is to be closed.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use bytes::Bytes;
+
+use super::{PipeId, PipeIdMap};
+
+/// A peer's routing id, as a ROUTER sees it: the `Identity` the peer announced, or a generated
+/// one (5 bytes: `0x00` then a 32-bit counter, as libzmq makes them).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RoutingId(pub Bytes);
+
+impl RoutingId {
+    /// The id's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for RoutingId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RoutingId(\"{}\")", self.0.escape_ascii())
+    }
+}
+
+impl fmt::Display for RoutingId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.escape_ascii())
+    }
+}
+
+impl From<&'static str> for RoutingId {
+    fn from(s: &'static str) -> Self {
+        RoutingId(Bytes::from_static(s.as_bytes()))
+    }
+}
+
+impl From<Bytes> for RoutingId {
+    fn from(b: Bytes) -> Self {
+        RoutingId(b)
+    }
+}
+
+/// What [`RoutingTable::identify`] decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identified {
+    /// The pipe is routable under this id.
+    Routed(RoutingId),
+    /// The id is taken and handover is off: the pipe is not routable and its messages are to be
+    /// dropped (libzmq keeps the connection open and ignores it).
+    Ignored(RoutingId),
+    /// The id was taken and handover is on: the pipe took it over; `previous`, its former
+    /// owner, is no longer routable and its connection is to be closed.
+    HandedOver {
+        /// The id.
+        id: RoutingId,
+        /// The pipe that had it.
+        previous: PipeId,
+    },
+}
+
+/// Routing ids to pipes and back.
+#[derive(Debug, Clone)]
+pub struct RoutingTable {
+    routes: HashMap<RoutingId, PipeId>,
+    ids: PipeIdMap<RoutingId>,
+    next_auto: u32,
+}
+
+impl RoutingTable {
+    /// An empty table whose generated ids start at `seed` (libzmq starts at a random value, so
+    /// that ids are not reused across restarts).
+    pub fn new(seed: u32) -> Self {
+        RoutingTable {
+            routes: HashMap::new(),
+            ids: PipeIdMap::default(),
+            next_auto: seed,
+        }
+    }
+
+    /// Gives `pipe`, whose handshake just finished, its routing id: `announced` if not empty,
+    /// else a generated one that no peer has. A pipe coming back (a reconnect) with another id
+    /// loses its old one.
+    pub fn identify(&mut self, pipe: PipeId, announced: &Bytes, handover: bool) -> Identified {
+        let rid = if announced.is_empty() {
+            self.generate()
+        } else {
+            RoutingId(announced.clone())
+        };
+        let mut previous = None;
+        match self.routes.get(&rid).copied() {
+            Some(owner) if owner == pipe => return Identified::Routed(rid),
+            Some(owner) => {
+                if !handover {
+                    return Identified::Ignored(rid);
+                }
+                self.remove(owner);
+                previous = Some(owner);
+            }
+            None => {}
+        }
+        self.remove(pipe);
+        self.routes.insert(rid.clone(), pipe);
+        self.ids.insert(pipe, rid.clone());
+        match previous {
+            Some(previous) => Identified::HandedOver { id: rid, previous },
+            None => Identified::Routed(rid),
+        }
+    }
+
+    /// The pipe routed by `id`.
+    pub fn lookup(&self, id: &RoutingId) -> Option<PipeId> {
+        self.routes.get(id).copied()
+    }
+
+    /// The id `pipe` is routed by.
+    pub fn id_of(&self, pipe: PipeId) -> Option<&RoutingId> {
+        self.ids.get(&pipe)
+    }
+
+    /// Makes `pipe` unroutable; returns the id it had.
+    pub fn remove(&mut self, pipe: PipeId) -> Option<RoutingId> {
+        let rid = self.ids.remove(&pipe)?;
+        if self.routes.get(&rid) == Some(&pipe) {
+            self.routes.remove(&rid);
+        }
+        Some(rid)
+    }
+
+    /// Number of routable peers.
+    pub fn len(&self) -> usize {
+        self.routes.len()
+    }
+
+    /// True if no peer is routable.
+    pub fn is_empty(&self) -> bool {
+        self.routes.is_empty()
+    }
+
+    fn generate(&mut self) -> RoutingId {
+        loop {
+            let n = self.next_auto;
+            self.next_auto = n.wrapping_add(1);
+            let mut b = [0u8; 5];
+            b[1..].copy_from_slice(&n.to_be_bytes());
+            let id = RoutingId(Bytes::copy_from_slice(&b));
+            if !self.routes.contains_key(&id) {
+                return id;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(s: &'static str) -> Bytes {
+        Bytes::from_static(s.as_bytes())
+    }
+
+    #[test]
+    fn announced_and_generated_ids() {
+        let mut t = RoutingTable::new(u32::MAX);
+        assert_eq!(
+            t.identify(PipeId(1), &b("alice"), false),
+            Identified::Routed(RoutingId::from("alice"))
+        );
+        let Identified::Routed(auto) = t.identify(PipeId(2), &Bytes::new(), false) else {
+            panic!()
+        };
+        assert_eq!(auto.as_bytes(), [0, 0xff, 0xff, 0xff, 0xff]);
+        // The counter wraps, and skips ids in use.
+        let Identified::Routed(next) = t.identify(PipeId(3), &Bytes::new(), false) else {
+            panic!()
+        };
+        assert_eq!(next.as_bytes(), [0, 0, 0, 0, 0]);
+        assert_eq!(t.lookup(&auto), Some(PipeId(2)));
+        assert_eq!(t.id_of(PipeId(1)), Some(&RoutingId::from("alice")));
+        assert_eq!(t.len(), 3);
+    }
+
+    #[test]
+    fn generated_ids_skip_taken_ones() {
+        let mut t = RoutingTable::new(7);
+        let taken = Bytes::from_static(&[0, 0, 0, 0, 7]);
+        t.identify(PipeId(1), &taken, false);
+        let Identified::Routed(id) = t.identify(PipeId(2), &Bytes::new(), false) else {
+            panic!()
+        };
+        assert_eq!(id.as_bytes(), [0, 0, 0, 0, 8]);
+    }
+
+    #[test]
+    fn clash_without_handover_ignores_the_newcomer() {
+        let mut t = RoutingTable::new(0);
+        t.identify(PipeId(1), &b("w"), false);
+        assert_eq!(
+            t.identify(PipeId(2), &b("w"), false),
+            Identified::Ignored(RoutingId::from("w"))
+        );
+        assert_eq!(t.lookup(&RoutingId::from("w")), Some(PipeId(1)));
+        assert_eq!(t.id_of(PipeId(2)), None);
+        // Once the owner leaves, the id is free again.
+        assert_eq!(t.remove(PipeId(1)), Some(RoutingId::from("w")));
+        assert_eq!(
+            t.identify(PipeId(3), &b("w"), false),
+            Identified::Routed(RoutingId::from("w"))
+        );
+    }
+
+    #[test]
+    fn clash_with_handover_moves_the_id() {
+        let mut t = RoutingTable::new(0);
+        t.identify(PipeId(1), &b("w"), true);
+        assert_eq!(
+            t.identify(PipeId(2), &b("w"), true),
+            Identified::HandedOver {
+                id: RoutingId::from("w"),
+                previous: PipeId(1)
+            }
+        );
+        assert_eq!(t.lookup(&RoutingId::from("w")), Some(PipeId(2)));
+        assert_eq!(t.id_of(PipeId(1)), None);
+        // The old owner going away later does not unroute the new one.
+        assert_eq!(t.remove(PipeId(1)), None);
+        assert_eq!(t.lookup(&RoutingId::from("w")), Some(PipeId(2)));
+    }
+
+    #[test]
+    fn a_pipe_coming_back_with_another_id_loses_the_old_one() {
+        let mut t = RoutingTable::new(0);
+        t.identify(PipeId(1), &b("old"), false);
+        // Same id again (a reconnect of a connecting pipe): nothing changes.
+        assert_eq!(
+            t.identify(PipeId(1), &b("old"), false),
+            Identified::Routed(RoutingId::from("old"))
+        );
+        t.identify(PipeId(1), &b("new"), false);
+        assert_eq!(t.lookup(&RoutingId::from("old")), None);
+        assert_eq!(t.lookup(&RoutingId::from("new")), Some(PipeId(1)));
+        assert_eq!(t.len(), 1);
+    }
+}

@@ -1,0 +1,90 @@
+//! What makes a socket type: its routing rules, as a behaviour the generic socket calls under
+//! its lock. Everything else (pipes, waiting, bind/connect, close) is written once in `core.rs`
+//! and `mod.rs`.
+
+use crate::message::Message;
+use crate::monitor::PeerAddr;
+use crate::options::SocketOptions;
+use crate::protocol::peer::PeerInfo;
+use crate::routing::{PipeId, RoutingId};
+use crate::socket_type::SocketType;
+use crate::transport::Attached;
+
+use super::error::Error;
+use super::pipe::Pipes;
+
+/// How a send was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendMode {
+    /// `send`: may wait for room (as the type allows).
+    Wait,
+    /// `try_send`: never waits; every failure is reported.
+    Try,
+}
+
+/// The outcome of one send attempt.
+#[derive(Debug)]
+pub enum Attempt<T> {
+    /// Done (queued, or dropped as the type's rules say); `T` tells the caller which.
+    Done(T),
+    /// No room now: the message is handed back, and `send` waits for room.
+    Wait(Message),
+    /// Failed for good.
+    Fail(Error),
+}
+
+/// The behaviour of one socket type. Called with the socket's lock held: keep it short.
+#[allow(unreachable_pub)] // Sealed: public only as the supertrait of `SocketKind`.
+pub trait Behaviour: Send + Sized + 'static {
+    /// The type on the wire.
+    const TYPE: SocketType;
+    /// What `send` returns (`()`, or ROUTER's [`super::router::Routed`]).
+    type Sent: std::fmt::Debug;
+
+    /// The behaviour of a new socket.
+    fn new(options: &SocketOptions, seed: u32) -> Self;
+
+    /// A pipe was created (`persistent`: by `connect`). Returns true if it can take messages
+    /// already (senders are then woken).
+    fn pipe_created(&mut self, id: PipeId, persistent: bool, options: &SocketOptions) -> bool {
+        let _ = (id, persistent, options);
+        false
+    }
+
+    /// The handshake on `id`'s connection is done.
+    fn attach(
+        &mut self,
+        pipes: &mut Pipes,
+        id: PipeId,
+        peer: &PeerInfo,
+        addr: &PeerAddr,
+        options: &SocketOptions,
+    ) -> Attached;
+
+    /// `id`'s connection ended. `removed`: the pipe goes away (its queued output discarded);
+    /// otherwise it is a connecting pipe kept, with its queues, for the next connection.
+    fn detach(&mut self, id: PipeId, removed: bool, options: &SocketOptions);
+
+    /// Tries to queue `msg` (not empty).
+    fn send(
+        &mut self,
+        pipes: &mut Pipes,
+        msg: Message,
+        mode: SendMode,
+        options: &SocketOptions,
+    ) -> Attempt<Self::Sent>;
+
+    /// A message taken from `from` (fair-queued), before the application sees it: returns what
+    /// the application gets, or `None` to drop it.
+    fn received(
+        &mut self,
+        from: PipeId,
+        routing_id: Option<RoutingId>,
+        msg: Message,
+    ) -> Option<Message>;
+}
+
+/// The routing id a peer announced, if any (what non-ROUTER types report to monitors).
+pub(crate) fn announced_id(peer: &PeerInfo) -> Option<RoutingId> {
+    (!peer.identity.is_empty()).then(|| RoutingId(peer.identity.clone()))
+}

@@ -1,0 +1,570 @@
+//! The state shared by a socket handle and its connection and listener tasks, written once for
+//! every socket type: pipes, the fair queue, waiting for messages and for room, closing. The
+//! type's routing rules come from its [`Behaviour`].
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::behaviour::{Attempt, Behaviour, SendMode};
+use super::error::Error;
+use super::pipe::Pipes;
+use crate::endpoint::Endpoint;
+use crate::message::Message;
+use crate::monitor::{Monitors, PeerAddr};
+use crate::options::SocketOptions;
+use crate::protocol::peer::PeerInfo;
+use crate::protocol::session::Session;
+use crate::routing::fq::FairQueue;
+use crate::routing::PipeId;
+use crate::socket_type::SocketType;
+use crate::transport::{Attached, RecvBufs, SocketLink};
+
+/// The state of one socket, shared by its handle and its tasks.
+#[derive(Debug)]
+pub(crate) struct Core<B> {
+    pub(crate) options: SocketOptions,
+    state: Mutex<State<B>>,
+    /// Woken when a message arrives and someone waits in `recv`.
+    recv_ready: Notify,
+    /// Woken when a pipe gets room or appears and someone waits in `send`.
+    send_ready: Notify,
+    /// Cancelled when the socket closes.
+    shutdown: CancellationToken,
+    /// Receive buffers recycled between this socket's connections.
+    recv_bufs: RecvBufs,
+    monitors: Monitors,
+}
+
+/// What the lock protects.
+#[derive(Debug)]
+pub(crate) struct State<B> {
+    pub(crate) pipes: Pipes,
+    /// Pipes holding inbound messages, in fair-queue order.
+    fq: FairQueue,
+    /// The socket type's routing state.
+    pub(crate) behaviour: B,
+    recv_waiters: usize,
+    send_waiters: usize,
+    pub(crate) closed: bool,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    bound: Vec<Endpoint>,
+}
+
+impl<B: Behaviour> State<B> {
+    /// Takes the next message in fair-queue order (one message per pipe per turn), as the
+    /// socket type hands it to the application.
+    fn pop(&mut self) -> Option<Message> {
+        loop {
+            let pipes = &mut self.pipes;
+            let (from, (rid, msg)) = self.fq.next(|id| {
+                let p = pipes.get_mut(id)?;
+                let msg = p.inbound.pop_front()?;
+                let rid = p.routing_id.clone();
+                let more = !p.inbound.is_empty();
+                if !more && p.dead {
+                    pipes.remove(id);
+                } else if p.reader_paused && p.inbound.len() <= p.low_water {
+                    p.reader_paused = false;
+                    p.notify.notify_one();
+                }
+                Some(((rid, msg), more))
+            })?;
+            if let Some(m) = self.behaviour.received(from, rid, msg) {
+                return Some(m);
+            }
+        }
+    }
+}
+
+impl<B: Behaviour> Core<B> {
+    pub(crate) fn new(options: SocketOptions) -> Arc<Core<B>> {
+        let seed = crate::transport::random_u32();
+        Arc::new(Core {
+            state: Mutex::new(State {
+                pipes: Pipes::default(),
+                fq: FairQueue::new(),
+                behaviour: B::new(&options, seed),
+                recv_waiters: 0,
+                send_waiters: 0,
+                closed: false,
+                tasks: Vec::new(),
+                bound: Vec::new(),
+            }),
+            options,
+            recv_ready: Notify::new(),
+            send_ready: Notify::new(),
+            shutdown: CancellationToken::new(),
+            recv_bufs: RecvBufs::default(),
+            monitors: Monitors::default(),
+        })
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State<B>> {
+        // A panic while holding the lock leaves plain queues behind; keep serving.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn monitors_ref(&self) -> &Monitors {
+        &self.monitors
+    }
+
+    /// Wakes senders waiting for room, if any (with the lock held by the caller).
+    fn wake_senders_locked(&self, st: MutexGuard<'_, State<B>>) {
+        let wake = st.send_waiters > 0;
+        drop(st);
+        if wake {
+            self.send_ready.notify_waiters();
+        }
+    }
+
+    /// Takes the next message if one is waiting.
+    pub(crate) fn try_recv(&self) -> Option<Message> {
+        self.lock().pop()
+    }
+
+    /// Waits for a message. Cancel safe: a message is taken only when it is returned.
+    pub(crate) async fn recv(&self) -> Result<Message, Error> {
+        self.recv_with(State::pop).await
+    }
+
+    /// Waits for at least one message, then takes up to `limit` (at least one), fair-queued,
+    /// under one lock, into `out`. Returns how many were taken. Cancel safe: messages are
+    /// taken only when the call returns.
+    pub(crate) async fn recv_many(
+        &self,
+        out: &mut Vec<Message>,
+        limit: usize,
+    ) -> Result<usize, Error> {
+        let limit = limit.max(1);
+        self.recv_with(|st| {
+            let mut n = 0;
+            while n < limit {
+                let Some(m) = st.pop() else {
+                    break;
+                };
+                out.push(m);
+                n += 1;
+            }
+            (n > 0).then_some(n)
+        })
+        .await
+    }
+
+    /// Runs `take` under the lock until it returns something, waiting for inbound messages in
+    /// between. Cancel safe if `take` only takes what it returns.
+    async fn recv_with<T>(
+        &self,
+        mut take: impl FnMut(&mut State<B>) -> Option<T>,
+    ) -> Result<T, Error> {
+        // Fast path: a message is waiting.
+        if let Some(m) = take(&mut self.lock()) {
+            return Ok(m);
+        }
+        loop {
+            let notified = self.recv_ready.notified();
+            tokio::pin!(notified);
+            {
+                let mut st = self.lock();
+                if let Some(m) = take(&mut st) {
+                    return Ok(m);
+                }
+                if st.closed {
+                    return Err(Error::Closed);
+                }
+                notified.as_mut().enable();
+                st.recv_waiters += 1;
+            }
+            let _guard = WaiterGuard {
+                core: self,
+                recv: true,
+            };
+            notified.await;
+        }
+    }
+
+    /// Queues `msg` as the socket type's rules say, waiting for room if they say so.
+    pub(crate) async fn send(&self, msg: Message) -> Result<B::Sent, Error> {
+        if msg.is_empty() {
+            return Err(Error::EmptyMessage);
+        }
+        let mut msg = Some(msg);
+        let mut sent = None;
+        self.send_with(|st| {
+            let Some(m) = msg.take() else {
+                return Ok(true);
+            };
+            let State {
+                pipes, behaviour, ..
+            } = st;
+            match behaviour.send(pipes, m, SendMode::Wait, &self.options) {
+                Attempt::Done(s) => {
+                    sent = Some(s);
+                    Ok(true)
+                }
+                Attempt::Wait(m) => {
+                    msg = Some(m);
+                    Ok(false)
+                }
+                Attempt::Fail(e) => Err(e),
+            }
+        })
+        .await?;
+        sent.ok_or(Error::Closed)
+    }
+
+    /// Queues `msg` without waiting: no room is [`Error::Full`] with the message handed back.
+    pub(crate) fn try_send(&self, msg: Message) -> Result<(), Error> {
+        if msg.is_empty() {
+            return Err(Error::EmptyMessage);
+        }
+        let mut st = self.lock();
+        if st.closed {
+            return Err(Error::Closed);
+        }
+        let State {
+            pipes, behaviour, ..
+        } = &mut *st;
+        match behaviour.send(pipes, msg, SendMode::Try, &self.options) {
+            Attempt::Done(_) => Ok(()),
+            Attempt::Wait(m) => Err(Error::Full(m)),
+            Attempt::Fail(e) => Err(e),
+        }
+    }
+
+    /// Sends every message of `msgs` in order, taking the lock once per run of messages that
+    /// fit; removes them from the front of `msgs` as they are queued.
+    pub(crate) async fn send_many(&self, msgs: &mut Vec<Message>) -> Result<(), Error> {
+        if msgs.iter().any(Message::is_empty) {
+            return Err(Error::EmptyMessage);
+        }
+        self.send_with(|st| {
+            let State {
+                pipes, behaviour, ..
+            } = st;
+            let mut sent = 0;
+            let mut result = Ok(());
+            while sent < msgs.len() {
+                let m = std::mem::take(&mut msgs[sent]);
+                match behaviour.send(pipes, m, SendMode::Wait, &self.options) {
+                    Attempt::Done(_) => sent += 1,
+                    Attempt::Wait(m) => {
+                        msgs[sent] = m;
+                        break;
+                    }
+                    Attempt::Fail(e) => {
+                        // The failed message is not sent; it is dropped from the batch.
+                        sent += 1;
+                        result = Err(e);
+                        break;
+                    }
+                }
+            }
+            msgs.drain(..sent);
+            result.map(|()| msgs.is_empty())
+        })
+        .await
+    }
+
+    /// Runs `attempt` under the lock until it succeeds or fails for good, waiting for pipe room
+    /// in between. Cancel safe in that nothing is queued unless `attempt` queued it.
+    async fn send_with<F>(&self, mut attempt: F) -> Result<(), Error>
+    where
+        F: FnMut(&mut State<B>) -> Result<bool, Error>,
+    {
+        // Fast path: room now.
+        {
+            let mut st = self.lock();
+            if st.closed {
+                return Err(Error::Closed);
+            }
+            if attempt(&mut st)? {
+                return Ok(());
+            }
+        }
+        loop {
+            let notified = self.send_ready.notified();
+            tokio::pin!(notified);
+            {
+                let mut st = self.lock();
+                if st.closed {
+                    return Err(Error::Closed);
+                }
+                if attempt(&mut st)? {
+                    return Ok(());
+                }
+                notified.as_mut().enable();
+                st.send_waiters += 1;
+            }
+            let _guard = WaiterGuard {
+                core: self,
+                recv: false,
+            };
+            notified.await;
+        }
+    }
+
+    pub(crate) fn bound(&self) -> Vec<Endpoint> {
+        self.lock().bound.clone()
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.shutdown.is_cancelled()
+    }
+
+    /// Starts closing: no more sends or receives; connection tasks flush within LINGER and end.
+    pub(crate) fn close(&self) {
+        let notifies: Vec<Arc<Notify>> = {
+            let mut st = self.lock();
+            st.closed = true;
+            st.pipes.iter().map(|p| p.notify.clone()).collect()
+        };
+        self.shutdown.cancel();
+        for n in notifies {
+            n.notify_one();
+        }
+        self.recv_ready.notify_waiters();
+        self.send_ready.notify_waiters();
+    }
+
+    /// Closes and waits until every task has ended.
+    pub(crate) async fn close_and_wait(&self) {
+        self.close();
+        let tasks = std::mem::take(&mut self.lock().tasks);
+        for t in tasks {
+            let _ = t.await;
+        }
+    }
+
+    /// Runs `f` on the behaviour and pipes under the lock; wakes senders afterwards if `f`
+    /// says so (a peer became unroutable: senders waiting for its room must fail).
+    pub(crate) fn with_behaviour<T>(&self, f: impl FnOnce(&mut B, &mut Pipes) -> (T, bool)) -> T {
+        let mut st = self.lock();
+        let State {
+            pipes, behaviour, ..
+        } = &mut *st;
+        let (r, wake) = f(behaviour, pipes);
+        if wake {
+            self.wake_senders_locked(st);
+        }
+        r
+    }
+}
+
+struct WaiterGuard<'a, B: Behaviour> {
+    core: &'a Core<B>,
+    recv: bool,
+}
+
+impl<B: Behaviour> Drop for WaiterGuard<'_, B> {
+    fn drop(&mut self) {
+        let mut st = self.core.lock();
+        if self.recv {
+            st.recv_waiters -= 1;
+        } else {
+            st.send_waiters -= 1;
+        }
+    }
+}
+
+impl<B: Behaviour> SocketLink for Core<B> {
+    fn options(&self) -> &SocketOptions {
+        &self.options
+    }
+
+    fn socket_type(&self) -> SocketType {
+        B::TYPE
+    }
+
+    fn shutdown(&self) -> &CancellationToken {
+        &self.shutdown
+    }
+
+    fn recv_bufs(&self) -> &RecvBufs {
+        &self.recv_bufs
+    }
+
+    fn monitors(&self) -> &Monitors {
+        &self.monitors
+    }
+
+    fn add_task(&self, h: tokio::task::JoinHandle<()>) {
+        let mut st = self.lock();
+        st.tasks.retain(|t| !t.is_finished());
+        st.tasks.push(h);
+    }
+
+    fn add_bound(&self, ep: Endpoint) {
+        self.lock().bound.push(ep);
+    }
+
+    fn new_pipe(&self, persistent: bool) -> (PipeId, Arc<Notify>) {
+        let notify = Arc::new(Notify::new());
+        let mut st = self.lock();
+        let id = st
+            .pipes
+            .create(notify.clone(), persistent, self.options.rcvhwm);
+        if st.behaviour.pipe_created(id, persistent, &self.options) {
+            self.wake_senders_locked(st);
+        }
+        (id, notify)
+    }
+
+    fn attach(&self, id: PipeId, peer: &PeerInfo, addr: &PeerAddr) -> Attached {
+        let mut st = self.lock();
+        let State {
+            pipes, behaviour, ..
+        } = &mut *st;
+        let attached = behaviour.attach(pipes, id, peer, addr, &self.options);
+        if let Some(p) = st.pipes.get_mut(id) {
+            p.connected = true;
+            p.ignored = attached.ignored;
+        }
+        self.wake_senders_locked(st);
+        attached
+    }
+
+    /// A persistent (connecting) pipe keeps its queues for the next connection; any other pipe
+    /// is removed, its outbound queue discarded, its inbound messages still delivered.
+    ///
+    /// Senders waiting for room are woken: one waiting for this pipe (ROUTER_MANDATORY) must
+    /// now fail with `HostUnreachable` instead of waiting for room that will not come.
+    fn detach(&self, id: PipeId, keep: bool) {
+        let mut st = self.lock();
+        let Some(p) = st.pipes.get_mut(id) else {
+            return;
+        };
+        p.connected = false;
+        p.kick = false;
+        let removed = !(keep && p.persistent);
+        if removed {
+            p.outbound.clear();
+            if p.inbound.is_empty() {
+                st.pipes.remove(id);
+            } else {
+                // Delivered later; removed when drained.
+                p.dead = true;
+            }
+        }
+        st.behaviour.detach(id, removed, &self.options);
+        self.wake_senders_locked(st);
+    }
+
+    fn deliver(&self, id: PipeId, msgs: &mut Vec<Message>) -> bool {
+        if msgs.is_empty() {
+            return false;
+        }
+        let mut st = self.lock();
+        let hwm = self.options.rcvhwm;
+        let Some(p) = st.pipes.get_mut(id) else {
+            msgs.clear();
+            return false;
+        };
+        if p.ignored {
+            msgs.clear();
+            return false;
+        }
+        let was_empty = p.inbound.is_empty();
+        p.inbound.extend(msgs.drain(..));
+        let full = hwm != 0 && p.inbound.len() >= hwm;
+        p.reader_paused = full;
+        if was_empty {
+            st.fq.ready(id);
+        }
+        let wake = st.recv_waiters > 0;
+        drop(st);
+        if wake {
+            self.recv_ready.notify_waiters();
+        }
+        full
+    }
+
+    fn inbound_paused(&self, id: PipeId) -> bool {
+        self.lock().pipes.get(id).is_some_and(|p| p.reader_paused)
+    }
+
+    /// Messages are taken out under the lock and encoded after it is released, so a sender is
+    /// never held up by the encoding.
+    fn fill(
+        &self,
+        id: PipeId,
+        session: &mut Session,
+        max_bytes: usize,
+        batch: &mut Vec<Message>,
+    ) -> bool {
+        let budget = max_bytes.saturating_sub(session.pending_out());
+        {
+            let mut st = self.lock();
+            let Some(p) = st.pipes.get_mut(id) else {
+                return true;
+            };
+            if p.kick {
+                return true;
+            }
+            let mut bytes = 0;
+            while bytes < budget {
+                let Some(msg) = p.outbound.pop_front() else {
+                    break;
+                };
+                bytes += msg.byte_len() + 2 * msg.len();
+                batch.push(msg);
+            }
+            // Senders waiting for room are woken once the pipe is down to half its SNDHWM
+            // (libzmq's low-water mark), not after every batch: waking them for every few
+            // messages costs a futex round trip per batch.
+            let hwm = self.options.sndhwm;
+            let low = hwm == 0 || p.outbound.len() <= hwm / 2;
+            let wake = !batch.is_empty() && low && st.send_waiters > 0;
+            drop(st);
+            if wake {
+                self.send_ready.notify_waiters();
+            }
+        }
+        for msg in batch.drain(..) {
+            // The socket API refuses empty messages, so this cannot fail once ready.
+            let _ = session.send(&msg);
+        }
+        false
+    }
+
+    fn has_outbound(&self, id: PipeId) -> bool {
+        self.lock()
+            .pipes
+            .get(id)
+            .is_some_and(|p| !p.outbound.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::monitor::PeerAddr;
+    use crate::socket::dealer::DealerBehaviour;
+    use crate::transport::driver;
+
+    /// Every idle connection holds one of these futures (inside its task): its size is most of
+    /// the memory an idle connection costs (bench cell `mem`). 1216 bytes before readiness was
+    /// polled directly instead of through a stored `ready()` future, 1072 before the session's
+    /// configuration was boxed, 1016 after.
+    #[tokio::test]
+    async fn connection_future_stays_small() {
+        let core: Arc<dyn SocketLink> = Core::<DealerBehaviour>::new(SocketOptions::default());
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let notify = Notify::new();
+        let endpoint: Endpoint = "tcp://127.0.0.1:1".parse().unwrap();
+        let peer = PeerAddr::Tcp(addr);
+        let conn = driver::Conn {
+            link: &core,
+            pipe: PipeId(0),
+            notify: &notify,
+            endpoint: &endpoint,
+            peer: &peer,
+        };
+        let f = driver::run(&conn, s);
+        let size = std::mem::size_of_val(&f);
+        assert!(size <= 1072, "driver future grew to {size} bytes");
+    }
+}

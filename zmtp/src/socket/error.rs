@@ -1,0 +1,76 @@
+//! Errors of socket operations.
+//!
+//! A socket call fails for one of three reasons, and the variants say which:
+//! - **the caller's misuse** (fix the call): [`Error::Endpoint`], [`Error::InvalidOption`],
+//!   [`Error::EmptyMessage`], [`Error::Closed`];
+//! - **the state of the peers** (retry, or decide): [`Error::Full`] (back-pressure: the message
+//!   is handed back), [`Error::HostUnreachable`] (ROUTER_MANDATORY: no such peer);
+//! - **the operating system** (I/O): [`Error::Bind`].
+//!
+//! What a peer does wrong never fails a socket call: its connection is dropped, and the reason
+//! ([`crate::monitor::DisconnectReason`], with the [`crate::ProtocolError`] when it broke the
+//! protocol) is logged and reported to monitors.
+
+use std::fmt;
+
+use crate::endpoint::EndpointError;
+use crate::message::Message;
+use crate::routing::RoutingId;
+
+/// Errors of socket operations. See the module docs for who is at fault.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// Misuse: the endpoint string is malformed.
+    Endpoint(EndpointError),
+    /// I/O: binding failed (port in use, address not available, name not resolved...).
+    Bind {
+        /// The endpoint.
+        endpoint: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Peers: ROUTER_MANDATORY (or `try_send`), and no connected peer has this routing id.
+    HostUnreachable(RoutingId),
+    /// Back-pressure: `try_send` found no room (every pipe at SNDHWM, or no peer); the message
+    /// is handed back.
+    Full(Message),
+    /// Misuse: a message needs at least one frame (a ROUTER message two: id and body).
+    EmptyMessage,
+    /// Misuse: an option value libzmq would refuse, or that cannot work.
+    InvalidOption(&'static str),
+    /// Misuse: the socket is closed.
+    Closed,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Endpoint(e) => e.fmt(f),
+            Error::Bind { endpoint, source } => write!(f, "cannot bind {endpoint}: {source}"),
+            Error::HostUnreachable(id) => {
+                write!(f, "host unreachable: no peer with routing id {id}")
+            }
+            Error::Full(_) => f.write_str("peer queue full (high-water mark reached)"),
+            Error::EmptyMessage => f.write_str("message has no frames"),
+            Error::InvalidOption(what) => write!(f, "invalid option: {what}"),
+            Error::Closed => f.write_str("socket closed"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Endpoint(e) => Some(e),
+            Error::Bind { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+impl From<EndpointError> for Error {
+    fn from(e: EndpointError) -> Self {
+        Error::Endpoint(e)
+    }
+}

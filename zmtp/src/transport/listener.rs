@@ -1,0 +1,91 @@
+//! Binding and the accept loop, for every transport: one task per bound endpoint, one
+//! connection task per accepted peer.
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{driver, SocketLink, Transport};
+use crate::endpoint::Endpoint;
+use crate::monitor::SocketEvent;
+
+/// How long the accept loop waits after an accept error (EMFILE and friends) before trying
+/// again, instead of spinning.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Binds `ep` now and spawns the accept loop; returns the endpoint actually bound.
+pub(crate) fn bind<T: Transport>(
+    link: &Arc<dyn SocketLink>,
+    ep: &Endpoint,
+) -> io::Result<Endpoint> {
+    let (listener, bound) = match T::bind(ep) {
+        Ok(b) => b,
+        Err(e) => {
+            link.monitors().emit(|| SocketEvent::BindFailed {
+                endpoint: ep.clone(),
+                error: Arc::new(io::Error::new(e.kind(), e.to_string())),
+            });
+            return Err(e);
+        }
+    };
+    link.add_bound(bound.clone());
+    link.monitors().emit(|| SocketEvent::Listening {
+        endpoint: bound.clone(),
+    });
+    let task = tokio::spawn(accept_loop::<T>(link.clone(), listener, bound.clone()));
+    link.add_task(task);
+    Ok(bound)
+}
+
+async fn accept_loop<T: Transport>(
+    link: Arc<dyn SocketLink>,
+    listener: T::Listener,
+    endpoint: Endpoint,
+) {
+    loop {
+        let accepted = tokio::select! {
+            _ = link.shutdown().cancelled() => break,
+            r = T::accept(&listener) => r,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                link.monitors().emit(|| SocketEvent::Accepted {
+                    endpoint: endpoint.clone(),
+                    peer: peer.clone(),
+                });
+                let link2 = link.clone();
+                let endpoint = endpoint.clone();
+                let task = tokio::spawn(async move {
+                    T::configure(&stream, link2.options());
+                    let (pipe, notify) = link2.new_pipe(false);
+                    let conn = driver::Conn {
+                        link: &link2,
+                        pipe,
+                        notify: &notify,
+                        endpoint: &endpoint,
+                        peer: &peer,
+                    };
+                    driver::run(&conn, stream).await;
+                    link2.detach(pipe, false);
+                });
+                link.add_task(task);
+            }
+            Err(e) => {
+                // EMFILE/ENFILE/ENOBUFS and friends: log, back off, and keep accepting once
+                // descriptors free up.
+                tracing::warn!(error = %e, "accept failed; retrying in 100 ms");
+                let e = Arc::new(e);
+                link.monitors().emit(|| SocketEvent::AcceptFailed {
+                    endpoint: endpoint.clone(),
+                    error: e,
+                });
+                tokio::select! {
+                    _ = link.shutdown().cancelled() => break,
+                    _ = tokio::time::sleep(ACCEPT_BACKOFF) => {}
+                }
+            }
+        }
+    }
+    drop(listener);
+    link.monitors().emit(|| SocketEvent::Closed { endpoint });
+}

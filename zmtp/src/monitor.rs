@@ -246,3 +246,47 @@ impl Drop for Monitors {
         self.emit(|| SocketEvent::MonitorStopped);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn closed(n: u16) -> SocketEvent {
+        SocketEvent::Closed {
+            endpoint: Endpoint::Tcp {
+                host: crate::endpoint::Host::Any,
+                port: n,
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn a_slow_reader_loses_the_oldest_events_and_learns_how_many() {
+        let monitors = Monitors::default();
+        // Nobody monitors: events are not even built.
+        monitors.emit(|| panic!("built an event nobody reads"));
+        let mut m = monitors.subscribe();
+        let n = Monitor::CAPACITY as u16 + 100;
+        for i in 0..n {
+            // Never blocks, however far behind the reader is.
+            monitors.emit(|| closed(i));
+        }
+        assert!(matches!(
+            m.recv().await,
+            Some(SocketEvent::Missed { count: 100 })
+        ));
+        // Then the newest CAPACITY events, in order.
+        for i in 100..n {
+            match m.try_recv() {
+                Some(SocketEvent::Closed {
+                    endpoint: Endpoint::Tcp { port, .. },
+                }) => assert_eq!(port, i),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(m.try_recv().is_none());
+        drop(monitors);
+        assert!(matches!(m.recv().await, Some(SocketEvent::MonitorStopped)));
+        assert!(m.recv().await.is_none());
+    }
+}

@@ -9,194 +9,22 @@
 //! Content checks are byte for byte: frames up to 64 bytes are compared as hex, longer ones by
 //! length and CRC-32 (the agent prints the same descriptors for what it receives and sends).
 
+#[path = "common/agent.rs"]
+mod agent;
 mod common;
 #[path = "common/raw.rs"]
 mod raw;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use raw::{raw_greeting, raw_ready};
 use zmtp::{Dealer, Error, Message, Routed, Router, RoutingId, SocketOptions};
 
-/// Bound for any single step (a reply, a receive).
-const STEP: Duration = Duration::from_secs(10);
-
-// ---------------------------------------------------------------------------------------------
-// The pyzmq agent.
-
-use common::python;
-
-/// A running `agent.py`: one command line in, one reply line out. Killed (by PID) and reaped
-/// when dropped. Its methods block the calling thread, which in a multi-thread tokio test is
-/// the test body's thread, not a worker.
-struct Agent {
-    label: &'static str,
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: Receiver<String>,
-    stderr: Option<JoinHandle<String>>,
-}
-
-impl Agent {
-    fn spawn(label: &'static str) -> Agent {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/agent.py");
-        let python = python();
-        let mut child = Command::new(&python)
-            .arg(&script)
-            .arg(label)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", python.display()));
-        let stdin = child.stdin.take();
-        let out = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut err = child.stderr.take().unwrap();
-        let stderr = Some(thread::spawn(move || {
-            let mut s = String::new();
-            let _ = err.read_to_string(&mut s);
-            s
-        }));
-        let mut a = Agent {
-            label,
-            child,
-            stdin,
-            lines,
-            stderr,
-        };
-        let hello = a.reply(STEP);
-        if hello != "READY" {
-            a.fail(&format!("expected READY, got {hello:?}"));
-        }
-        a
-    }
-
-    /// Sends a command without waiting for its reply.
-    fn start(&mut self, cmd: &str) {
-        let stdin = self.stdin.as_mut().expect("agent stdin");
-        if let Err(e) = writeln!(stdin, "{cmd}").and_then(|()| stdin.flush()) {
-            self.fail(&format!("cannot send {cmd:?}: {e}"));
-        }
-    }
-
-    /// The next reply line; fails the test on `ERR`, timeout or exit.
-    fn reply(&mut self, timeout: Duration) -> String {
-        match self.lines.recv_timeout(timeout) {
-            Ok(line) if line.starts_with("ERR") => self.fail(&line),
-            Ok(line) => line,
-            Err(RecvTimeoutError::Timeout) => self.fail(&format!("no reply within {timeout:?}")),
-            Err(RecvTimeoutError::Disconnected) => self.fail("exited"),
-        }
-    }
-
-    fn cmd(&mut self, cmd: &str) -> String {
-        self.start(cmd);
-        self.reply(STEP)
-    }
-
-    /// `cmd`, expecting a reply that starts with `prefix`; returns the rest.
-    fn expect(&mut self, cmd: &str, prefix: &str) -> String {
-        let r = self.cmd(cmd);
-        match r.strip_prefix(prefix) {
-            Some(rest) => rest.trim_start().to_string(),
-            None => self.fail(&format!("{cmd:?}: expected {prefix}..., got {r:?}")),
-        }
-    }
-
-    fn ok(&mut self, cmd: &str) {
-        self.expect(cmd, "OK");
-    }
-
-    /// `bind NAME 0` (or a given port); returns the port.
-    fn bind(&mut self, name: &str, port: u16) -> u16 {
-        let p = self.expect(&format!("bind {name} {port}"), "PORT");
-        p.parse().unwrap()
-    }
-
-    /// `recv NAME`: the received message's descriptor.
-    fn recv(&mut self, name: &str) -> String {
-        self.expect(&format!("recv {name}"), "MSG")
-    }
-
-    /// `count`: per socket, the sequence numbers received, in arrival order.
-    fn count(
-        &mut self,
-        total: usize,
-        timeout_ms: u64,
-        names: &[&str],
-    ) -> BTreeMap<String, Vec<u64>> {
-        self.start(&format!("count {total} {timeout_ms} {}", names.join(" ")));
-        let r = self.reply(Duration::from_millis(timeout_ms) + STEP);
-        let Some(rest) = r.strip_prefix("COUNT ") else {
-            self.fail(&format!("expected COUNT, got {r:?}"))
-        };
-        rest.split(' ')
-            .map(|kv| {
-                let (k, v) = kv.split_once('=').unwrap();
-                let seqs = v
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(|s| s.parse().unwrap())
-                    .collect();
-                (k.to_string(), seqs)
-            })
-            .collect()
-    }
-
-    /// Monitor event names so far.
-    fn events(&mut self, name: &str) -> Vec<String> {
-        let r = self.expect(&format!("events {name}"), "EVENTS");
-        r.split_whitespace().map(str::to_string).collect()
-    }
-
-    fn kill(&mut self) {
-        // Child::kill signals exactly this child's PID; a no-op once it was reaped.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    fn stderr(&mut self) -> String {
-        self.kill();
-        self.stderr
-            .take()
-            .and_then(|h| h.join().ok())
-            .unwrap_or_default()
-    }
-
-    fn fail(&mut self, why: &str) -> ! {
-        let stderr = self.stderr();
-        panic!("agent {}: {why}; agent stderr:\n{stderr}", self.label)
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        self.kill();
-        if thread::panicking() {
-            let stderr = self.stderr();
-            if !stderr.is_empty() {
-                eprintln!("agent {} stderr:\n{stderr}", self.label);
-            }
-        }
-    }
-}
+use agent::{Agent, STEP};
 
 // ---------------------------------------------------------------------------------------------
 // Content helpers.

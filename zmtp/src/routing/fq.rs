@@ -22,6 +22,7 @@ impl FairQueue {
     }
 
     /// `id`'s queue was empty and now holds messages: it joins the end of the ring.
+    #[inline]
     pub fn ready(&mut self, id: PipeId) {
         self.ring.push_back(id);
     }
@@ -29,6 +30,7 @@ impl FairQueue {
     /// Serves the next peer: `take(id)` takes one message from `id`'s queue and says whether
     /// more remain (`None`: the queue is empty or gone, and the next peer is tried). A peer with
     /// more goes to the end of the ring.
+    #[inline]
     pub fn next<T>(
         &mut self,
         mut take: impl FnMut(PipeId) -> Option<(T, bool)>,

@@ -55,7 +55,7 @@ pub(crate) struct State<B> {
 impl<B: Behaviour> State<B> {
     /// Takes the next message in fair-queue order (one message per pipe per turn), as the
     /// socket type hands it to the application.
-    fn pop(&mut self) -> Option<Message> {
+    pub(crate) fn pop(&mut self) -> Option<Message> {
         loop {
             let pipes = &mut self.pipes;
             let (from, (rid, msg)) = self.fq.next(|id| {
@@ -124,11 +124,6 @@ impl<B: Behaviour> Core<B> {
         self.lock().pop()
     }
 
-    /// Waits for a message. Cancel safe: a message is taken only when it is returned.
-    pub(crate) async fn recv(&self) -> Result<Message, Error> {
-        self.recv_with(State::pop).await
-    }
-
     /// Waits for at least one message, then takes up to `limit` (at least one), fair-queued,
     /// under one lock, into `out`. Returns how many were taken. Cancel safe: messages are
     /// taken only when the call returns.
@@ -154,7 +149,7 @@ impl<B: Behaviour> Core<B> {
 
     /// Runs `take` under the lock until it returns something, waiting for inbound messages in
     /// between. Cancel safe if `take` only takes what it returns.
-    async fn recv_with<T>(
+    pub(crate) async fn recv_with<T>(
         &self,
         mut take: impl FnMut(&mut State<B>) -> Option<T>,
     ) -> Result<T, Error> {
@@ -184,34 +179,59 @@ impl<B: Behaviour> Core<B> {
         }
     }
 
-    /// Queues `msg` as the socket type's rules say, waiting for room if they say so.
-    pub(crate) async fn send(&self, msg: Message) -> Result<B::Sent, Error> {
-        if msg.is_empty() {
-            return Err(Error::EmptyMessage);
+    /// Queues `msg` now if the socket type's rules allow: `Ok(Err(msg))` hands it back when
+    /// [`Core::send_waiting`] must wait for room.
+    pub(crate) fn send_now(&self, msg: Message) -> Result<Result<B::Sent, Message>, Error> {
+        let mut st = self.lock();
+        if st.closed {
+            return Err(Error::Closed);
         }
+        let State {
+            pipes, behaviour, ..
+        } = &mut *st;
+        match behaviour.send(pipes, msg, SendMode::Wait, &self.options) {
+            Attempt::Done(s) => Ok(Ok(s)),
+            Attempt::Wait(m) => Ok(Err(m)),
+            Attempt::Fail(e) => Err(e),
+        }
+    }
+
+    /// Queues `msg`, waiting for room as the socket type's rules say. Cancel safe: if dropped,
+    /// the message was not queued.
+    pub(crate) async fn send_waiting(&self, msg: Message) -> Result<B::Sent, Error> {
         let mut msg = Some(msg);
         let mut sent = None;
-        self.send_with(|st| {
-            let Some(m) = msg.take() else {
-                return Ok(true);
-            };
-            let State {
-                pipes, behaviour, ..
-            } = st;
-            match behaviour.send(pipes, m, SendMode::Wait, &self.options) {
-                Attempt::Done(s) => {
-                    sent = Some(s);
-                    Ok(true)
-                }
-                Attempt::Wait(m) => {
-                    msg = Some(m);
-                    Ok(false)
-                }
-                Attempt::Fail(e) => Err(e),
-            }
-        })
-        .await?;
+        self.send_with(|st| self.attempt(st, &mut msg, &mut sent))
+            .await?;
         sent.ok_or(Error::Closed)
+    }
+
+    /// One attempt to queue `msg` (taken from the option) as the socket type's rules say:
+    /// `Ok(true)` when done (`sent` says how), `Ok(false)` to wait for room (`msg` is put
+    /// back). For [`Core::send_with`].
+    fn attempt(
+        &self,
+        st: &mut State<B>,
+        msg: &mut Option<Message>,
+        sent: &mut Option<B::Sent>,
+    ) -> Result<bool, Error> {
+        let Some(m) = msg.take() else {
+            return Ok(true);
+        };
+        let State {
+            pipes, behaviour, ..
+        } = st;
+        match behaviour.send(pipes, m, SendMode::Wait, &self.options) {
+            Attempt::Done(s) => {
+                *sent = Some(s);
+                Ok(true)
+            }
+            Attempt::Wait(m) => {
+                *msg = Some(m);
+                Ok(false)
+            }
+            Attempt::Fail(e) => Err(e),
+        }
     }
 
     /// Queues `msg` without waiting: no room is [`Error::Full`] with the message handed back.

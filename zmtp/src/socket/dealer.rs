@@ -55,6 +55,7 @@ impl Behaviour for DealerBehaviour {
         }
     }
 
+    #[inline]
     fn send(
         &mut self,
         pipes: &mut Pipes,
@@ -72,6 +73,7 @@ impl Behaviour for DealerBehaviour {
         }
     }
 
+    #[inline]
     fn received(&mut self, _: PipeId, _: Option<RoutingId>, msg: Message) -> Option<Message> {
         Some(msg)
     }

@@ -38,6 +38,7 @@ pub(crate) struct Pipe {
 
 impl Pipe {
     /// True if the outbound queue is at SNDHWM (`0` = no limit).
+    #[inline]
     pub(crate) fn is_full(&self, sndhwm: usize) -> bool {
         sndhwm != 0 && self.outbound.len() >= sndhwm
     }
@@ -81,10 +82,12 @@ impl Pipes {
         id
     }
 
+    #[inline]
     pub(crate) fn get(&self, id: PipeId) -> Option<&Pipe> {
         self.map.get(&id).map(|p| &**p)
     }
 
+    #[inline]
     pub(crate) fn get_mut(&mut self, id: PipeId) -> Option<&mut Pipe> {
         self.map.get_mut(&id).map(|p| &mut **p)
     }
@@ -98,11 +101,13 @@ impl Pipes {
     }
 
     /// True if the pipe exists and its outbound queue is under SNDHWM.
+    #[inline]
     pub(crate) fn has_room(&self, id: PipeId, sndhwm: usize) -> bool {
         self.get(id).is_some_and(|p| !p.is_full(sndhwm))
     }
 
     /// Queues `msg` on pipe `id` and wakes its connection if it was idle.
+    #[inline]
     pub(crate) fn push_outbound(&mut self, id: PipeId, msg: Message) {
         if let Some(p) = self.get_mut(id) {
             let was_empty = p.outbound.is_empty();

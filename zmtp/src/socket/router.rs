@@ -91,6 +91,7 @@ impl Behaviour for RouterBehaviour {
         }
     }
 
+    #[inline]
     fn send(
         &mut self,
         pipes: &mut Pipes,
@@ -129,6 +130,7 @@ impl Behaviour for RouterBehaviour {
         Attempt::Done(Routed::Queued)
     }
 
+    #[inline]
     fn received(&mut self, _: PipeId, rid: Option<RoutingId>, mut msg: Message) -> Option<Message> {
         msg.push_front(rid.map(|i| i.0).unwrap_or_default());
         Some(msg)

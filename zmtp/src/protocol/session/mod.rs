@@ -440,6 +440,7 @@ impl Session {
     }
 
     /// Queues a message for the peer. Only after [`SessionEvent::Ready`].
+    #[inline]
     pub fn send(&mut self, msg: &Message) -> Result<(), SendError> {
         match &self.phase {
             Phase::Traffic => {}

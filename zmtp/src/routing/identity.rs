@@ -50,6 +50,7 @@ impl From<Bytes> for RoutingId {
 
 /// What [`RoutingTable::identify`] decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Identified {
     /// The pipe is routable under this id.
     Routed(RoutingId),

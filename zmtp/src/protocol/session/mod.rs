@@ -164,10 +164,20 @@ impl Session {
     /// A new session; our greeting (and whatever the mechanism sends first: NULL's READY) is
     /// queued in [`Session::out`] at once.
     pub fn new(config: SessionConfig, now: Instant) -> Self {
-        let mut mechanism =
+        let mechanism =
             config
                 .mechanism
                 .build(config.socket_type, &config.routing_id, config.authenticate);
+        Session::with_mechanism(config, mechanism, now)
+    }
+
+    /// A new session running `mechanism` instead of the one `config` names (a mechanism of
+    /// your own, or one set up beforehand).
+    pub fn with_mechanism(
+        config: SessionConfig,
+        mut mechanism: Box<dyn Mechanism>,
+        now: Instant,
+    ) -> Self {
         let mut out = OutBuf::new();
         out.push_raw(&Greeting::ours(mechanism.name(), mechanism.as_server()));
         mechanism.start(&mut out);
@@ -947,5 +957,127 @@ mod tests {
         .encode(&mut ob);
         d.handle_input(now, &mut BytesMut::from(&ob.to_vec()[..]))
             .unwrap();
+    }
+
+    /// A toy mechanism that transforms every frame after the handshake the way CURVE does:
+    /// each frame travels as a MESSAGE command carrying its flags and a scrambled body.
+    #[derive(Debug)]
+    struct Scramble(crate::protocol::mechanism::null::Null);
+
+    const SCRAMBLE: [u8; 20] = *b"X-SCRAMBLE\0\0\0\0\0\0\0\0\0\0";
+
+    impl Mechanism for Scramble {
+        fn name(&self) -> [u8; 20] {
+            SCRAMBLE
+        }
+        fn start(&mut self, out: &mut OutBuf) {
+            self.0.start(out)
+        }
+        fn on_command(
+            &mut self,
+            minor: u8,
+            body: &Bytes,
+            out: &mut OutBuf,
+        ) -> Result<Step, ProtocolError> {
+            self.0.on_command(minor, body, out)
+        }
+        fn transforms_frames(&self) -> bool {
+            true
+        }
+        fn seal(&mut self, f: Frame) -> Result<Frame, ProtocolError> {
+            let mut body = b"\x07MESSAGE".to_vec();
+            body.push(u8::from(f.more) | (u8::from(f.command) << 1));
+            body.extend(f.body.iter().map(|b| b ^ 0x5a));
+            Ok(Frame {
+                more: false,
+                command: true,
+                body: body.into(),
+            })
+        }
+        fn open(&mut self, f: Frame) -> Result<Frame, ProtocolError> {
+            let Some(rest) = f.body.strip_prefix(b"\x07MESSAGE") else {
+                return Err(DecodeError::MalformedCommand("not a MESSAGE").into());
+            };
+            let Some((&flags, data)) = rest.split_first() else {
+                return Err(DecodeError::MalformedCommand("MESSAGE without flags").into());
+            };
+            Ok(Frame {
+                more: flags & 1 != 0,
+                command: flags & 2 != 0,
+                body: data.iter().map(|b| b ^ 0x5a).collect::<Vec<u8>>().into(),
+            })
+        }
+    }
+
+    fn scrambled(t: SocketType, now: Instant, heartbeat: Option<Duration>) -> Session {
+        let mut cfg = SessionConfig::new(t);
+        cfg.heartbeat_ivl = heartbeat;
+        let mech = Scramble(crate::protocol::mechanism::null::Null::new(
+            t,
+            &Bytes::new(),
+            false,
+        ));
+        Session::with_mechanism(cfg, Box::new(mech), now)
+    }
+
+    #[test]
+    fn a_transforming_mechanism_sees_every_frame_commands_included() {
+        let now = Instant::now();
+        let ivl = Duration::from_millis(100);
+        let mut d = scrambled(SocketType::Dealer, now, Some(ivl));
+        let mut r = scrambled(SocketType::Router, now, None);
+        assert_eq!(&d.out().to_vec()[12..32], &SCRAMBLE);
+        let (mut bd, mut br) = (BytesMut::new(), BytesMut::new());
+        pump(now, &mut d, &mut r, &mut br, 5).unwrap();
+        pump(now, &mut r, &mut d, &mut bd, 5).unwrap();
+        assert!(d.is_ready() && r.is_ready());
+        assert!(matches!(r.poll_event(), Some(SessionEvent::Ready(_))));
+
+        // A multipart message: every frame sealed on the wire, opened intact on the other side.
+        let msg = Message::from_frames(
+            [&b"secret-one"[..], b"", &[7u8; 300]].map(Bytes::copy_from_slice),
+        );
+        d.send(&msg).unwrap();
+        let wire = d.out().to_vec();
+        assert!(
+            !wire.windows(6).any(|w| w == b"secret"),
+            "plaintext on the wire"
+        );
+        let mut frames = BytesMut::from(&wire[..]);
+        let mut dec = FrameDecoder::new(None);
+        let mut n = 0;
+        while let Some(f) = dec.decode(&mut frames).unwrap() {
+            assert!(f.command && !f.more && f.body.starts_with(b"\x07MESSAGE"));
+            n += 1;
+        }
+        assert_eq!(n, 3);
+        pump(now, &mut d, &mut r, &mut br, 7).unwrap();
+        assert_eq!(r.poll_event(), Some(SessionEvent::Message(msg)));
+
+        // Heartbeats go through the mechanism too: a sealed PING, a sealed PONG that keeps
+        // the peer alive.
+        let t = now + ivl;
+        d.handle_timeout(t).unwrap();
+        let ping = d.out().to_vec();
+        assert!(!ping.windows(4).any(|w| w == b"PING"), "{ping:?}");
+        pump(t, &mut d, &mut r, &mut br, 3).unwrap();
+        let pong = r.out().to_vec();
+        assert!(pong.ends_with(&[
+            0x04 ^ 0x5a,
+            b'P' ^ 0x5a,
+            b'O' ^ 0x5a,
+            b'N' ^ 0x5a,
+            b'G' ^ 0x5a
+        ]));
+        pump(t, &mut r, &mut d, &mut bd, 3).unwrap();
+        // The PONG cleared the deadline: the next tick sends a PING instead of failing.
+        d.handle_timeout(t + ivl).unwrap();
+
+        // A frame that is not sealed is a protocol error.
+        let mut plain = BytesMut::from(&b"\x00\x05hello"[..]);
+        assert!(matches!(
+            r.handle_input(t, &mut plain),
+            Err(ProtocolError::Decode(DecodeError::MalformedCommand(_)))
+        ));
     }
 }

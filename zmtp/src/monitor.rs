@@ -14,7 +14,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use tokio::sync::broadcast;
+use tokio_util::sync::ReusableBoxFuture;
 
 use crate::endpoint::Endpoint;
 use crate::protocol::error::ProtocolError;
@@ -176,37 +180,77 @@ pub enum SocketEvent {
     },
 }
 
-/// A socket's stream of [`SocketEvent`]s. See the module docs.
-#[derive(Debug)]
+/// A socket's stream of [`SocketEvent`]s (a [`futures_core::Stream`]). See the module docs.
 pub struct Monitor {
-    rx: broadcast::Receiver<SocketEvent>,
+    /// The pending receive, kept across polls (and across cancelled `recv` calls).
+    next: ReusableBoxFuture<'static, Received>,
+}
+
+type Received = (
+    Result<SocketEvent, broadcast::error::RecvError>,
+    broadcast::Receiver<SocketEvent>,
+);
+
+async fn receive(mut rx: broadcast::Receiver<SocketEvent>) -> Received {
+    // Outside tokio's cooperative budget: `try_recv` polls this once and must see what is
+    // there, however many events it already took in this task's turn.
+    let r = tokio::task::unconstrained(rx.recv()).await;
+    (r, rx)
+}
+
+impl fmt::Debug for Monitor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Monitor").finish_non_exhaustive()
+    }
 }
 
 impl Monitor {
     /// Events a reader may fall behind by before it loses the oldest.
     pub const CAPACITY: usize = 1024;
 
+    fn new(rx: broadcast::Receiver<SocketEvent>) -> Monitor {
+        Monitor {
+            next: ReusableBoxFuture::new(receive(rx)),
+        }
+    }
+
     /// The next event, waiting for one; `None` after [`SocketEvent::MonitorStopped`].
     ///
     /// # Cancel safety
     /// Cancel safe: if the future is dropped, no event was taken.
     pub async fn recv(&mut self) -> Option<SocketEvent> {
-        match self.rx.recv().await {
-            Ok(e) => Some(e),
-            Err(broadcast::error::RecvError::Lagged(count)) => Some(SocketEvent::Missed { count }),
-            Err(broadcast::error::RecvError::Closed) => None,
-        }
+        std::future::poll_fn(|cx| self.poll_event(cx)).await
     }
 
     /// The next event if one is waiting.
     pub fn try_recv(&mut self) -> Option<SocketEvent> {
-        match self.rx.try_recv() {
-            Ok(e) => Some(e),
-            Err(broadcast::error::TryRecvError::Lagged(count)) => {
-                Some(SocketEvent::Missed { count })
-            }
-            Err(_) => None,
+        struct NoWake;
+        impl std::task::Wake for NoWake {
+            fn wake(self: Arc<Self>) {}
         }
+        let waker = std::task::Waker::from(Arc::new(NoWake));
+        match self.poll_event(&mut Context::from_waker(&waker)) {
+            Poll::Ready(e) => e,
+            Poll::Pending => None,
+        }
+    }
+
+    fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<SocketEvent>> {
+        let (r, rx) = std::task::ready!(self.next.poll(cx));
+        self.next.set(receive(rx));
+        Poll::Ready(match r {
+            Ok(e) => Some(e),
+            Err(broadcast::error::RecvError::Lagged(count)) => Some(SocketEvent::Missed { count }),
+            Err(broadcast::error::RecvError::Closed) => None,
+        })
+    }
+}
+
+impl futures_core::Stream for Monitor {
+    type Item = SocketEvent;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<SocketEvent>> {
+        self.get_mut().poll_event(cx)
     }
 }
 
@@ -227,9 +271,7 @@ impl Default for Monitors {
 impl Monitors {
     /// A new reader, seeing events from now on.
     pub(crate) fn subscribe(&self) -> Monitor {
-        Monitor {
-            rx: self.tx.subscribe(),
-        }
+        Monitor::new(self.tx.subscribe())
     }
 
     /// Publishes an event (dropped at once if nobody monitors). `make` is called only if
@@ -286,7 +328,11 @@ mod tests {
         }
         assert!(m.try_recv().is_none());
         drop(monitors);
-        assert!(matches!(m.recv().await, Some(SocketEvent::MonitorStopped)));
-        assert!(m.recv().await.is_none());
+        // As a `Stream`: the last event, then the end.
+        use futures_core::Stream;
+        let last = std::future::poll_fn(|cx| Pin::new(&mut m).poll_next(cx)).await;
+        assert!(matches!(last, Some(SocketEvent::MonitorStopped)));
+        let end = std::future::poll_fn(|cx| Pin::new(&mut m).poll_next(cx)).await;
+        assert!(end.is_none());
     }
 }

@@ -153,30 +153,12 @@ impl<B: Behaviour> Core<B> {
         &self,
         mut take: impl FnMut(&mut State<B>) -> Option<T>,
     ) -> Result<T, Error> {
-        // Fast path: a message is waiting.
-        if let Some(m) = take(&mut self.lock()) {
-            return Ok(m);
-        }
-        loop {
-            let notified = self.recv_ready.notified();
-            tokio::pin!(notified);
-            {
-                let mut st = self.lock();
-                if let Some(m) = take(&mut st) {
-                    return Ok(m);
-                }
-                if st.closed {
-                    return Err(Error::Closed);
-                }
-                notified.as_mut().enable();
-                st.recv_waiters += 1;
-            }
-            let _guard = WaiterGuard {
-                core: self,
-                recv: true,
-            };
-            notified.await;
-        }
+        self.wait_until(Waiter::Recv, |st| match take(st) {
+            Some(t) => Ok(Some(t)),
+            None if st.closed => Err(Error::Closed),
+            None => Ok(None),
+        })
+        .await
     }
 
     /// Queues `msg` now if the socket type's rules allow: `Ok(Err(msg))` hands it back when
@@ -293,34 +275,42 @@ impl<B: Behaviour> Core<B> {
     where
         F: FnMut(&mut State<B>) -> Result<bool, Error>,
     {
-        // Fast path: room now.
-        {
-            let mut st = self.lock();
+        self.wait_until(Waiter::Send, |st| {
             if st.closed {
                 return Err(Error::Closed);
             }
-            if attempt(&mut st)? {
-                return Ok(());
-            }
+            Ok(attempt(st)?.then_some(()))
+        })
+        .await
+    }
+
+    /// Runs `step` under the lock until it gives a result or an error, waiting for the
+    /// `waiter`'s wake-up in between (registered under the same lock, so none is missed).
+    async fn wait_until<T>(
+        &self,
+        waiter: Waiter,
+        mut step: impl FnMut(&mut State<B>) -> Result<Option<T>, Error>,
+    ) -> Result<T, Error> {
+        // Fast path: no wake-up to register.
+        if let Some(t) = step(&mut self.lock())? {
+            return Ok(t);
         }
+        let notify = match waiter {
+            Waiter::Recv => &self.recv_ready,
+            Waiter::Send => &self.send_ready,
+        };
         loop {
-            let notified = self.send_ready.notified();
+            let notified = notify.notified();
             tokio::pin!(notified);
             {
                 let mut st = self.lock();
-                if st.closed {
-                    return Err(Error::Closed);
-                }
-                if attempt(&mut st)? {
-                    return Ok(());
+                if let Some(t) = step(&mut st)? {
+                    return Ok(t);
                 }
                 notified.as_mut().enable();
-                st.send_waiters += 1;
+                *st.waiters(waiter) += 1;
             }
-            let _guard = WaiterGuard {
-                core: self,
-                recv: false,
-            };
+            let _guard = WaiterGuard { core: self, waiter };
             notified.await;
         }
     }
@@ -372,19 +362,31 @@ impl<B: Behaviour> Core<B> {
     }
 }
 
+/// Who waits: a receiver for messages, or a sender for room.
+#[derive(Debug, Clone, Copy)]
+enum Waiter {
+    Recv,
+    Send,
+}
+
+impl<B> State<B> {
+    fn waiters(&mut self, w: Waiter) -> &mut usize {
+        match w {
+            Waiter::Recv => &mut self.recv_waiters,
+            Waiter::Send => &mut self.send_waiters,
+        }
+    }
+}
+
+/// Unregisters a waiter when its wait ends, however it ends (cancellation included).
 struct WaiterGuard<'a, B: Behaviour> {
     core: &'a Core<B>,
-    recv: bool,
+    waiter: Waiter,
 }
 
 impl<B: Behaviour> Drop for WaiterGuard<'_, B> {
     fn drop(&mut self) {
-        let mut st = self.core.lock();
-        if self.recv {
-            st.recv_waiters -= 1;
-        } else {
-            st.send_waiters -= 1;
-        }
+        *self.core.lock().waiters(self.waiter) -= 1;
     }
 }
 

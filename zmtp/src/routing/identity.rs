@@ -10,7 +10,7 @@ use std::fmt;
 
 use bytes::Bytes;
 
-use super::{PipeId, PipeIdMap};
+use super::PipeId;
 
 /// A peer's routing id, as a ROUTER sees it: the `Identity` the peer announced, or a generated
 /// one (5 bytes: `0x00` then a 32-bit counter, as libzmq makes them).
@@ -67,11 +67,12 @@ pub enum Identified {
     },
 }
 
-/// Routing ids to pipes and back.
+/// Routing ids to pipes. The caller keeps each pipe's id (it needs it per message anyway, to
+/// prefix what the pipe receives) and hands it back to [`RoutingTable::identify`] and
+/// [`RoutingTable::remove`]: one copy per peer instead of two (memory per idle connection).
 #[derive(Debug, Clone)]
 pub struct RoutingTable {
     routes: HashMap<RoutingId, PipeId>,
-    ids: PipeIdMap<RoutingId>,
     next_auto: u32,
 }
 
@@ -81,36 +82,41 @@ impl RoutingTable {
     pub fn new(seed: u32) -> Self {
         RoutingTable {
             routes: HashMap::new(),
-            ids: PipeIdMap::default(),
             next_auto: seed,
         }
     }
 
     /// Gives `pipe`, whose handshake just finished, its routing id: `announced` if not empty,
-    /// else a generated one that no peer has. A pipe coming back (a reconnect) with another id
-    /// loses its old one.
-    pub fn identify(&mut self, pipe: PipeId, announced: &Bytes, handover: bool) -> Identified {
+    /// else a generated one that no peer has. `previous`: the id the pipe had (a reconnecting
+    /// pipe), which it loses if it comes back with another.
+    pub fn identify(
+        &mut self,
+        pipe: PipeId,
+        previous: Option<&RoutingId>,
+        announced: &Bytes,
+        handover: bool,
+    ) -> Identified {
         let rid = if announced.is_empty() {
             self.generate()
         } else {
             RoutingId(announced.clone())
         };
-        let mut previous = None;
+        let mut taken_from = None;
         match self.routes.get(&rid).copied() {
             Some(owner) if owner == pipe => return Identified::Routed(rid),
             Some(owner) => {
                 if !handover {
                     return Identified::Ignored(rid);
                 }
-                self.remove(owner);
-                previous = Some(owner);
+                taken_from = Some(owner);
             }
             None => {}
         }
-        self.remove(pipe);
+        if let Some(old) = previous {
+            self.remove(pipe, old);
+        }
         self.routes.insert(rid.clone(), pipe);
-        self.ids.insert(pipe, rid.clone());
-        match previous {
+        match taken_from {
             Some(previous) => Identified::HandedOver { id: rid, previous },
             None => Identified::Routed(rid),
         }
@@ -121,18 +127,14 @@ impl RoutingTable {
         self.routes.get(id).copied()
     }
 
-    /// The id `pipe` is routed by.
-    pub fn id_of(&self, pipe: PipeId) -> Option<&RoutingId> {
-        self.ids.get(&pipe)
-    }
-
-    /// Makes `pipe` unroutable; returns the id it had.
-    pub fn remove(&mut self, pipe: PipeId) -> Option<RoutingId> {
-        let rid = self.ids.remove(&pipe)?;
-        if self.routes.get(&rid) == Some(&pipe) {
-            self.routes.remove(&rid);
+    /// Makes `pipe`, routed by `id`, unroutable. Returns false if `id` routes elsewhere (it
+    /// was handed over) or nowhere.
+    pub fn remove(&mut self, pipe: PipeId, id: &RoutingId) -> bool {
+        if self.routes.get(id) == Some(&pipe) {
+            self.routes.remove(id);
+            return true;
         }
-        Some(rid)
+        false
     }
 
     /// Number of routable peers.
@@ -171,20 +173,20 @@ mod tests {
     fn announced_and_generated_ids() {
         let mut t = RoutingTable::new(u32::MAX);
         assert_eq!(
-            t.identify(PipeId(1), &b("alice"), false),
+            t.identify(PipeId(1), None, &b("alice"), false),
             Identified::Routed(RoutingId::from("alice"))
         );
-        let Identified::Routed(auto) = t.identify(PipeId(2), &Bytes::new(), false) else {
+        let Identified::Routed(auto) = t.identify(PipeId(2), None, &Bytes::new(), false) else {
             panic!()
         };
         assert_eq!(auto.as_bytes(), [0, 0xff, 0xff, 0xff, 0xff]);
         // The counter wraps, and skips ids in use.
-        let Identified::Routed(next) = t.identify(PipeId(3), &Bytes::new(), false) else {
+        let Identified::Routed(next) = t.identify(PipeId(3), None, &Bytes::new(), false) else {
             panic!()
         };
         assert_eq!(next.as_bytes(), [0, 0, 0, 0, 0]);
         assert_eq!(t.lookup(&auto), Some(PipeId(2)));
-        assert_eq!(t.id_of(PipeId(1)), Some(&RoutingId::from("alice")));
+        assert_eq!(t.lookup(&RoutingId::from("alice")), Some(PipeId(1)));
         assert_eq!(t.len(), 3);
     }
 
@@ -192,8 +194,8 @@ mod tests {
     fn generated_ids_skip_taken_ones() {
         let mut t = RoutingTable::new(7);
         let taken = Bytes::from_static(&[0, 0, 0, 0, 7]);
-        t.identify(PipeId(1), &taken, false);
-        let Identified::Routed(id) = t.identify(PipeId(2), &Bytes::new(), false) else {
+        t.identify(PipeId(1), None, &taken, false);
+        let Identified::Routed(id) = t.identify(PipeId(2), None, &Bytes::new(), false) else {
             panic!()
         };
         assert_eq!(id.as_bytes(), [0, 0, 0, 0, 8]);
@@ -202,49 +204,53 @@ mod tests {
     #[test]
     fn clash_without_handover_ignores_the_newcomer() {
         let mut t = RoutingTable::new(0);
-        t.identify(PipeId(1), &b("w"), false);
+        let w = RoutingId::from("w");
+        t.identify(PipeId(1), None, &b("w"), false);
         assert_eq!(
-            t.identify(PipeId(2), &b("w"), false),
-            Identified::Ignored(RoutingId::from("w"))
+            t.identify(PipeId(2), None, &b("w"), false),
+            Identified::Ignored(w.clone())
         );
-        assert_eq!(t.lookup(&RoutingId::from("w")), Some(PipeId(1)));
-        assert_eq!(t.id_of(PipeId(2)), None);
+        assert_eq!(t.lookup(&w), Some(PipeId(1)));
+        // The ignored newcomer leaving does not unroute the owner.
+        assert!(!t.remove(PipeId(2), &w));
+        assert_eq!(t.lookup(&w), Some(PipeId(1)));
         // Once the owner leaves, the id is free again.
-        assert_eq!(t.remove(PipeId(1)), Some(RoutingId::from("w")));
+        assert!(t.remove(PipeId(1), &w));
         assert_eq!(
-            t.identify(PipeId(3), &b("w"), false),
-            Identified::Routed(RoutingId::from("w"))
+            t.identify(PipeId(3), None, &b("w"), false),
+            Identified::Routed(w)
         );
     }
 
     #[test]
     fn clash_with_handover_moves_the_id() {
         let mut t = RoutingTable::new(0);
-        t.identify(PipeId(1), &b("w"), true);
+        let w = RoutingId::from("w");
+        t.identify(PipeId(1), None, &b("w"), true);
         assert_eq!(
-            t.identify(PipeId(2), &b("w"), true),
+            t.identify(PipeId(2), None, &b("w"), true),
             Identified::HandedOver {
-                id: RoutingId::from("w"),
+                id: w.clone(),
                 previous: PipeId(1)
             }
         );
-        assert_eq!(t.lookup(&RoutingId::from("w")), Some(PipeId(2)));
-        assert_eq!(t.id_of(PipeId(1)), None);
+        assert_eq!(t.lookup(&w), Some(PipeId(2)));
         // The old owner going away later does not unroute the new one.
-        assert_eq!(t.remove(PipeId(1)), None);
-        assert_eq!(t.lookup(&RoutingId::from("w")), Some(PipeId(2)));
+        assert!(!t.remove(PipeId(1), &w));
+        assert_eq!(t.lookup(&w), Some(PipeId(2)));
     }
 
     #[test]
     fn a_pipe_coming_back_with_another_id_loses_the_old_one() {
         let mut t = RoutingTable::new(0);
-        t.identify(PipeId(1), &b("old"), false);
+        let old = RoutingId::from("old");
+        t.identify(PipeId(1), None, &b("old"), false);
         // Same id again (a reconnect of a connecting pipe): nothing changes.
         assert_eq!(
-            t.identify(PipeId(1), &b("old"), false),
-            Identified::Routed(RoutingId::from("old"))
+            t.identify(PipeId(1), Some(&old), &b("old"), false),
+            Identified::Routed(old.clone())
         );
-        t.identify(PipeId(1), &b("new"), false);
+        t.identify(PipeId(1), Some(&old), &b("new"), false);
         assert_eq!(t.lookup(&RoutingId::from("old")), None);
         assert_eq!(t.lookup(&RoutingId::from("new")), Some(PipeId(1)));
         assert_eq!(t.len(), 1);

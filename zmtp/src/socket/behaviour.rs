@@ -40,6 +40,8 @@ pub trait Behaviour: Send + Sized + 'static {
     const TYPE: SocketType;
     /// What `send` returns (`()`, or ROUTER's [`super::router::Routed`]).
     type Sent: std::fmt::Debug;
+    /// `received` is given the sender's routing id (cloned per message only if so).
+    const RECEIVES_ROUTING_ID: bool;
 
     /// The behaviour of a new socket.
     fn new(options: &SocketOptions, seed: u32) -> Self;
@@ -51,7 +53,8 @@ pub trait Behaviour: Send + Sized + 'static {
         false
     }
 
-    /// The handshake on `id`'s connection is done.
+    /// The handshake on `id`'s connection is done. Sets the pipe's `routing_id` (the id the
+    /// peer is known by, reported in monitor events).
     fn attach(
         &mut self,
         pipes: &mut Pipes,
@@ -61,9 +64,16 @@ pub trait Behaviour: Send + Sized + 'static {
         options: &SocketOptions,
     ) -> Attached;
 
-    /// `id`'s connection ended. `removed`: the pipe goes away (its queued output discarded);
-    /// otherwise it is a connecting pipe kept, with its queues, for the next connection.
-    fn detach(&mut self, id: PipeId, removed: bool, options: &SocketOptions);
+    /// `id`'s connection ended; `routing_id` is the pipe's. `removed`: the pipe goes away (its
+    /// queued output discarded); otherwise it is a connecting pipe kept, with its queues, for
+    /// the next connection.
+    fn detach(
+        &mut self,
+        id: PipeId,
+        routing_id: Option<&RoutingId>,
+        removed: bool,
+        options: &SocketOptions,
+    );
 
     /// Tries to queue `msg` (not empty).
     fn send(

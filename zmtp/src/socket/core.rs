@@ -61,7 +61,11 @@ impl<B: Behaviour> State<B> {
             let (from, (rid, msg)) = self.fq.next(|id| {
                 let p = pipes.get_mut(id)?;
                 let msg = p.inbound.pop_front()?;
-                let rid = p.routing_id.clone();
+                let rid = if B::RECEIVES_ROUTING_ID {
+                    p.routing_id.clone()
+                } else {
+                    None
+                };
                 let more = !p.inbound.is_empty();
                 if !more && p.dead {
                     pipes.remove(id);
@@ -460,16 +464,22 @@ impl<B: Behaviour> SocketLink for Core<B> {
         p.connected = false;
         p.kick = false;
         let removed = !(keep && p.persistent);
+        let State {
+            pipes, behaviour, ..
+        } = &mut *st;
+        let routing_id = pipes.get(id).and_then(|p| p.routing_id.as_ref());
+        behaviour.detach(id, routing_id, removed, &self.options);
         if removed {
-            p.outbound.clear();
-            if p.inbound.is_empty() {
-                st.pipes.remove(id);
-            } else {
-                // Delivered later; removed when drained.
-                p.dead = true;
+            if let Some(p) = pipes.get_mut(id) {
+                p.outbound.clear();
+                if p.inbound.is_empty() {
+                    pipes.remove(id);
+                } else {
+                    // Delivered later; removed when drained.
+                    p.dead = true;
+                }
             }
         }
-        st.behaviour.detach(id, removed, &self.options);
         self.wake_senders_locked(st);
     }
 
@@ -500,6 +510,10 @@ impl<B: Behaviour> SocketLink for Core<B> {
             self.recv_ready.notify_waiters();
         }
         full
+    }
+
+    fn routing_id(&self, id: PipeId) -> Option<crate::routing::RoutingId> {
+        self.lock().pipes.get(id).and_then(|p| p.routing_id.clone())
     }
 
     fn inbound_paused(&self, id: PipeId) -> bool {

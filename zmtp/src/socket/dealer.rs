@@ -21,6 +21,7 @@ pub struct DealerBehaviour {
 impl Behaviour for DealerBehaviour {
     const TYPE: SocketType = SocketType::Dealer;
     type Sent = ();
+    const RECEIVES_ROUTING_ID: bool = false;
 
     fn new(_: &SocketOptions, _: u32) -> Self {
         DealerBehaviour {
@@ -36,20 +37,30 @@ impl Behaviour for DealerBehaviour {
 
     fn attach(
         &mut self,
-        _: &mut Pipes,
+        pipes: &mut Pipes,
         id: PipeId,
         peer: &PeerInfo,
         _: &PeerAddr,
         _: &SocketOptions,
     ) -> Attached {
         self.lb.attach(id);
+        let routing_id = announced_id(peer);
+        if let Some(p) = pipes.get_mut(id) {
+            p.routing_id.clone_from(&routing_id);
+        }
         Attached {
             ignored: false,
-            routing_id: announced_id(peer),
+            routing_id,
         }
     }
 
-    fn detach(&mut self, id: PipeId, removed: bool, options: &SocketOptions) {
+    fn detach(
+        &mut self,
+        id: PipeId,
+        _: Option<&RoutingId>,
+        removed: bool,
+        options: &SocketOptions,
+    ) {
         if removed || options.immediate {
             self.lb.detach(id);
         }

@@ -18,7 +18,8 @@ pub(crate) struct Pipe {
     pub(crate) outbound: VecDeque<Message>,
     /// Wakes the connection task: outbound has data, inbound has room again, close, kick.
     pub(crate) notify: Arc<Notify>,
-    /// ROUTER: the peer's routing id, put in front of its messages.
+    /// The peer's routing id once its handshake is done: for a ROUTER the id it is routed by
+    /// (put in front of its messages), for other types the one it announced, if any.
     pub(crate) routing_id: Option<RoutingId>,
     /// A handshaked connection is up.
     pub(crate) connected: bool,

@@ -37,6 +37,7 @@ pub struct RouterBehaviour {
 impl Behaviour for RouterBehaviour {
     const TYPE: SocketType = SocketType::Router;
     type Sent = Routed;
+    const RECEIVES_ROUTING_ID: bool = true;
 
     fn new(_: &SocketOptions, seed: u32) -> Self {
         RouterBehaviour {
@@ -55,10 +56,13 @@ impl Behaviour for RouterBehaviour {
         addr: &PeerAddr,
         options: &SocketOptions,
     ) -> Attached {
-        let (rid, ignored) = match self
-            .table
-            .identify(id, &peer.identity, options.router_handover)
-        {
+        let previous = pipes.get(id).and_then(|p| p.routing_id.clone());
+        let (rid, ignored) = match self.table.identify(
+            id,
+            previous.as_ref(),
+            &peer.identity,
+            options.router_handover,
+        ) {
             Identified::Routed(rid) => (rid, false),
             Identified::Ignored(rid) => {
                 tracing::warn!(
@@ -74,10 +78,10 @@ impl Behaviour for RouterBehaviour {
                 (rid, false)
             }
         };
-        if !ignored {
-            if let Some(p) = pipes.get_mut(id) {
-                p.routing_id = Some(rid.clone());
-            }
+        // Kept for an ignored newcomer too: its messages are dropped before anyone reads
+        // them, and monitor events name it.
+        if let Some(p) = pipes.get_mut(id) {
+            p.routing_id = Some(rid.clone());
         }
         Attached {
             ignored,
@@ -85,9 +89,15 @@ impl Behaviour for RouterBehaviour {
         }
     }
 
-    fn detach(&mut self, id: PipeId, removed: bool, _: &SocketOptions) {
-        if removed {
-            self.table.remove(id);
+    fn detach(
+        &mut self,
+        id: PipeId,
+        routing_id: Option<&RoutingId>,
+        removed: bool,
+        _: &SocketOptions,
+    ) {
+        if let (true, Some(rid)) = (removed, routing_id) {
+            self.table.remove(id, rid);
         }
     }
 
@@ -149,7 +159,7 @@ impl Socket<RouterBehaviour> {
                 // The peer is unroutable at once, so senders waiting for its room are woken (to
                 // fail).
                 Some(pid) => {
-                    b.table.remove(pid);
+                    b.table.remove(pid, id);
                     pipes.kick(pid);
                     (true, true)
                 }

@@ -29,7 +29,7 @@ use crate::protocol::error::ProtocolError;
 use crate::protocol::mechanism::AuthDecision;
 use crate::protocol::session::timers::deadline;
 use crate::protocol::session::{Session, SessionEvent};
-use crate::routing::{PipeId, RoutingId};
+use crate::routing::PipeId;
 
 /// Bytes moved from the pipe into the session before writing.
 const OUT_BATCH: usize = 256 * 1024;
@@ -94,7 +94,13 @@ pub(crate) async fn run<S: ByteStream>(conn: &Conn<'_>, stream: S) -> Disconnect
     monitors.emit(|| SocketEvent::Disconnected {
         endpoint: conn.endpoint.clone(),
         peer: conn.peer.clone(),
-        routing_id: d.routing_id.take(),
+        // Asked of the socket, not kept here (memory per idle connection); only after a
+        // handshake (a reconnecting pipe still holds its previous peer's).
+        routing_id: if d.ready {
+            conn.link.routing_id(conn.pipe)
+        } else {
+            None
+        },
         reason: end.clone(),
     });
     end
@@ -117,8 +123,6 @@ struct Driver<'c, 'a, S> {
     /// Reading stopped: the pipe is at RCVHWM.
     paused: bool,
     state: State,
-    /// The peer's routing id, for the monitor.
-    routing_id: Option<RoutingId>,
 }
 
 impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
@@ -135,7 +139,6 @@ impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
             ready: false,
             paused: false,
             state: State::Running,
-            routing_id: None,
         }
     }
 
@@ -294,14 +297,12 @@ impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
                 SessionEvent::Ready(info) => {
                     self.ready = true;
                     let attached = conn.link.attach(conn.pipe, &info, conn.peer);
-                    self.routing_id = attached.routing_id;
-                    let routing_id = &self.routing_id;
                     conn.link
                         .monitors()
                         .emit(|| SocketEvent::HandshakeSucceeded {
                             endpoint: conn.endpoint.clone(),
                             peer: conn.peer.clone(),
-                            routing_id: routing_id.clone(),
+                            routing_id: attached.routing_id,
                         });
                 }
                 SessionEvent::Authenticate(req) => {

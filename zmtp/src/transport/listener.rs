@@ -32,15 +32,20 @@ pub(crate) fn bind<T: Transport>(
     link.monitors().emit(|| SocketEvent::Listening {
         endpoint: bound.clone(),
     });
-    let task = tokio::spawn(accept_loop::<T>(link.clone(), listener, bound.clone()));
+    let task = tokio::spawn(accept_loop::<T>(
+        link.clone(),
+        listener,
+        Arc::new(bound.clone()),
+    ));
     link.add_task(task);
     Ok(bound)
 }
 
+/// `endpoint` is shared with every connection it accepts (not copied into each one's task).
 async fn accept_loop<T: Transport>(
     link: Arc<dyn SocketLink>,
     listener: T::Listener,
-    endpoint: Endpoint,
+    endpoint: Arc<Endpoint>,
 ) {
     loop {
         let accepted = tokio::select! {
@@ -50,7 +55,7 @@ async fn accept_loop<T: Transport>(
         match accepted {
             Ok((stream, peer)) => {
                 link.monitors().emit(|| SocketEvent::Accepted {
-                    endpoint: endpoint.clone(),
+                    endpoint: (*endpoint).clone(),
                     peer: peer.clone(),
                 });
                 let link2 = link.clone();
@@ -76,7 +81,7 @@ async fn accept_loop<T: Transport>(
                 tracing::warn!(error = %e, "accept failed; retrying in 100 ms");
                 let e = Arc::new(e);
                 link.monitors().emit(|| SocketEvent::AcceptFailed {
-                    endpoint: endpoint.clone(),
+                    endpoint: (*endpoint).clone(),
                     error: e,
                 });
                 tokio::select! {
@@ -87,5 +92,7 @@ async fn accept_loop<T: Transport>(
         }
     }
     drop(listener);
-    link.monitors().emit(|| SocketEvent::Closed { endpoint });
+    link.monitors().emit(|| SocketEvent::Closed {
+        endpoint: (*endpoint).clone(),
+    });
 }

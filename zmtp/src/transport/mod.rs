@@ -111,6 +111,8 @@ pub(crate) trait SocketLink: Send + Sync + 'static {
     /// Hands over messages received on `pipe`; returns true if the pipe is now at RCVHWM and
     /// the connection should stop reading.
     fn deliver(&self, pipe: PipeId, msgs: &mut Vec<Message>) -> bool;
+    /// The routing id of `pipe`'s peer, if known (for monitor events).
+    fn routing_id(&self, pipe: PipeId) -> Option<RoutingId>;
     /// True while `pipe`'s inbound queue is above its low-water mark.
     fn inbound_paused(&self, pipe: PipeId) -> bool;
     /// Moves queued outbound messages of `pipe` into `session` until about `max_bytes` are

@@ -110,6 +110,27 @@ pub trait Mechanism: fmt::Debug + Send {
     }
 }
 
+/// What stands in for a mechanism whose work is over (the handshake is done and it does not
+/// transform frames): it holds nothing, so a boxed one costs no memory. Any handshake input
+/// is an error.
+#[derive(Debug)]
+pub(crate) struct Spent;
+
+impl Mechanism for Spent {
+    fn name(&self) -> [u8; 20] {
+        [0; 20]
+    }
+
+    fn start(&mut self, _: &mut OutBuf) {}
+
+    fn on_command(&mut self, _: u8, body: &Bytes, _: &mut OutBuf) -> Result<Step, ProtocolError> {
+        let name = body.get(1..).unwrap_or_default();
+        Err(ProtocolError::UnexpectedCommand {
+            name: crate::protocol::error::PeerText::new(name),
+        })
+    }
+}
+
 /// Which mechanism a session runs, with its settings. Adding a mechanism adds a variant.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]

@@ -46,12 +46,14 @@ use crate::protocol::error::ProtocolError;
 use crate::protocol::frame::Frame;
 use crate::protocol::greeting::{self, Greeting, GREETING_LEN};
 use crate::protocol::limits::MAX_OUT_FOR_PONG;
-use crate::protocol::mechanism::{AuthDecision, AuthRequest, Mechanism, MechanismConfig, Step};
+use crate::protocol::mechanism::{
+    AuthDecision, AuthRequest, Mechanism, MechanismConfig, Spent, Step,
+};
 use crate::protocol::peer::PeerInfo;
 use crate::socket_type::SocketType;
 use assembly::Assembly;
 use handshake::Phase;
-use timers::{Due, Timers};
+use timers::{Due, Heartbeat, Timers};
 
 pub use crate::protocol::limits::{FRAME_COST, MIN_FRAMES_PER_MESSAGE};
 
@@ -145,10 +147,12 @@ impl std::error::Error for SendError {}
 /// A ZMTP 3.x connection, without I/O. See the module docs.
 #[derive(Debug)]
 pub struct Session {
-    /// Boxed: a session lives inside every connection's task, idle ones included, and the
-    /// configuration is read only at the handshake and at timer ticks.
-    config: Box<SessionConfig>,
+    /// What the timers need of the configuration (the rest is used up at construction: a
+    /// session lives inside every connection's task, idle ones included).
+    heartbeat: Heartbeat,
     phase: Phase,
+    /// Replaced by a mechanism that holds nothing once the handshake is done, unless it
+    /// transforms frames.
     mechanism: Box<dyn Mechanism>,
     /// The mechanism transforms frames after the handshake (cached: checked per frame).
     sealed: bool,
@@ -187,17 +191,12 @@ impl Session {
             assembly: Assembly::new(config.max_msg_size),
             sealed: mechanism.transforms_frames(),
             mechanism,
-            config: Box::new(config),
+            heartbeat: Heartbeat::new(&config),
             phase: Phase::Greeting,
             out,
             events: VecDeque::new(),
             peer_v31: false,
         }
-    }
-
-    /// The configuration.
-    pub fn config(&self) -> &SessionConfig {
-        &self.config
     }
 
     /// True once the handshake is done and until the session fails.
@@ -355,8 +354,12 @@ impl Session {
             }
             Step::Done(info) => {
                 self.phase = Phase::Traffic;
+                if !self.sealed {
+                    // Its work is over: free it (idle connections hold no handshake state).
+                    self.mechanism = Box::new(Spent);
+                }
                 // ZMTP 3.0 has no PING: heartbeats only towards 3.1 peers.
-                let ivl = self.config.heartbeat_ivl.filter(|_| self.peer_v31);
+                let ivl = self.heartbeat.ivl.filter(|_| self.peer_v31);
                 self.timers.handshake_done(now, ivl);
                 self.events.push_back(SessionEvent::Ready(info));
             }
@@ -424,13 +427,12 @@ impl Session {
         if let Phase::Failed(e) = &self.phase {
             return Err(e.clone());
         }
-        let ivl = self.config.heartbeat_ivl.filter(|_| self.peer_v31);
-        let err = match self.timers.check(now, ivl, self.config.heartbeat_timeout) {
+        let ivl = self.heartbeat.ivl.filter(|_| self.peer_v31);
+        let err = match self.timers.check(now, ivl, self.heartbeat.timeout) {
             Due::Nothing => return Ok(()),
             Due::Ping => {
-                let ttl = (self.config.heartbeat_ttl.as_millis() / 100).min(u16::MAX as u128);
                 match self.push_command(&Command::Ping {
-                    ttl: ttl as u16,
+                    ttl: self.heartbeat.ttl_ds,
                     context: Bytes::new(),
                 }) {
                     Ok(()) => return Ok(()),

@@ -17,6 +17,27 @@ pub(super) fn nonzero(d: Option<Duration>) -> Option<Duration> {
     d.filter(|d| !d.is_zero())
 }
 
+/// The heartbeat settings (HEARTBEAT_IVL, HEARTBEAT_TIMEOUT, HEARTBEAT_TTL), kept by a session.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Heartbeat {
+    /// PING every this often (`None` or zero = off).
+    pub(super) ivl: Option<Duration>,
+    /// Drop a peer silent this long after a PING (`None` = the interval, zero = never).
+    pub(super) timeout: Option<Duration>,
+    /// The TTL announced in our PINGs, in deciseconds.
+    pub(super) ttl_ds: u16,
+}
+
+impl Heartbeat {
+    pub(super) fn new(config: &super::SessionConfig) -> Heartbeat {
+        Heartbeat {
+            ivl: config.heartbeat_ivl,
+            timeout: config.heartbeat_timeout,
+            ttl_ds: (config.heartbeat_ttl.as_millis() / 100).min(u128::from(u16::MAX)) as u16,
+        }
+    }
+}
+
 /// What a timer check found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Due {

@@ -154,7 +154,8 @@ pub enum SocketEvent {
         /// What went wrong.
         error: ProtocolError,
     },
-    /// ZMQ_EVENT_DISCONNECTED: a connection ended.
+    /// ZMQ_EVENT_DISCONNECTED: a connection ended. It is reported once the peer's pipe is
+    /// detached: a ROUTER no longer routes to it (`has_peer` is false) when this is seen.
     Disconnected {
         /// The endpoint.
         endpoint: Endpoint,
@@ -272,6 +273,11 @@ impl Monitors {
     /// A new reader, seeing events from now on.
     pub(crate) fn subscribe(&self) -> Monitor {
         Monitor::new(self.tx.subscribe())
+    }
+
+    /// True if someone monitors.
+    pub(crate) fn is_watched(&self) -> bool {
+        self.tx.receiver_count() > 0
     }
 
     /// Publishes an event (dropped at once if nobody monitors). `make` is called only if

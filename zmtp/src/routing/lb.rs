@@ -57,7 +57,7 @@ impl LoadBalance {
 
     /// The next peer after the last one chosen for which `has_room` is true, or `None` if no
     /// peer has room. The turn moves past the chosen peer.
-    #[inline]
+    #[inline(always)]
     pub fn pick(&mut self, mut has_room: impl FnMut(PipeId) -> bool) -> Option<PipeId> {
         let n = self.ring.len();
         for i in 0..n {

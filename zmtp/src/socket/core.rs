@@ -599,7 +599,7 @@ mod tests {
             endpoint: &endpoint,
             peer: &peer,
         };
-        let f = driver::run(&conn, s);
+        let f = driver::run(&conn, s, false);
         let size = std::mem::size_of_val(&f);
         assert!(size <= 1072, "driver future grew to {size} bytes");
     }

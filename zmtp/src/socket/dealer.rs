@@ -66,7 +66,7 @@ impl Behaviour for DealerBehaviour {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn send(
         &mut self,
         pipes: &mut Pipes,

@@ -102,13 +102,13 @@ impl Pipes {
     }
 
     /// True if the pipe exists and its outbound queue is under SNDHWM.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn has_room(&self, id: PipeId, sndhwm: usize) -> bool {
         self.get(id).is_some_and(|p| !p.is_full(sndhwm))
     }
 
     /// Queues `msg` on pipe `id` and wakes its connection if it was idle.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push_outbound(&mut self, id: PipeId, msg: Message) {
         if let Some(p) = self.get_mut(id) {
             let was_empty = p.outbound.is_empty();

@@ -47,9 +47,8 @@ pub(crate) fn connect<T: Transport>(link: &Arc<dyn SocketLink>, ep: Endpoint) {
                         endpoint: &ep,
                         peer: &peer,
                     };
-                    let end = driver::run(&conn, stream).await;
+                    let end = driver::run(&conn, stream, true).await;
                     let retry = end.may_reconnect();
-                    link.detach(pipe, retry);
                     if retry {
                         backoff.reset();
                     }

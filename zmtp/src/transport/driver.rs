@@ -76,13 +76,32 @@ fn now() -> Instant {
     tokio::time::Instant::now().into_std()
 }
 
-/// Drives one connection until it ends; reports its end to the log and the monitor.
-pub(crate) async fn run<S: ByteStream>(conn: &Conn<'_>, stream: S) -> DisconnectReason {
+/// Drives one connection until it ends, then detaches it from its pipe and reports the end to
+/// the log and the monitor, in that order: when a monitor sees `Disconnected`, the peer is
+/// already unroutable. `persistent`: the connecting side's pipe, which keeps its queues for the
+/// next connection if the end allows a reconnect.
+pub(crate) async fn run<S: ByteStream>(
+    conn: &Conn<'_>,
+    stream: S,
+    persistent: bool,
+) -> DisconnectReason {
     let mut d = Driver::new(conn, stream);
     let end = d.drive().await;
-    log_end(&end, conn);
+    let ready = d.ready;
+    drop(d);
+    // Asked of the socket, not kept by the driver (memory per idle connection), and only after
+    // a handshake (a reconnecting pipe still holds its previous peer's); before the detach,
+    // which may remove the pipe.
     let monitors = conn.link.monitors();
-    if !d.ready {
+    let routing_id = if ready && monitors.is_watched() {
+        conn.link.routing_id(conn.pipe)
+    } else {
+        None
+    };
+    conn.link
+        .detach(conn.pipe, persistent && end.may_reconnect());
+    log_end(&end, conn);
+    if !ready {
         if let DisconnectReason::Protocol(e) = &end {
             monitors.emit(|| SocketEvent::HandshakeFailed {
                 endpoint: conn.endpoint.clone(),
@@ -94,13 +113,7 @@ pub(crate) async fn run<S: ByteStream>(conn: &Conn<'_>, stream: S) -> Disconnect
     monitors.emit(|| SocketEvent::Disconnected {
         endpoint: conn.endpoint.clone(),
         peer: conn.peer.clone(),
-        // Asked of the socket, not kept here (memory per idle connection); only after a
-        // handshake (a reconnecting pipe still holds its previous peer's).
-        routing_id: if d.ready {
-            conn.link.routing_id(conn.pipe)
-        } else {
-            None
-        },
+        routing_id,
         reason: end.clone(),
     });
     end

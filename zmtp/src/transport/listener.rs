@@ -70,8 +70,7 @@ async fn accept_loop<T: Transport>(
                         endpoint: &endpoint,
                         peer: &peer,
                     };
-                    driver::run(&conn, stream).await;
-                    link2.detach(pipe, false);
+                    driver::run(&conn, stream, false).await;
                 });
                 link.add_task(task);
             }

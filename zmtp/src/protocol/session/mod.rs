@@ -332,8 +332,9 @@ impl Session {
                         self.on_command(now, Command::parse(&frame.body)?)?;
                         continue;
                     }
-                    if let Some(msg) = self.assembly.push(frame.body, frame.more)? {
-                        self.events.push_back(SessionEvent::Message(msg));
+                    if self.assembly.push(frame.body, frame.more)? {
+                        self.events
+                            .push_back(SessionEvent::Message(self.assembly.take()));
                     }
                 }
                 Phase::Greeting | Phase::Authenticating { .. } | Phase::Failed(_) => {

@@ -76,6 +76,7 @@ impl Timers {
     }
 
     /// Any frame from the peer is proof of life.
+    #[inline]
     pub(super) fn peer_alive(&mut self) {
         self.ping_deadline = None;
         self.ttl_deadline = None;

@@ -66,3 +66,12 @@ pub type Dealer = Socket<socket::dealer::DealerBehaviour>;
 /// routed by their first frame (RFC 28).
 #[cfg(feature = "tokio")]
 pub type Router = Socket<socket::router::RouterBehaviour>;
+/// A PUSH socket: round-robin send over its peers; does not receive (RFC 30, pipeline).
+#[cfg(feature = "tokio")]
+pub type Push = Socket<socket::push::PushBehaviour>;
+/// A PULL socket: fair-queued receive from its peers; does not send (RFC 30, pipeline).
+#[cfg(feature = "tokio")]
+pub type Pull = Socket<socket::pull::PullBehaviour>;
+/// A PAIR socket: exactly one peer, both directions (RFC 31).
+#[cfg(feature = "tokio")]
+pub type Pair = Socket<socket::pair::PairBehaviour>;

@@ -42,6 +42,11 @@ pub trait Behaviour: Send + Sized + 'static {
     type Sent: std::fmt::Debug;
     /// `received` is given the sender's routing id (cloned per message only if so).
     const RECEIVES_ROUTING_ID: bool;
+    /// The type sends (PULL and SUB do not: `send` is [`Error::NotSupported`]).
+    const CAN_SEND: bool = true;
+    /// The type receives (PUSH and PUB do not: `recv` is [`Error::NotSupported`], and what a
+    /// peer sends anyway is dropped).
+    const CAN_RECV: bool = true;
 
     /// The behaviour of a new socket.
     fn new(options: &SocketOptions, seed: u32) -> Self;

@@ -493,7 +493,7 @@ impl<B: Behaviour> SocketLink for Core<B> {
             msgs.clear();
             return false;
         };
-        if p.ignored {
+        if p.ignored || !B::CAN_RECV {
             msgs.clear();
             return false;
         }

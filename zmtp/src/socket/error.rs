@@ -2,7 +2,7 @@
 //!
 //! A socket call fails for one of three reasons, and the variants say which:
 //! - **the caller's misuse** (fix the call): [`Error::Endpoint`], [`Error::InvalidOption`],
-//!   [`Error::EmptyMessage`], [`Error::Closed`];
+//!   [`Error::EmptyMessage`], [`Error::Closed`], [`Error::NotSupported`];
 //! - **the state of the peers** (retry, or decide): [`Error::Full`] (back-pressure: the message
 //!   is handed back), [`Error::HostUnreachable`] (ROUTER_MANDATORY: no such peer);
 //! - **the operating system** (I/O): [`Error::Bind`].
@@ -16,6 +16,7 @@ use std::fmt;
 use crate::endpoint::EndpointError;
 use crate::message::Message;
 use crate::routing::RoutingId;
+use crate::socket_type::SocketType;
 
 /// Errors of socket operations. See the module docs for who is at fault.
 #[derive(Debug)]
@@ -41,6 +42,14 @@ pub enum Error {
     InvalidOption(&'static str),
     /// Misuse: the socket is closed.
     Closed,
+    /// Misuse: the socket type does not do this (receiving on a PUSH, sending on a PULL;
+    /// libzmq's ENOTSUP).
+    NotSupported {
+        /// The socket's type.
+        socket_type: SocketType,
+        /// What it cannot do: `"send"` or `"receive"`.
+        op: &'static str,
+    },
 }
 
 impl fmt::Display for Error {
@@ -55,6 +64,9 @@ impl fmt::Display for Error {
             Error::EmptyMessage => f.write_str("message has no frames"),
             Error::InvalidOption(what) => write!(f, "invalid option: {what}"),
             Error::Closed => f.write_str("socket closed"),
+            Error::NotSupported { socket_type, op } => {
+                write!(f, "{socket_type} sockets cannot {op}")
+            }
         }
     }
 }

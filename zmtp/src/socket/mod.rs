@@ -6,7 +6,7 @@
 //! - `pipe.rs`: one peer's inbound and outbound queues;
 //! - `behaviour.rs`: what a socket type decides (where a message goes, what a received one
 //!   looks like);
-//! - one file per type: [`dealer`], [`router`];
+//! - one file per type: [`dealer`], [`router`], [`push`], [`pull`], [`pair`];
 //! - `error.rs`: [`Error`].
 //!
 //! Adding a socket type: one file with a behaviour (see `behaviour.rs`; the routing rules it
@@ -17,7 +17,10 @@ mod behaviour;
 mod core;
 pub mod dealer;
 mod error;
+pub mod pair;
 mod pipe;
+pub mod pull;
+pub mod push;
 pub mod router;
 
 use std::fmt;
@@ -37,7 +40,7 @@ use crate::transport::SocketLink;
 pub trait SocketKind: behaviour::Behaviour {}
 
 /// A ZeroMQ socket of type `K`; use it through its alias ([`crate::Dealer`],
-/// [`crate::Router`]).
+/// [`crate::Router`], [`crate::Push`], [`crate::Pull`], [`crate::Pair`]).
 ///
 /// Clones share the socket (send from one task, receive from another); it closes when the last
 /// clone is dropped or [`Socket::close`] is called. `bind` and `connect` need a tokio runtime.
@@ -172,9 +175,11 @@ impl<K: SocketKind> Socket<K> {
     /// dropped with the future). Use [`Socket::try_send`] to keep it.
     ///
     /// # Errors
-    /// [`Error::EmptyMessage`], [`Error::Closed`], and ROUTER_MANDATORY's
-    /// [`Error::HostUnreachable`].
+    /// [`Error::EmptyMessage`], [`Error::Closed`], ROUTER_MANDATORY's
+    /// [`Error::HostUnreachable`], and [`Error::NotSupported`] on a type that does not send
+    /// (PULL).
     pub async fn send(&self, msg: impl Into<Message>) -> Result<K::Sent, Error> {
+        Self::can_send()?;
         let msg = msg.into();
         if msg.is_empty() {
             return Err(Error::EmptyMessage);
@@ -197,8 +202,10 @@ impl<K: SocketKind> Socket<K> {
     /// [`Error::HostUnreachable`]: the caller decides).
     ///
     /// # Errors
-    /// [`Error::Full`], [`Error::HostUnreachable`], [`Error::EmptyMessage`], [`Error::Closed`].
+    /// [`Error::Full`], [`Error::HostUnreachable`], [`Error::EmptyMessage`], [`Error::Closed`],
+    /// [`Error::NotSupported`].
     pub fn try_send(&self, msg: impl Into<Message>) -> Result<(), Error> {
+        Self::can_send()?;
         self.core().try_send(msg.into())
     }
 
@@ -215,6 +222,7 @@ impl<K: SocketKind> Socket<K> {
     /// ROUTER_MANDATORY's [`Error::HostUnreachable`] (the messages before it were sent; it is
     /// removed from `msgs`, the rest stay).
     pub async fn send_many(&self, msgs: &mut Vec<Message>) -> Result<(), Error> {
+        Self::can_send()?;
         self.core().send_many(msgs).await
     }
 
@@ -226,12 +234,13 @@ impl<K: SocketKind> Socket<K> {
     /// Cancel safe: if the future is dropped, no message was taken.
     ///
     /// # Errors
-    /// [`Error::Closed`].
+    /// [`Error::Closed`], and [`Error::NotSupported`] on a type that does not receive (PUSH).
     pub async fn recv(&self) -> Result<Message, Error> {
+        Self::can_recv()?;
         self.core().recv_with(core::State::pop).await
     }
 
-    /// Receives a message if one is waiting.
+    /// Receives a message if one is waiting (never, on a type that does not receive).
     pub fn try_recv(&self) -> Option<Message> {
         self.core().try_recv()
     }
@@ -248,9 +257,30 @@ impl<K: SocketKind> Socket<K> {
     /// Cancel safe: if the future is dropped, no message was taken.
     ///
     /// # Errors
-    /// [`Error::Closed`].
+    /// [`Error::Closed`], and [`Error::NotSupported`] on a type that does not receive (PUSH).
     pub async fn recv_many(&self, buf: &mut Vec<Message>, limit: usize) -> Result<usize, Error> {
+        Self::can_recv()?;
         self.core().recv_many(buf, limit).await
+    }
+
+    fn can_send() -> Result<(), Error> {
+        if K::CAN_SEND {
+            return Ok(());
+        }
+        Err(Error::NotSupported {
+            socket_type: K::TYPE,
+            op: "send",
+        })
+    }
+
+    fn can_recv() -> Result<(), Error> {
+        if K::CAN_RECV {
+            return Ok(());
+        }
+        Err(Error::NotSupported {
+            socket_type: K::TYPE,
+            op: "receive",
+        })
     }
 
     /// Closes the socket and waits until queued messages were flushed to connected peers

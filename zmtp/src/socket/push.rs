@@ -1,0 +1,92 @@
+//! PUSH: sends round-robin over the peers with room (RFC 30, libzmq `src/push.cpp`); a send
+//! waits while no peer has room, or no peer exists. It does not receive.
+
+use super::behaviour::{announced_id, Attempt, Behaviour, SendMode};
+use super::pipe::Pipes;
+use crate::message::Message;
+use crate::monitor::PeerAddr;
+use crate::options::SocketOptions;
+use crate::protocol::peer::PeerInfo;
+use crate::routing::lb::LoadBalance;
+use crate::routing::{PipeId, RoutingId};
+use crate::socket_type::SocketType;
+use crate::transport::Attached;
+
+/// The PUSH socket type's rules; the socket is [`crate::Push`].
+#[derive(Debug)]
+pub struct PushBehaviour {
+    lb: LoadBalance,
+}
+
+impl Behaviour for PushBehaviour {
+    const TYPE: SocketType = SocketType::Push;
+    type Sent = ();
+    const RECEIVES_ROUTING_ID: bool = false;
+    const CAN_RECV: bool = false;
+
+    fn new(_: &SocketOptions, _: u32) -> Self {
+        PushBehaviour {
+            lb: LoadBalance::new(),
+        }
+    }
+
+    /// As DEALER: `connect` makes the peer's queue at once unless IMMEDIATE.
+    fn pipe_created(&mut self, id: PipeId, persistent: bool, options: &SocketOptions) -> bool {
+        persistent && !options.immediate && self.lb.attach(id)
+    }
+
+    fn attach(
+        &mut self,
+        pipes: &mut Pipes,
+        id: PipeId,
+        peer: &PeerInfo,
+        _: &PeerAddr,
+        _: &SocketOptions,
+    ) -> Attached {
+        self.lb.attach(id);
+        let routing_id = announced_id(peer);
+        if let Some(p) = pipes.get_mut(id) {
+            p.routing_id.clone_from(&routing_id);
+        }
+        Attached {
+            ignored: false,
+            routing_id,
+        }
+    }
+
+    fn detach(
+        &mut self,
+        id: PipeId,
+        _: Option<&RoutingId>,
+        removed: bool,
+        options: &SocketOptions,
+    ) {
+        if removed || options.immediate {
+            self.lb.detach(id);
+        }
+    }
+
+    #[inline(always)]
+    fn send(
+        &mut self,
+        pipes: &mut Pipes,
+        msg: Message,
+        _: SendMode,
+        options: &SocketOptions,
+    ) -> Attempt<()> {
+        let hwm = options.sndhwm;
+        match self.lb.pick(|id| pipes.has_room(id, hwm)) {
+            Some(id) => {
+                pipes.push_outbound(id, msg);
+                Attempt::Done(())
+            }
+            None => Attempt::Wait(msg),
+        }
+    }
+
+    fn received(&mut self, _: PipeId, _: Option<RoutingId>, _: Message) -> Option<Message> {
+        None
+    }
+}
+
+impl super::SocketKind for PushBehaviour {}

@@ -1,7 +1,37 @@
-//! Shared bits of the `broker`, `worker` and `client` binaries: logging set-up and the
-//! one-line error exit.
+//! Shared bits of the `broker`, `worker` and `client` binaries: logging set-up, the one-line
+//! error exit, and stdout lines that survive a reader going away.
 
 use std::fmt::Display;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set once a write to stdout failed (the reader is gone: `client ... | head -2`).
+static STDOUT_GONE: AtomicBool = AtomicBool::new(false);
+
+/// Prints one line on stdout and flushes it. Once stdout is closed (a reader such as `head`
+/// went away) lines are dropped quietly and the program goes on with its job: a worker keeps
+/// serving, a client keeps checking its replies and exits with the status its job earned.
+/// (`println!` panics there: "failed printing to stdout: Broken pipe".)
+pub fn out(line: std::fmt::Arguments<'_>) {
+    if STDOUT_GONE.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut stdout = std::io::stdout().lock();
+    if writeln!(stdout, "{line}")
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
+        STDOUT_GONE.store(true, Ordering::Relaxed);
+    }
+}
+
+/// `println!` for the binaries, through [`out`].
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::out(format_args!($($arg)*))
+    };
+}
 
 /// Logs to stderr through `tracing`, filtered by `RUST_LOG` (default `info`).
 pub fn init_logging() {

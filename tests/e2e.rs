@@ -358,3 +358,103 @@ fn python_is_available() {
         p.stderr()
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// A closed stdout (`client ... | head -2`, `worker | head -1`): no panic, the job goes on.
+
+/// Spawns `cmd` with stdout piped, reads `lines` lines from it, then closes our end of the
+/// pipe, as `head -N` does. Returns the child (stdout closed, stderr piped and collected).
+fn spawn_then_close_stdout(
+    cmd: &mut Command,
+    lines: usize,
+) -> (std::process::Child, thread::JoinHandle<String>) {
+    use std::io::{BufRead, BufReader, Read};
+    let mut child = cmd
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut err = child.stderr.take().expect("stderr");
+    let stderr = thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    for _ in 0..lines {
+        let mut l = String::new();
+        assert!(
+            out.read_line(&mut l).expect("read") > 0,
+            "output ended early"
+        );
+    }
+    drop(out);
+    (child, stderr)
+}
+
+fn wait_child(child: &mut std::process::Child, timeout: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(s) = child.try_wait().expect("try_wait") {
+            return s;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("did not exit within {timeout:?}");
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn client_with_closed_stdout_finishes_its_job_quietly() {
+    let (_broker, front, _back) = ephemeral_broker(1, &["--quiet-workers"]);
+    let _kids = broker_workers(&_broker, 1);
+    let (mut client, stderr) = spawn_then_close_stdout(
+        Command::new(CLIENT).args([
+            "--id",
+            "c1",
+            "--connect",
+            &front,
+            "--requests",
+            "1000",
+            "--window",
+            "10",
+        ]),
+        2,
+    );
+    let st = wait_child(&mut client, STEP);
+    let stderr = stderr.join().unwrap_or_default();
+    assert!(!stderr.contains("panicked"), "client panicked:\n{stderr}");
+    assert!(st.success(), "client exited {st}; stderr:\n{stderr}");
+}
+
+#[test]
+fn worker_with_closed_stdout_keeps_serving() {
+    let (_broker, front, back) = ephemeral_broker(0, &[]);
+    let (mut worker, stderr) = {
+        // The worker prints nothing until requests come: start a client first.
+        let client = our_client("c1", &front, &["--requests", "50", "--window", "50"]);
+        let w = spawn_then_close_stdout(
+            Command::new(WORKER).args(["--id", "w1", "--connect", &back]),
+            1,
+        );
+        let mut client = client;
+        assert_client_ok(&mut client);
+        w
+    };
+    // Still serving after its stdout went away.
+    let mut again = our_client("c2", &front, &["--requests", "20", "--quiet"]);
+    assert_client_ok(&mut again);
+    assert!(
+        worker.try_wait().expect("try_wait").is_none(),
+        "worker exited"
+    );
+    let _ = worker.kill();
+    let _ = worker.wait();
+    let stderr = stderr.join().unwrap_or_default();
+    assert!(!stderr.contains("panicked"), "worker panicked:\n{stderr}");
+}

@@ -118,7 +118,7 @@ async fn run(args: Args) {
         .unwrap_or_else(|e| die("broker", format!("backend: {e}")));
     tracing::info!(frontend = %front_ep, backend = %back_ep, workers, "broker started");
     // Printed for scripts and tests that bind port 0.
-    println!("broker: frontend {front_ep} backend {back_ep}");
+    zmtp_demo::outln!("broker: frontend {front_ep} backend {back_ep}");
 
     let stats = Arc::new(Stats::default());
     let (stop_tx, stop_rx) = watch::channel(false);

@@ -110,7 +110,7 @@ async fn main() {
                 Some(sent_at) => {
                     latencies.push(sent_at.elapsed());
                     if !args.quiet {
-                        println!("{id} received: request #{k}");
+                        zmtp_demo::outln!("{id} received: request #{k}");
                     }
                 }
                 None => {
@@ -135,7 +135,7 @@ async fn main() {
         let i = ((latencies.len() as f64 - 1.0) * p).round() as usize;
         latencies[i].as_secs_f64() * 1e3
     };
-    println!(
+    zmtp_demo::outln!(
         "{id}: {got}/{} replies in {:.3} s, {:.0} msgs/s, latency p50 {:.3} ms p99 {:.3} ms",
         args.requests,
         elapsed.as_secs_f64(),

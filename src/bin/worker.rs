@@ -90,7 +90,7 @@ async fn main() {
                 .last()
                 .map(|b| payload_text(b))
                 .unwrap_or_default();
-            println!("{id} received {body} from {client}");
+            zmtp_demo::outln!("{id} received {body} from {client}");
         }
         if args.work_ms > 0 {
             tokio::time::sleep(Duration::from_millis(args.work_ms)).await;

@@ -66,6 +66,12 @@ pub type Dealer = Socket<socket::dealer::DealerBehaviour>;
 /// routed by their first frame (RFC 28).
 #[cfg(feature = "tokio")]
 pub type Router = Socket<socket::router::RouterBehaviour>;
+/// A REQ socket: a request to one peer (round-robin), then its reply (RFC 28).
+#[cfg(feature = "tokio")]
+pub type Req = Socket<socket::req::ReqBehaviour>;
+/// A REP socket: a request from a peer (fair-queued), then the reply to it (RFC 28).
+#[cfg(feature = "tokio")]
+pub type Rep = Socket<socket::rep::RepBehaviour>;
 /// A PUSH socket: round-robin send over its peers; does not receive (RFC 30, pipeline).
 #[cfg(feature = "tokio")]
 pub type Push = Socket<socket::push::PushBehaviour>;

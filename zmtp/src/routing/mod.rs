@@ -5,7 +5,8 @@
 //! - [`lb::LoadBalance`]: round-robin over the peers with room (DEALER, PUSH, REQ send);
 //! - [`fq::FairQueue`]: one message per peer per turn (every receiving type);
 //! - [`dist::Distribute`]: to every peer with room, dropping for the full ones (PUB);
-//! - [`identity::RoutingTable`]: routing ids, generated ids, clashes and handover (ROUTER).
+//! - [`identity::RoutingTable`]: routing ids, generated ids, clashes and handover (ROUTER);
+//! - [`reqrep`]: the REQ and REP state machines and envelopes.
 //!
 //! libzmq has the same split (`src/lb.cpp`, `src/fq.cpp`, `src/dist.cpp`, `src/router.cpp`).
 
@@ -13,6 +14,7 @@ pub mod dist;
 pub mod fq;
 pub mod identity;
 pub mod lb;
+pub mod reqrep;
 
 pub use identity::RoutingId;
 

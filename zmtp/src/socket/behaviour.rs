@@ -89,6 +89,12 @@ pub trait Behaviour: Send + Sized + 'static {
         options: &SocketOptions,
     ) -> Attempt<Self::Sent>;
 
+    /// Whether a receive may start now (REQ before its request, REP before its reply: libzmq's
+    /// EFSM).
+    fn recv_allowed(&self) -> Result<(), Error> {
+        Ok(())
+    }
+
     /// A message taken from `from` (fair-queued), before the application sees it: returns what
     /// the application gets, or `None` to drop it.
     fn received(

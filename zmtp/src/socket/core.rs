@@ -123,9 +123,11 @@ impl<B: Behaviour> Core<B> {
         }
     }
 
-    /// Takes the next message if one is waiting.
+    /// Takes the next message if one is waiting (and a receive is allowed now).
     pub(crate) fn try_recv(&self) -> Option<Message> {
-        self.lock().pop()
+        let mut st = self.lock();
+        st.behaviour.recv_allowed().ok()?;
+        st.pop()
     }
 
     /// Waits for at least one message, then takes up to `limit` (at least one), fair-queued,
@@ -139,7 +141,8 @@ impl<B: Behaviour> Core<B> {
         let limit = limit.max(1);
         self.recv_with(|st| {
             let mut n = 0;
-            while n < limit {
+            // Each message may change what the type allows next (a REP takes one request).
+            while n < limit && (n == 0 || st.behaviour.recv_allowed().is_ok()) {
                 let Some(m) = st.pop() else {
                     break;
                 };
@@ -157,10 +160,13 @@ impl<B: Behaviour> Core<B> {
         &self,
         mut take: impl FnMut(&mut State<B>) -> Option<T>,
     ) -> Result<T, Error> {
-        self.wait_until(Waiter::Recv, |st| match take(st) {
-            Some(t) => Ok(Some(t)),
-            None if st.closed => Err(Error::Closed),
-            None => Ok(None),
+        self.wait_until(Waiter::Recv, |st| {
+            st.behaviour.recv_allowed()?;
+            match take(st) {
+                Some(t) => Ok(Some(t)),
+                None if st.closed => Err(Error::Closed),
+                None => Ok(None),
+            }
         })
         .await
     }

@@ -2,7 +2,7 @@
 //!
 //! A socket call fails for one of three reasons, and the variants say which:
 //! - **the caller's misuse** (fix the call): [`Error::Endpoint`], [`Error::InvalidOption`],
-//!   [`Error::EmptyMessage`], [`Error::Closed`], [`Error::NotSupported`];
+//!   [`Error::EmptyMessage`], [`Error::Closed`], [`Error::NotSupported`], [`Error::State`];
 //! - **the state of the peers** (retry, or decide): [`Error::Full`] (back-pressure: the message
 //!   is handed back), [`Error::HostUnreachable`] (ROUTER_MANDATORY: no such peer);
 //! - **the operating system** (I/O): [`Error::Bind`].
@@ -42,6 +42,9 @@ pub enum Error {
     InvalidOption(&'static str),
     /// Misuse: the socket is closed.
     Closed,
+    /// Misuse: the call is not allowed in the socket's current state (a REQ sending twice
+    /// without receiving the reply, a REP receiving before it replied; libzmq's EFSM).
+    State(&'static str),
     /// Misuse: the socket type does not do this (receiving on a PUSH, sending on a PULL;
     /// libzmq's ENOTSUP).
     NotSupported {
@@ -64,6 +67,7 @@ impl fmt::Display for Error {
             Error::EmptyMessage => f.write_str("message has no frames"),
             Error::InvalidOption(what) => write!(f, "invalid option: {what}"),
             Error::Closed => f.write_str("socket closed"),
+            Error::State(what) => write!(f, "not now: {what}"),
             Error::NotSupported { socket_type, op } => {
                 write!(f, "{socket_type} sockets cannot {op}")
             }

@@ -6,7 +6,8 @@
 //! - `pipe.rs`: one peer's inbound and outbound queues;
 //! - `behaviour.rs`: what a socket type decides (where a message goes, what a received one
 //!   looks like);
-//! - one file per type: [`dealer`], [`router`], [`push`], [`pull`], [`pair`];
+//! - one file per type: [`dealer`], [`router`], [`req`], [`rep`], [`push`], [`pull`],
+//!   [`pair`];
 //! - `error.rs`: [`Error`].
 //!
 //! Adding a socket type: one file with a behaviour (see `behaviour.rs`; the routing rules it
@@ -21,6 +22,8 @@ pub mod pair;
 mod pipe;
 pub mod pull;
 pub mod push;
+pub mod rep;
+pub mod req;
 pub mod router;
 
 use std::fmt;
@@ -40,7 +43,8 @@ use crate::transport::SocketLink;
 pub trait SocketKind: behaviour::Behaviour {}
 
 /// A ZeroMQ socket of type `K`; use it through its alias ([`crate::Dealer`],
-/// [`crate::Router`], [`crate::Push`], [`crate::Pull`], [`crate::Pair`]).
+/// [`crate::Router`], [`crate::Req`], [`crate::Rep`], [`crate::Push`], [`crate::Pull`],
+/// [`crate::Pair`]).
 ///
 /// Clones share the socket (send from one task, receive from another); it closes when the last
 /// clone is dropped or [`Socket::close`] is called. `bind` and `connect` need a tokio runtime.

@@ -1,0 +1,108 @@
+//! REQ: a request round-robined over the peers with room, with an empty delimiter in front;
+//! then exactly one reply, from the peer asked (RFC 28, libzmq `src/req.cpp`). Sending again
+//! before the reply, or receiving before a request, is [`Error::State`]. Replies from other
+//! peers, or without the delimiter, are dropped.
+
+use super::behaviour::{announced_id, Attempt, Behaviour, SendMode};
+use super::error::Error;
+use super::pipe::Pipes;
+use crate::message::Message;
+use crate::monitor::PeerAddr;
+use crate::options::SocketOptions;
+use crate::protocol::peer::PeerInfo;
+use crate::routing::lb::LoadBalance;
+use crate::routing::reqrep::ReqState;
+use crate::routing::{PipeId, RoutingId};
+use crate::socket_type::SocketType;
+use crate::transport::Attached;
+
+/// The REQ socket type's rules; the socket is [`crate::Req`].
+#[derive(Debug)]
+pub struct ReqBehaviour {
+    lb: LoadBalance,
+    state: ReqState,
+}
+
+impl Behaviour for ReqBehaviour {
+    const TYPE: SocketType = SocketType::Req;
+    type Sent = ();
+    const RECEIVES_ROUTING_ID: bool = false;
+
+    fn new(_: &SocketOptions, _: u32) -> Self {
+        ReqBehaviour {
+            lb: LoadBalance::new(),
+            state: ReqState::default(),
+        }
+    }
+
+    fn pipe_created(&mut self, id: PipeId, persistent: bool, options: &SocketOptions) -> bool {
+        persistent && !options.immediate && self.lb.attach(id)
+    }
+
+    fn attach(
+        &mut self,
+        pipes: &mut Pipes,
+        id: PipeId,
+        peer: &PeerInfo,
+        _: &PeerAddr,
+        _: &SocketOptions,
+    ) -> Attached {
+        self.lb.attach(id);
+        let routing_id = announced_id(peer);
+        if let Some(p) = pipes.get_mut(id) {
+            p.routing_id.clone_from(&routing_id);
+        }
+        Attached {
+            ignored: false,
+            routing_id,
+        }
+    }
+
+    fn detach(
+        &mut self,
+        id: PipeId,
+        _: Option<&RoutingId>,
+        removed: bool,
+        options: &SocketOptions,
+    ) {
+        if removed || options.immediate {
+            self.lb.detach(id);
+        }
+    }
+
+    fn send(
+        &mut self,
+        pipes: &mut Pipes,
+        msg: Message,
+        _: SendMode,
+        options: &SocketOptions,
+    ) -> Attempt<()> {
+        if !self.state.can_send() {
+            return Attempt::Fail(Error::State(
+                "REQ: a request is out; receive its reply before sending another",
+            ));
+        }
+        let hwm = options.sndhwm;
+        match self.lb.pick(|id| pipes.has_room(id, hwm)) {
+            Some(id) => {
+                pipes.push_outbound(id, ReqState::frame_request(msg));
+                self.state.sent(id);
+                Attempt::Done(())
+            }
+            None => Attempt::Wait(msg),
+        }
+    }
+
+    fn recv_allowed(&self) -> Result<(), Error> {
+        if self.state.can_recv() {
+            return Ok(());
+        }
+        Err(Error::State("REQ: send a request before receiving"))
+    }
+
+    fn received(&mut self, from: PipeId, _: Option<RoutingId>, msg: Message) -> Option<Message> {
+        self.state.accept_reply(from, msg)
+    }
+}
+
+impl super::SocketKind for ReqBehaviour {}

@@ -72,6 +72,14 @@ pub type Req = Socket<socket::req::ReqBehaviour>;
 /// A REP socket: a request from a peer (fair-queued), then the reply to it (RFC 28).
 #[cfg(feature = "tokio")]
 pub type Rep = Socket<socket::rep::RepBehaviour>;
+/// A PUB socket: each message to every subscriber of a prefix of its first frame; drops for
+/// subscribers at SNDHWM, never waits; does not receive (RFC 29).
+#[cfg(feature = "tokio")]
+pub type Pub = Socket<socket::publish::PubBehaviour>;
+/// A SUB socket: receives the messages of its subscriptions (`subscribe`); does not send
+/// (RFC 29).
+#[cfg(feature = "tokio")]
+pub type Sub = Socket<socket::sub::SubBehaviour>;
 /// A PUSH socket: round-robin send over its peers; does not receive (RFC 30, pipeline).
 #[cfg(feature = "tokio")]
 pub type Push = Socket<socket::push::PushBehaviour>;

@@ -6,7 +6,8 @@
 //! - [`fq::FairQueue`]: one message per peer per turn (every receiving type);
 //! - [`dist::Distribute`]: to every peer with room, dropping for the full ones (PUB);
 //! - [`identity::RoutingTable`]: routing ids, generated ids, clashes and handover (ROUTER);
-//! - [`reqrep`]: the REQ and REP state machines and envelopes.
+//! - [`reqrep`]: the REQ and REP state machines and envelopes;
+//! - [`subs::Subscriptions`]: counted topic prefixes and the match (PUB, SUB).
 //!
 //! libzmq has the same split (`src/lb.cpp`, `src/fq.cpp`, `src/dist.cpp`, `src/router.cpp`).
 
@@ -15,6 +16,7 @@ pub mod fq;
 pub mod identity;
 pub mod lb;
 pub mod reqrep;
+pub mod subs;
 
 pub use identity::RoutingId;
 

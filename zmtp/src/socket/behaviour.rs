@@ -89,6 +89,12 @@ pub trait Behaviour: Send + Sized + 'static {
         options: &SocketOptions,
     ) -> Attempt<Self::Sent>;
 
+    /// Messages from `from` about to be queued for `recv`: a type may take some out first
+    /// (PUB and XPUB take the subscriptions). Runs even for types that do not receive.
+    fn on_deliver(&mut self, pipes: &mut Pipes, from: PipeId, msgs: &mut Vec<Message>) {
+        let _ = (pipes, from, msgs);
+    }
+
     /// Whether a receive may start now (REQ before its request, REP before its reply: libzmq's
     /// EFSM).
     fn recv_allowed(&self) -> Result<(), Error> {

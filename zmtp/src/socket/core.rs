@@ -495,11 +495,17 @@ impl<B: Behaviour> SocketLink for Core<B> {
         }
         let mut st = self.lock();
         let hwm = self.options.rcvhwm;
+        if st.pipes.get(id).is_some_and(|p| !p.ignored) {
+            let State {
+                pipes, behaviour, ..
+            } = &mut *st;
+            behaviour.on_deliver(pipes, id, msgs);
+        }
         let Some(p) = st.pipes.get_mut(id) else {
             msgs.clear();
             return false;
         };
-        if p.ignored || !B::CAN_RECV {
+        if p.ignored || !B::CAN_RECV || msgs.is_empty() {
             msgs.clear();
             return false;
         }

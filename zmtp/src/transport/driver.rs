@@ -29,7 +29,7 @@ use crate::protocol::error::ProtocolError;
 use crate::protocol::mechanism::AuthDecision;
 use crate::protocol::session::timers::deadline;
 use crate::protocol::session::{Session, SessionEvent};
-use crate::routing::PipeId;
+use crate::routing::{subs, PipeId};
 
 /// Bytes moved from the pipe into the session before writing.
 const OUT_BATCH: usize = 256 * 1024;
@@ -318,6 +318,14 @@ impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
                             routing_id: attached.routing_id,
                         });
                 }
+                // Subscriptions reach the socket in the message form, whichever wire form
+                // they came in (as libzmq hands them on).
+                SessionEvent::Subscribe(topic) => {
+                    self.msgs.push(Message::from(subs::encode(true, &topic)));
+                }
+                SessionEvent::Cancel(topic) => {
+                    self.msgs.push(Message::from(subs::encode(false, &topic)));
+                }
                 SessionEvent::Authenticate(req) => {
                     // No socket asks for authentication yet (ZAP comes with PLAIN and CURVE):
                     // refuse rather than let a peer in unchecked.
@@ -325,7 +333,6 @@ impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
                     self.session
                         .authenticate(now(), AuthDecision::Deny { status: 500 })?;
                 }
-                _ => {}
             }
         }
         Ok(())

@@ -19,6 +19,7 @@ Commands:
                                rest integers). LINGER=0, RCVTIMEO/SNDTIMEO=10 s unless set.
   bind NAME PORT               bind tcp://127.0.0.1:PORT (0: ephemeral) -> "PORT n"
   connect NAME PORT            -> "OK"
+  subscribe NAME [HEX]         SUB: subscribe to the prefix (hex; none: everything) -> "OK"
   monitor NAME                 start collecting socket events -> "OK"
   events NAME                  -> "EVENTS E1 E2 ..." (all events so far, zmq names minus EVENT_)
   send NAME TOKEN...           send one message; a ROUTER_MANDATORY socket retries
@@ -132,6 +133,9 @@ def run(cmd, args):
         return "PORT " + s.getsockopt(zmq.LAST_ENDPOINT).decode().rsplit(":", 1)[1]
     if cmd == "connect":
         socks[args[0]].connect(f"tcp://127.0.0.1:{args[1]}")
+        return "OK"
+    if cmd == "subscribe":
+        socks[args[0]].setsockopt(zmq.SUBSCRIBE, bytes.fromhex(args[1]) if len(args) > 1 else b"")
         return "OK"
     if cmd == "monitor":
         monitors[args[0]] = socks[args[0]].get_monitor_socket()

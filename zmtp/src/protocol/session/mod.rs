@@ -161,6 +161,9 @@ pub struct Session {
     events: VecDeque<SessionEvent>,
     assembly: Assembly,
     peer_v31: bool,
+    /// SUB and XSUB: an outgoing one-frame message `0x01`/`0x00` + topic is a subscription
+    /// or a cancel, sent as SUBSCRIBE/CANCEL to a ZMTP 3.1 peer (as libzmq's encoder does).
+    sends_subscriptions: bool,
     timers: Timers,
 }
 
@@ -192,6 +195,7 @@ impl Session {
             sealed: mechanism.transforms_frames(),
             mechanism,
             heartbeat: Heartbeat::new(&config),
+            sends_subscriptions: matches!(config.socket_type, SocketType::Sub | SocketType::XSub),
             phase: Phase::Greeting,
             out,
             events: VecDeque::new(),
@@ -463,6 +467,17 @@ impl Session {
         let frames = msg.frames();
         if frames.is_empty() {
             return Err(SendError::EmptyMessage);
+        }
+        if self.sends_subscriptions && self.peer_v31 && frames.len() == 1 {
+            let topic = frames[0].slice(frames[0].len().min(1)..);
+            let cmd = match frames[0].first() {
+                Some(1) => Some(Command::Subscribe(topic)),
+                Some(0) => Some(Command::Cancel(topic)),
+                _ => None,
+            };
+            if let Some(cmd) = cmd {
+                return self.push_command(&cmd).map_err(SendError::Failed);
+            }
         }
         let last = frames.len() - 1;
         if !self.sealed {

@@ -1,0 +1,119 @@
+//! Subscriptions (RFC 29, libzmq `src/trie.cpp`, `src/xpub.cpp`, `src/xsub.cpp`), sans-IO: a
+//! counted set of topic prefixes, and the prefix match on a message's first frame.
+//!
+//! On the wire a subscription is a SUBSCRIBE command (ZMTP 3.1) or a message whose single
+//! frame is `0x01` + topic (ZMTP 3.0); a cancel is CANCEL or `0x00` + topic. The socket layer
+//! uses the message form inside ([`encode`], [`decode`]), as libzmq does.
+
+use std::collections::HashMap;
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+/// A counted set of topic prefixes. An empty prefix matches every message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Subscriptions {
+    topics: HashMap<Bytes, u32>,
+}
+
+impl Subscriptions {
+    /// No subscriptions (matches nothing).
+    pub fn new() -> Self {
+        Subscriptions::default()
+    }
+
+    /// Adds one subscription to `topic`; true if it is new (its count went from 0 to 1).
+    pub fn subscribe(&mut self, topic: Bytes) -> bool {
+        let n = self.topics.entry(topic).or_insert(0);
+        *n = n.saturating_add(1);
+        *n == 1
+    }
+
+    /// Removes one subscription to `topic`; true if it was the last one. Cancelling a topic
+    /// never subscribed does nothing.
+    pub fn cancel(&mut self, topic: &[u8]) -> bool {
+        let Some(n) = self.topics.get_mut(topic) else {
+            return false;
+        };
+        *n -= 1;
+        if *n == 0 {
+            self.topics.remove(topic);
+            return true;
+        }
+        false
+    }
+
+    /// True if some subscribed prefix starts `data` (the message's first frame).
+    pub fn matches(&self, data: &[u8]) -> bool {
+        self.topics.keys().any(|t| data.starts_with(t))
+    }
+
+    /// The subscribed topics, each once.
+    pub fn topics(&self) -> impl Iterator<Item = &Bytes> {
+        self.topics.keys()
+    }
+
+    /// Number of distinct topics.
+    pub fn len(&self) -> usize {
+        self.topics.len()
+    }
+
+    /// True if there are none.
+    pub fn is_empty(&self) -> bool {
+        self.topics.is_empty()
+    }
+}
+
+/// A subscription (`true`) or a cancel as a message frame: `0x01`/`0x00` + topic.
+pub fn encode(subscribe: bool, topic: &[u8]) -> Bytes {
+    let mut b = BytesMut::with_capacity(1 + topic.len());
+    b.put_u8(u8::from(subscribe));
+    b.put_slice(topic);
+    b.freeze()
+}
+
+/// Reads a frame as a subscription (`Some((true, topic))`) or a cancel (`Some((false,
+/// topic))`); `None` if its first byte is neither `0x01` nor `0x00` (or it is empty).
+pub fn decode(frame: &Bytes) -> Option<(bool, Bytes)> {
+    match frame.first() {
+        Some(1) => Some((true, frame.slice(1..))),
+        Some(0) => Some((false, frame.slice(1..))),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counted_prefixes() {
+        let mut s = Subscriptions::new();
+        assert!(!s.matches(b"anything"));
+        assert!(s.subscribe(Bytes::from_static(b"ab")));
+        assert!(!s.subscribe(Bytes::from_static(b"ab")));
+        assert!(s.matches(b"abc") && s.matches(b"ab") && !s.matches(b"a") && !s.matches(b"b"));
+        assert!(!s.cancel(b"ab"), "one subscription left");
+        assert!(s.matches(b"abc"));
+        assert!(s.cancel(b"ab"));
+        assert!(!s.matches(b"abc"));
+        assert!(!s.cancel(b"never"));
+        assert!(s.subscribe(Bytes::new()));
+        assert!(s.matches(b"") && s.matches(b"x"));
+    }
+
+    #[test]
+    fn wire_forms() {
+        assert_eq!(&encode(true, b"t")[..], b"\x01t");
+        assert_eq!(&encode(false, b"")[..], b"\x00");
+        assert_eq!(
+            decode(&Bytes::from_static(b"\x01top")),
+            Some((true, Bytes::from_static(b"top")))
+        );
+        assert_eq!(
+            decode(&Bytes::from_static(b"\x00")),
+            Some((false, Bytes::new()))
+        );
+        assert_eq!(decode(&Bytes::from_static(b"\x02x")), None);
+        assert_eq!(decode(&Bytes::new()), None);
+    }
+}

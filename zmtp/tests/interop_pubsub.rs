@@ -1,0 +1,241 @@
+//! PUB and SUB against real libzmq 4.3.5 (pyzmq agents in child processes) and raw ZMTP 3.0 and
+//! 3.1 peers: publisher-side prefix filtering over several SUBs, counted subscriptions and
+//! local filtering, and both wire forms of a subscription in both directions.
+//!
+//! Every wait is bounded; agents are killed by PID when their guard drops.
+
+#[path = "common/agent.rs"]
+mod agent;
+mod common;
+#[path = "common/raw.rs"]
+mod raw;
+
+use std::time::Duration;
+
+use agent::{Agent, STEP};
+use bytes::Bytes;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use zmtp::monitor::Monitor;
+use zmtp::{Endpoint, Error, Message, Pub, SocketEvent, Sub};
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn port(ep: &Endpoint) -> u16 {
+    let Endpoint::Tcp { port, .. } = ep else {
+        panic!("not tcp: {ep}")
+    };
+    *port
+}
+
+async fn handshakes(mon: &mut Monitor, n: usize) {
+    let mut done = 0;
+    let r = tokio::time::timeout(STEP, async {
+        while done < n {
+            match mon.recv().await {
+                Some(SocketEvent::HandshakeSucceeded { .. }) => done += 1,
+                Some(_) => {}
+                None => break,
+            }
+        }
+    })
+    .await;
+    assert!(r.is_ok() && done == n, "{done} of {n} handshakes");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_pub_filters_for_three_pyzmq_subs() {
+    let publ = Pub::new();
+    let mut mon = publ.monitor();
+    let ep = publ.bind("tcp://127.0.0.1:0").unwrap();
+    let mut subs: Vec<(Agent, &str)> = [("sub-a", "61"), ("sub-b", "62"), ("sub-all", "")]
+        .into_iter()
+        .map(|(label, prefix)| {
+            let mut a = Agent::spawn(label);
+            a.ok("sock s SUB");
+            if prefix.is_empty() {
+                a.ok("subscribe s");
+            } else {
+                a.ok(&format!("subscribe s {prefix}"));
+            }
+            a.ok(&format!("connect s {}", port(&ep)));
+            (a, prefix)
+        })
+        .collect();
+    handshakes(&mut mon, 3).await;
+    // Slow joiners: their subscriptions follow the handshake.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for m in [&[&b"a1"[..], b"x"][..], &[b"b1"], &[b"c1"], &[b"a2"]] {
+        publ.send(Message::from_frames(
+            m.iter().map(|f| Bytes::copy_from_slice(f)),
+        ))
+        .await
+        .unwrap();
+    }
+    let expect = |prefix: &str| -> Vec<String> {
+        let all = [
+            format!("{} {}", hex(b"a1"), hex(b"x")),
+            hex(b"b1"),
+            hex(b"c1"),
+            hex(b"a2"),
+        ];
+        all.into_iter().filter(|d| d.starts_with(prefix)).collect()
+    };
+    for (a, prefix) in &mut subs {
+        for want in expect(prefix) {
+            assert_eq!(a.recv("s"), want, "subscriber to {prefix:?}");
+        }
+        assert_eq!(
+            a.cmd("recv s 200"),
+            "TIMEOUT",
+            "subscriber to {prefix:?} got more"
+        );
+    }
+    assert!(matches!(publ.recv().await, Err(Error::NotSupported { .. })));
+    publ.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_sub_with_a_pyzmq_pub_counted_subscriptions() {
+    let mut a = Agent::spawn("pub");
+    a.ok("sock p PUB");
+    let p = a.bind("p", 0);
+    let sub = Sub::new();
+    // Before connect, twice (counted).
+    sub.subscribe("t");
+    sub.subscribe("t");
+    sub.connect(&format!("tcp://127.0.0.1:{p}")).unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    for m in ["t1", "u1", "t2"] {
+        a.expect(&format!("send p {}", hex(m.as_bytes())), "SENT");
+    }
+    for want in ["t1", "t2"] {
+        let m = tokio::time::timeout(STEP, sub.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(m, Message::from(want));
+    }
+    // One unsubscribe of two: still subscribed.
+    sub.unsubscribe("t");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    a.expect(&format!("send p {}", hex(b"t3")), "SENT");
+    let m = tokio::time::timeout(STEP, sub.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m, Message::from("t3"));
+    // The last one: libzmq's PUB stops sending.
+    sub.unsubscribe("t");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    a.expect(&format!("send p {}", hex(b"t4")), "SENT");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        sub.try_recv().is_none(),
+        "got a message after the last unsubscribe"
+    );
+    assert!(matches!(
+        sub.send(Message::from("x")).await,
+        Err(Error::NotSupported { .. })
+    ));
+    sub.close().await;
+}
+
+/// Reads what arrives within `wait` (at most 64 KiB).
+async fn read_for(s: &mut TcpStream, wait: Duration) -> Vec<u8> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 65536];
+    let deadline = tokio::time::Instant::now() + wait;
+    while let Ok(Ok(n)) = tokio::time::timeout_at(deadline, s.read(&mut buf)).await {
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+    got
+}
+
+fn ready(socket_type: &str) -> Vec<u8> {
+    let mut body = b"\x05READY\x0bSocket-Type".to_vec();
+    body.extend_from_slice(&(socket_type.len() as u32).to_be_bytes());
+    body.extend_from_slice(socket_type.as_bytes());
+    let mut f = vec![0x04, body.len() as u8];
+    f.extend_from_slice(&body);
+    f
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_pub_takes_both_subscription_forms_from_raw_peers() {
+    // ZMTP 3.0 subscribes with a data frame 0x01 + topic; 3.1 with a SUBSCRIBE command.
+    for (minor, subscription) in [
+        (0u8, b"\x00\x02\x01a".to_vec()),
+        (1, b"\x04\x0b\x09SUBSCRIBEa".to_vec()),
+    ] {
+        let publ = Pub::new();
+        let mut mon = publ.monitor();
+        let ep = publ.bind("tcp://127.0.0.1:0").unwrap();
+        let mut s = TcpStream::connect(("127.0.0.1", port(&ep))).await.unwrap();
+        let mut hello = raw::raw_greeting(minor);
+        hello.extend_from_slice(&ready("SUB"));
+        hello.extend_from_slice(&subscription);
+        s.write_all(&hello).await.unwrap();
+        handshakes(&mut mon, 1).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        for m in ["a1", "b1", "a2"] {
+            publ.send(Message::from(m)).await.unwrap();
+        }
+        let got = read_for(&mut s, Duration::from_millis(500)).await;
+        assert!(
+            contains(&got, b"\x00\x02a1") && contains(&got, b"\x00\x02a2"),
+            "3.{minor}: {got:?}"
+        );
+        assert!(
+            !contains(&got, b"b1"),
+            "3.{minor}: unsubscribed topic sent: {got:?}"
+        );
+        publ.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_sub_sends_the_form_each_peer_version_expects() {
+    for (minor, expected) in [
+        (0u8, b"\x00\x02\x01t".to_vec()),
+        (1, b"\x04\x0b\x09SUBSCRIBEt".to_vec()),
+    ] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let p = listener.local_addr().unwrap().port();
+        let sub = Sub::new();
+        sub.subscribe("t");
+        sub.connect(&format!("tcp://127.0.0.1:{p}")).unwrap();
+        let (mut s, _) = tokio::time::timeout(STEP, listener.accept())
+            .await
+            .unwrap()
+            .unwrap();
+        let mut hello = raw::raw_greeting(minor);
+        hello.extend_from_slice(&ready("PUB"));
+        s.write_all(&hello).await.unwrap();
+        let got = read_for(&mut s, Duration::from_millis(500)).await;
+        // Our greeting (64 bytes) and READY, then the subscription.
+        assert!(got.len() > 64, "3.{minor}: {got:?}");
+        assert!(
+            got[64..].ends_with(&expected),
+            "3.{minor}: {:?}",
+            &got[64..]
+        );
+        // Then a message on the topic reaches us.
+        s.write_all(b"\x00\x02t1\x00\x02u1").await.unwrap();
+        let m = tokio::time::timeout(STEP, sub.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(m, Message::from("t1"), "3.{minor}");
+        sub.close().await;
+    }
+}

@@ -80,6 +80,14 @@ pub type Pub = Socket<socket::publish::PubBehaviour>;
 /// (RFC 29).
 #[cfg(feature = "tokio")]
 pub type Sub = Socket<socket::sub::SubBehaviour>;
+/// An XPUB socket: a PUB that hands its subscribers' (un)subscriptions to the application as
+/// `0x01`/`0x00` + topic messages (RFC 29).
+#[cfg(feature = "tokio")]
+pub type XPub = Socket<socket::xpub::XPubBehaviour>;
+/// An XSUB socket: a SUB whose subscriptions are `0x01`/`0x00` + topic messages the
+/// application sends (RFC 29).
+#[cfg(feature = "tokio")]
+pub type XSub = Socket<socket::xsub::XSubBehaviour>;
 /// A PUSH socket: round-robin send over its peers; does not receive (RFC 30, pipeline).
 #[cfg(feature = "tokio")]
 pub type Push = Socket<socket::push::PushBehaviour>;

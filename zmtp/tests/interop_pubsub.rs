@@ -239,3 +239,71 @@ async fn our_sub_sends_the_form_each_peer_version_expects() {
         sub.close().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xpub_and_xsub_forward_between_pyzmq_pub_and_subs() {
+    use zmtp::{XPub, XSub};
+    let mut publ = Agent::spawn("pub");
+    publ.ok("sock p PUB");
+    let pp = publ.bind("p", 0);
+    let xsub = XSub::new();
+    xsub.connect(&format!("tcp://127.0.0.1:{pp}")).unwrap();
+    let xpub = XPub::new();
+    let ep = xpub.bind("tcp://127.0.0.1:0").unwrap();
+    let recv = |s: &XPub| {
+        let s = s.clone();
+        async move { tokio::time::timeout(STEP, s.recv()).await.unwrap().unwrap() }
+    };
+
+    // The first subscriber to "w": the subscription reaches the application, which forwards it.
+    let mut s1 = Agent::spawn("sub1");
+    s1.ok("sock s SUB");
+    s1.ok(&format!("subscribe s {}", hex(b"w")));
+    s1.ok(&format!("connect s {}", port(&ep)));
+    let sub = recv(&xpub).await;
+    assert_eq!(sub, Message::from(Bytes::from_static(b"\x01w")));
+    xsub.send(sub).await.unwrap();
+    // A second subscriber to "w": nothing new for the application.
+    let mut s2 = Agent::spawn("sub2");
+    s2.ok("sock s SUB");
+    s2.ok(&format!("subscribe s {}", hex(b"w")));
+    s2.ok(&format!("connect s {}", port(&ep)));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(
+        xpub.try_recv().is_none(),
+        "a repeated subscription was handed over"
+    );
+
+    // Messages flow down: the libzmq PUB filters with the forwarded subscription.
+    publ.expect(&format!("send p {}", hex(b"x1")), "SENT");
+    publ.expect(&format!("send p {}", hex(b"w1")), "SENT");
+    let m = tokio::time::timeout(STEP, xsub.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m, Message::from("w1"));
+    xpub.send(m).await.unwrap();
+    assert_eq!(s1.recv("s"), hex(b"w1"));
+    assert_eq!(s2.recv("s"), hex(b"w1"));
+
+    // Subscribers leave: the cancel comes when the last one with "w" has gone.
+    s1.kill();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        xpub.try_recv().is_none(),
+        "cancel while a subscriber remains"
+    );
+    s2.kill();
+    let cancel = recv(&xpub).await;
+    assert_eq!(cancel, Message::from(Bytes::from_static(b"\x00w")));
+    xsub.send(cancel).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    publ.expect(&format!("send p {}", hex(b"w2")), "SENT");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        xsub.try_recv().is_none(),
+        "the PUB still sends after the cancel"
+    );
+    xpub.close().await;
+    xsub.close().await;
+}

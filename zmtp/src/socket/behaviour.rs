@@ -80,6 +80,13 @@ pub trait Behaviour: Send + Sized + 'static {
         options: &SocketOptions,
     );
 
+    /// Messages to hand the application when `id`'s connection ends for good (XPUB: the
+    /// cancels of the topics only that subscriber had).
+    fn farewell(&mut self, id: PipeId) -> Vec<Message> {
+        let _ = id;
+        Vec::new()
+    }
+
     /// Tries to queue `msg` (not empty).
     fn send(
         &mut self,

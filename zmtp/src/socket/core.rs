@@ -471,10 +471,29 @@ impl<B: Behaviour> SocketLink for Core<B> {
         p.kick = false;
         let removed = !(keep && p.persistent);
         let State {
-            pipes, behaviour, ..
+            pipes,
+            behaviour,
+            fq,
+            ..
         } = &mut *st;
         let routing_id = pipes.get(id).and_then(|p| p.routing_id.as_ref());
         behaviour.detach(id, routing_id, removed, &self.options);
+        // What the type hands the application about the peer's departure, queued as the
+        // peer's last messages (the pipe then lives until they are read).
+        let farewell = if removed {
+            behaviour.farewell(id)
+        } else {
+            Vec::new()
+        };
+        let wake_recv = !farewell.is_empty() && B::CAN_RECV;
+        if wake_recv {
+            if let Some(p) = pipes.get_mut(id) {
+                if p.inbound.is_empty() {
+                    fq.ready(id);
+                }
+                p.inbound.extend(farewell);
+            }
+        }
         if removed {
             if let Some(p) = pipes.get_mut(id) {
                 p.outbound.clear();
@@ -486,7 +505,11 @@ impl<B: Behaviour> SocketLink for Core<B> {
                 }
             }
         }
+        let wake_recv = wake_recv && st.recv_waiters > 0;
         self.wake_senders_locked(st);
+        if wake_recv {
+            self.recv_ready.notify_waiters();
+        }
     }
 
     fn deliver(&self, id: PipeId, msgs: &mut Vec<Message>) -> bool {

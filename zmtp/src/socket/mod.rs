@@ -7,7 +7,7 @@
 //! - `behaviour.rs`: what a socket type decides (where a message goes, what a received one
 //!   looks like);
 //! - one file per type: [`dealer`], [`router`], [`req`], [`rep`], [`push`], [`pull`],
-//!   [`pair`], [`publish`] (PUB), [`sub`];
+//!   [`pair`], [`publish`] (PUB), [`sub`], [`xpub`], [`xsub`];
 //! - `error.rs`: [`Error`].
 //!
 //! Adding a socket type: one file with a behaviour (see `behaviour.rs`; the routing rules it
@@ -27,6 +27,8 @@ pub mod rep;
 pub mod req;
 pub mod router;
 pub mod sub;
+pub mod xpub;
+pub mod xsub;
 
 use std::fmt;
 use std::sync::Arc;
@@ -46,7 +48,7 @@ pub trait SocketKind: behaviour::Behaviour {}
 
 /// A ZeroMQ socket of type `K`; use it through its alias ([`crate::Dealer`],
 /// [`crate::Router`], [`crate::Req`], [`crate::Rep`], [`crate::Push`], [`crate::Pull`],
-/// [`crate::Pair`], [`crate::Pub`], [`crate::Sub`]).
+/// [`crate::Pair`], [`crate::Pub`], [`crate::Sub`], [`crate::XPub`], [`crate::XSub`]).
 ///
 /// Clones share the socket (send from one task, receive from another); it closes when the last
 /// clone is dropped or [`Socket::close`] is called. `bind` and `connect` need a tokio runtime.

@@ -1,0 +1,99 @@
+//! XSUB: a SUB whose subscriptions are messages the application sends, `0x01`/`0x00` + topic,
+//! as an XSUB/XPUB device forwards them (RFC 29, libzmq `src/xsub.cpp`). Every subscription is
+//! sent upstream, a cancel only when the last subscription to its topic goes; other messages
+//! go to every publisher as they are. Subscriptions are re-sent at each handshake (reconnects),
+//! and received messages are filtered by them.
+
+use super::behaviour::{announced_id, Attempt, Behaviour, SendMode};
+use super::pipe::Pipes;
+use crate::message::Message;
+use crate::monitor::PeerAddr;
+use crate::options::SocketOptions;
+use crate::protocol::peer::PeerInfo;
+use crate::routing::subs::{self, Subscriptions};
+use crate::routing::{PipeId, RoutingId};
+use crate::socket_type::SocketType;
+use crate::transport::Attached;
+
+/// The XSUB socket type's rules; the socket is [`crate::XSub`].
+#[derive(Debug)]
+pub struct XSubBehaviour {
+    subs: Subscriptions,
+    attached: Vec<PipeId>,
+}
+
+impl Behaviour for XSubBehaviour {
+    const TYPE: SocketType = SocketType::XSub;
+    type Sent = ();
+    const RECEIVES_ROUTING_ID: bool = false;
+
+    fn new(_: &SocketOptions, _: u32) -> Self {
+        XSubBehaviour {
+            subs: Subscriptions::new(),
+            attached: Vec::new(),
+        }
+    }
+
+    fn attach(
+        &mut self,
+        pipes: &mut Pipes,
+        id: PipeId,
+        peer: &PeerInfo,
+        _: &PeerAddr,
+        _: &SocketOptions,
+    ) -> Attached {
+        if !self.attached.contains(&id) {
+            self.attached.push(id);
+        }
+        for topic in self.subs.topics() {
+            pipes.push_outbound(id, Message::from(subs::encode(true, topic)));
+        }
+        let routing_id = announced_id(peer);
+        if let Some(p) = pipes.get_mut(id) {
+            p.routing_id.clone_from(&routing_id);
+        }
+        Attached {
+            ignored: false,
+            routing_id,
+        }
+    }
+
+    fn detach(&mut self, id: PipeId, _: Option<&RoutingId>, _: bool, _: &SocketOptions) {
+        self.attached.retain(|&p| p != id);
+    }
+
+    /// Never waits: a subscription must not be lost, and libzmq's XSUB sends to all its pipes
+    /// without blocking.
+    fn send(
+        &mut self,
+        pipes: &mut Pipes,
+        msg: Message,
+        _: SendMode,
+        _: &SocketOptions,
+    ) -> Attempt<()> {
+        let sub = (msg.len() == 1)
+            .then(|| msg.first().and_then(subs::decode))
+            .flatten();
+        let forward = match sub {
+            Some((true, topic)) => {
+                self.subs.subscribe(topic);
+                true
+            }
+            Some((false, topic)) => self.subs.cancel(&topic),
+            None => true,
+        };
+        if forward {
+            for &id in &self.attached {
+                pipes.push_outbound(id, msg.clone());
+            }
+        }
+        Attempt::Done(())
+    }
+
+    fn received(&mut self, _: PipeId, _: Option<RoutingId>, msg: Message) -> Option<Message> {
+        let first = msg.first()?;
+        self.subs.matches(first).then_some(msg)
+    }
+}
+
+impl super::SocketKind for XSubBehaviour {}

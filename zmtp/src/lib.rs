@@ -42,6 +42,8 @@ pub mod monitor;
 #[cfg(feature = "tokio")]
 pub mod options;
 #[cfg(feature = "tokio")]
+pub mod proxy;
+#[cfg(feature = "tokio")]
 pub mod socket;
 #[cfg(feature = "tokio")]
 mod transport;
@@ -56,6 +58,8 @@ pub use socket_type::SocketType;
 pub use monitor::{Monitor, SocketEvent};
 #[cfg(feature = "tokio")]
 pub use options::SocketOptions;
+#[cfg(feature = "tokio")]
+pub use proxy::proxy;
 #[cfg(feature = "tokio")]
 pub use socket::{router::Routed, Error, Socket};
 

@@ -1,0 +1,221 @@
+//! Properties of the sans-IO routing rules over random operation sequences, each against a
+//! plain model: subscriptions (subscribe, cancel, match), the REQ and REP state machines,
+//! round-robin and fair queuing.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use bytes::Bytes;
+use proptest::prelude::*;
+use zmtp::routing::fq::FairQueue;
+use zmtp::routing::lb::LoadBalance;
+use zmtp::routing::reqrep::{RepState, ReqState};
+use zmtp::routing::subs::Subscriptions;
+use zmtp::routing::PipeId;
+use zmtp::Message;
+
+/// Topics and data from a small alphabet, so that prefixes collide often.
+fn word() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b')], 0..4)
+}
+
+#[derive(Debug, Clone)]
+enum SubOp {
+    Subscribe(Vec<u8>),
+    Cancel(Vec<u8>),
+    Match(Vec<u8>),
+}
+
+fn sub_op() -> impl Strategy<Value = SubOp> {
+    prop_oneof![
+        word().prop_map(SubOp::Subscribe),
+        word().prop_map(SubOp::Cancel),
+        word().prop_map(SubOp::Match),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn subscriptions_match_a_counted_model(ops in proptest::collection::vec(sub_op(), 0..200)) {
+        let mut s = Subscriptions::new();
+        let mut model: BTreeMap<Vec<u8>, u32> = BTreeMap::new();
+        for op in ops {
+            match op {
+                SubOp::Subscribe(t) => {
+                    let n = model.entry(t.clone()).or_insert(0);
+                    *n += 1;
+                    prop_assert_eq!(s.subscribe(Bytes::from(t)), *n == 1);
+                }
+                SubOp::Cancel(t) => {
+                    let last = match model.get_mut(&t) {
+                        Some(n) => {
+                            *n -= 1;
+                            *n == 0
+                        }
+                        None => false,
+                    };
+                    if last {
+                        model.remove(&t);
+                    }
+                    prop_assert_eq!(s.cancel(&t), last);
+                }
+                SubOp::Match(d) => {
+                    let want = model.keys().any(|t| d.starts_with(t));
+                    prop_assert_eq!(s.matches(&d), want);
+                }
+            }
+            prop_assert_eq!(s.len(), model.len());
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum ReqOp {
+    /// Send a request to this pipe (if allowed).
+    Send(u64),
+    /// A message from this pipe, with or without the delimiter.
+    Reply(u64, bool),
+}
+
+proptest! {
+    #[test]
+    fn req_takes_exactly_one_reply_from_the_peer_asked(
+        ops in proptest::collection::vec(
+            prop_oneof![
+                (0u64..3).prop_map(ReqOp::Send),
+                ((0u64..3), any::<bool>()).prop_map(|(p, d)| ReqOp::Reply(p, d)),
+            ],
+            0..100,
+        )
+    ) {
+        let mut r = ReqState::default();
+        let mut waiting: Option<u64> = None;
+        for op in ops {
+            prop_assert_eq!(r.can_send(), waiting.is_none());
+            prop_assert_eq!(r.can_recv(), waiting.is_some());
+            match op {
+                ReqOp::Send(p) => {
+                    if waiting.is_none() {
+                        r.sent(PipeId(p));
+                        waiting = Some(p);
+                    }
+                }
+                ReqOp::Reply(p, delimited) => {
+                    let mut m = Message::from("body");
+                    if delimited {
+                        m.push_front(Bytes::new());
+                    }
+                    let accepted = r.accept_reply(PipeId(p), m).is_some();
+                    let want = delimited && waiting == Some(p);
+                    prop_assert_eq!(accepted, want);
+                    if want {
+                        waiting = None;
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rep_returns_each_envelope_to_its_sender(
+        requests in proptest::collection::vec(
+            ((0u64..4), proptest::collection::vec(word(), 0..4), proptest::collection::vec(word(), 0..3)),
+            0..50,
+        )
+    ) {
+        let mut r = RepState::default();
+        for (pipe, hops, body) in requests {
+            // Address frames are never empty; then the delimiter, then the body.
+            let hops: Vec<Bytes> = hops.into_iter().map(|h| {
+                let mut h = h;
+                h.insert(0, b'h');
+                Bytes::from(h)
+            }).collect();
+            let mut frames = hops.clone();
+            frames.push(Bytes::new());
+            frames.extend(body.iter().cloned().map(Bytes::from));
+            prop_assert!(r.can_recv());
+            let got = r.take_request(PipeId(pipe), Message::from_frames(frames));
+            let got = got.expect("a delimited request is taken");
+            prop_assert_eq!(got.frames().len(), body.len());
+            prop_assert!(r.can_send() && !r.can_recv());
+            let (to, reply) = r.frame_reply(Message::from("re")).expect("a reply is due");
+            prop_assert_eq!(to, PipeId(pipe));
+            let mut want = hops.clone();
+            want.push(Bytes::new());
+            want.push(Bytes::from_static(b"re"));
+            prop_assert_eq!(reply.frames(), &want[..]);
+        }
+    }
+
+    #[test]
+    fn round_robin_serves_pipes_with_room_in_turn(
+        pipes in 1u64..6,
+        rounds in proptest::collection::vec(proptest::collection::vec(any::<bool>(), 6), 1..40),
+    ) {
+        let mut lb = LoadBalance::new();
+        for p in 0..pipes {
+            lb.attach(PipeId(p));
+        }
+        // Model: the next pick is the first pipe with room at or after the cursor.
+        let mut cursor = 0u64;
+        for room in rounds {
+            let has = |p: u64| room[p as usize];
+            let want = (0..pipes).map(|i| (cursor + i) % pipes).find(|&p| has(p));
+            let got = lb.pick(|id| has(id.0)).map(|id| id.0);
+            prop_assert_eq!(got, want);
+            if let Some(p) = want {
+                cursor = (p + 1) % pipes;
+            }
+        }
+    }
+
+    #[test]
+    fn fair_queue_takes_one_message_per_pipe_per_turn(
+        pushes in proptest::collection::vec((0u64..4, 1usize..5), 1..30),
+        takes in 1usize..60,
+    ) {
+        let mut fq = FairQueue::new();
+        let mut real: HashMap<u64, VecDeque<u32>> = HashMap::new();
+        let mut seq = 0;
+        for (p, n) in pushes {
+            let q = real.entry(p).or_default();
+            if q.is_empty() {
+                fq.ready(PipeId(p));
+            }
+            for _ in 0..n {
+                q.push_back(seq);
+                seq += 1;
+            }
+        }
+        // Model: the ring as a list of pipes; the head gives one message, then goes to the
+        // back if it has more. Pipes joined the ring in the order they first got messages.
+        let mut model = real.clone();
+        let mut ring: VecDeque<u64> = VecDeque::new();
+        let mut seen = Vec::new();
+        for m in 0..seq {
+            let p = *model.iter().find(|(_, q)| q.contains(&m)).unwrap().0;
+            if !seen.contains(&p) {
+                seen.push(p);
+                ring.push_back(p);
+            }
+        }
+        for _ in 0..takes {
+            let want = ring.pop_front().map(|p| {
+                let q = model.get_mut(&p).unwrap();
+                let m = q.pop_front().unwrap();
+                if !q.is_empty() {
+                    ring.push_back(p);
+                }
+                (p, m)
+            });
+            let got = fq
+                .next(|id| {
+                    let q = real.get_mut(&id.0)?;
+                    let m = q.pop_front()?;
+                    Some((m, !q.is_empty()))
+                })
+                .map(|(id, m)| (id.0, m));
+            prop_assert_eq!(got, want);
+        }
+    }
+}

@@ -55,6 +55,10 @@ pub struct SocketOptions {
     /// ZMQ_IMMEDIATE: queue messages only to peers whose connection is up. Default false:
     /// `connect` creates the peer's queue at once, so messages wait for the connection.
     pub immediate: bool,
+    /// ZMQ_CONFLATE: keep only the last message in each queue, inbound and outbound (for
+    /// last-value feeds). Single-frame messages only, as in libzmq. Applies to PUSH, PULL,
+    /// DEALER, PUB and SUB; ignored by the other types, as libzmq does. Default false.
+    pub conflate: bool,
     /// ZMQ_TCP_KEEPALIVE: `Some(true)`/`Some(false)` to force SO_KEEPALIVE, `None` for the OS
     /// default (libzmq's -1).
     pub tcp_keepalive: Option<bool>,
@@ -83,6 +87,7 @@ impl Default for SocketOptions {
             router_mandatory: false,
             router_handover: false,
             immediate: false,
+            conflate: false,
             tcp_keepalive: None,
             tcp_keepalive_idle: None,
             tcp_keepalive_intvl: None,

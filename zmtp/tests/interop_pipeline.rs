@@ -304,3 +304,40 @@ async fn a_pyzmq_push_cannot_talk_to_our_push() {
     ));
     push.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conflate_keeps_only_the_last_message_both_ways() {
+    // Inbound: a pyzmq PUSH sends 200 messages before we read; we get the last one only.
+    let mut opts = zmtp::SocketOptions::default();
+    opts.conflate = true;
+    let pull = Pull::with_options(opts.clone()).unwrap();
+    let mut mon = pull.monitor();
+    let ep = pull.bind("tcp://127.0.0.1:0").unwrap();
+    let mut a = Agent::spawn("push");
+    a.ok("sock p PUSH");
+    a.ok(&format!("connect p {}", port(&ep)));
+    handshakes(&mut mon, 1).await;
+    assert_eq!(a.cmd("seq p 200"), "SENT 200");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(recv(&pull).await, Message::from("199"));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(pull.try_recv().is_none(), "more than the last message kept");
+    pull.close().await;
+
+    // Outbound: 10 sends while the pyzmq PULL is not there yet; it gets the last one.
+    let mut b = Agent::spawn("pull");
+    b.ok("sock p PULL");
+    let p = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let push = Push::with_options(opts).unwrap();
+    push.connect(&format!("tcp://127.0.0.1:{p}")).unwrap();
+    for i in 0..10 {
+        push.send(Message::from(format!("{i}"))).await.unwrap();
+    }
+    assert_eq!(b.bind("p", p), p);
+    assert_eq!(b.recv("p"), hex(b"9"));
+    assert_eq!(b.cmd("recv p 300"), "TIMEOUT");
+    push.close().await;
+}

@@ -42,6 +42,8 @@ pub trait Behaviour: Send + Sized + 'static {
     type Sent: std::fmt::Debug;
     /// `received` is given the sender's routing id (cloned per message only if so).
     const RECEIVES_ROUTING_ID: bool;
+    /// CONFLATE applies to the type (PUSH, PULL, DEALER, PUB, SUB, as libzmq allows).
+    const CONFLATES: bool = false;
     /// The type sends (PULL and SUB do not: `send` is [`Error::NotSupported`]).
     const CAN_SEND: bool = true;
     /// The type receives (PUSH and PUB do not: `recv` is [`Error::NotSupported`], and what a

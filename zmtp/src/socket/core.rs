@@ -87,7 +87,7 @@ impl<B: Behaviour> Core<B> {
         let seed = crate::transport::random_u32();
         Arc::new(Core {
             state: Mutex::new(State {
-                pipes: Pipes::default(),
+                pipes: Pipes::new(options.conflate && B::CONFLATES),
                 fq: FairQueue::new(),
                 behaviour: B::new(&options, seed),
                 recv_waiters: 0,
@@ -518,6 +518,7 @@ impl<B: Behaviour> SocketLink for Core<B> {
         }
         let mut st = self.lock();
         let hwm = self.options.rcvhwm;
+        let conflate = st.pipes.conflates();
         if st.pipes.get(id).is_some_and(|p| !p.ignored) {
             let State {
                 pipes, behaviour, ..
@@ -533,7 +534,14 @@ impl<B: Behaviour> SocketLink for Core<B> {
             return false;
         }
         let was_empty = p.inbound.is_empty();
-        p.inbound.extend(msgs.drain(..));
+        if conflate {
+            // Only the last message counts.
+            p.inbound.clear();
+            p.inbound.extend(msgs.pop());
+            msgs.clear();
+        } else {
+            p.inbound.extend(msgs.drain(..));
+        }
         let full = hwm != 0 && p.inbound.len() >= hwm;
         p.reader_paused = full;
         if was_empty {

@@ -22,6 +22,7 @@ impl Behaviour for DealerBehaviour {
     const TYPE: SocketType = SocketType::Dealer;
     type Sent = ();
     const RECEIVES_ROUTING_ID: bool = false;
+    const CONFLATES: bool = true;
 
     fn new(_: &SocketOptions, _: u32) -> Self {
         DealerBehaviour {

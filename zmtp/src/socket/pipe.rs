@@ -52,9 +52,24 @@ impl Pipe {
 pub struct Pipes {
     map: PipeIdMap<Box<Pipe>>,
     next: u64,
+    /// CONFLATE: a queued message is replaced by the next one.
+    conflate: bool,
 }
 
 impl Pipes {
+    /// No pipes; `conflate`: each queue holds only the last message.
+    pub(crate) fn new(conflate: bool) -> Pipes {
+        Pipes {
+            conflate,
+            ..Pipes::default()
+        }
+    }
+
+    /// CONFLATE is on.
+    pub(crate) fn conflates(&self) -> bool {
+        self.conflate
+    }
+
     /// A new pipe with empty queues.
     pub(crate) fn create(
         &mut self,
@@ -110,6 +125,21 @@ impl Pipes {
     /// Queues `msg` on pipe `id` and wakes its connection if it was idle.
     #[inline(always)]
     pub(crate) fn push_outbound(&mut self, id: PipeId, msg: Message) {
+        let conflate = self.conflate;
+        if let Some(p) = self.get_mut(id) {
+            if conflate {
+                p.outbound.clear();
+            }
+            let was_empty = p.outbound.is_empty();
+            p.outbound.push_back(msg);
+            if was_empty {
+                p.notify.notify_one();
+            }
+        }
+    }
+
+    /// Queues a control message (a subscription) on pipe `id`: never conflated away.
+    pub(crate) fn push_control(&mut self, id: PipeId, msg: Message) {
         if let Some(p) = self.get_mut(id) {
             let was_empty = p.outbound.is_empty();
             p.outbound.push_back(msg);

@@ -26,6 +26,7 @@ impl Behaviour for PubBehaviour {
     const TYPE: SocketType = SocketType::Pub;
     type Sent = ();
     const RECEIVES_ROUTING_ID: bool = false;
+    const CONFLATES: bool = true;
     const CAN_RECV: bool = false;
 
     fn new(_: &SocketOptions, _: u32) -> Self {

@@ -19,6 +19,7 @@ impl Behaviour for PullBehaviour {
     const TYPE: SocketType = SocketType::Pull;
     type Sent = ();
     const RECEIVES_ROUTING_ID: bool = false;
+    const CONFLATES: bool = true;
     const CAN_SEND: bool = false;
 
     fn new(_: &SocketOptions, _: u32) -> Self {

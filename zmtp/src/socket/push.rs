@@ -22,6 +22,7 @@ impl Behaviour for PushBehaviour {
     const TYPE: SocketType = SocketType::Push;
     type Sent = ();
     const RECEIVES_ROUTING_ID: bool = false;
+    const CONFLATES: bool = true;
     const CAN_RECV: bool = false;
 
     fn new(_: &SocketOptions, _: u32) -> Self {

@@ -33,7 +33,7 @@ impl SubBehaviour {
     fn announce(&self, pipes: &mut Pipes, subscribe: bool, topic: &[u8]) {
         let frame = subs::encode(subscribe, topic);
         for &id in &self.attached {
-            pipes.push_outbound(id, Message::from(frame.clone()));
+            pipes.push_control(id, Message::from(frame.clone()));
         }
     }
 }
@@ -42,6 +42,7 @@ impl Behaviour for SubBehaviour {
     const TYPE: SocketType = SocketType::Sub;
     type Sent = ();
     const RECEIVES_ROUTING_ID: bool = false;
+    const CONFLATES: bool = true;
     const CAN_SEND: bool = false;
 
     fn new(_: &SocketOptions, _: u32) -> Self {
@@ -63,7 +64,7 @@ impl Behaviour for SubBehaviour {
             self.attached.push(id);
         }
         for topic in self.subs.topics() {
-            pipes.push_outbound(id, Message::from(subs::encode(true, topic)));
+            pipes.push_control(id, Message::from(subs::encode(true, topic)));
         }
         let routing_id = announced_id(peer);
         if let Some(p) = pipes.get_mut(id) {

@@ -59,6 +59,18 @@ pub struct SocketOptions {
     /// last-value feeds). Single-frame messages only, as in libzmq. Applies to PUSH, PULL,
     /// DEALER, PUB and SUB; ignored by the other types, as libzmq does. Default false.
     pub conflate: bool,
+    /// ZMQ_XPUB_VERBOSE: an XPUB hands over every subscription, repeats included (not only
+    /// the first to a topic). Default false.
+    pub xpub_verbose: bool,
+    /// ZMQ_XPUB_VERBOSER: as `xpub_verbose`, and every cancel too, departures included (not
+    /// only when the last subscriber to a topic goes). Default false.
+    pub xpub_verboser: bool,
+    /// ZMQ_XPUB_NODROP: an XPUB send waits (`try_send`: [`crate::Error::Full`]) while a
+    /// matching subscriber is at SNDHWM, instead of dropping the message for it. Default false.
+    pub xpub_nodrop: bool,
+    /// ZMQ_XPUB_WELCOME_MSG: sent by an XPUB to each subscriber when its handshake is done.
+    /// Default none.
+    pub xpub_welcome_msg: Option<Bytes>,
     /// ZMQ_TCP_KEEPALIVE: `Some(true)`/`Some(false)` to force SO_KEEPALIVE, `None` for the OS
     /// default (libzmq's -1).
     pub tcp_keepalive: Option<bool>,
@@ -88,6 +100,10 @@ impl Default for SocketOptions {
             router_handover: false,
             immediate: false,
             conflate: false,
+            xpub_verbose: false,
+            xpub_verboser: false,
+            xpub_nodrop: false,
+            xpub_welcome_msg: None,
             tcp_keepalive: None,
             tcp_keepalive_idle: None,
             tcp_keepalive_intvl: None,

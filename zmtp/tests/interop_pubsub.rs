@@ -307,3 +307,91 @@ async fn xpub_and_xsub_forward_between_pyzmq_pub_and_subs() {
     xpub.close().await;
     xsub.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xpub_verboser_and_welcome_with_pyzmq_subs() {
+    use zmtp::XPub;
+    let mut opts = zmtp::SocketOptions::default();
+    opts.xpub_verboser = true;
+    opts.xpub_welcome_msg = Some(Bytes::from_static(b"hi"));
+    let xpub = XPub::with_options(opts).unwrap();
+    let ep = xpub.bind("tcp://127.0.0.1:0").unwrap();
+    let next = || async {
+        tokio::time::timeout(STEP, xpub.recv())
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let mut subs: Vec<Agent> = ["s1", "s2"]
+        .into_iter()
+        .map(|label| {
+            let mut a = Agent::spawn(label);
+            a.ok("sock s SUB");
+            a.ok(&format!("subscribe s {}", hex(b"h")));
+            a.ok(&format!("connect s {}", port(&ep)));
+            a
+        })
+        .collect();
+    // Verbose: both subscriptions to "h" are handed over, not only the first.
+    for _ in 0..2 {
+        assert_eq!(next().await, Message::from(Bytes::from_static(b"\x01h")));
+    }
+    // Each subscriber got the welcome message.
+    for s in &mut subs {
+        assert_eq!(s.recv("s"), hex(b"hi"));
+    }
+    // Verboser: a departure is handed over at once, although another subscriber remains.
+    subs[0].kill();
+    assert_eq!(next().await, Message::from(Bytes::from_static(b"\x00h")));
+    xpub.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xpub_nodrop_refuses_rather_than_drops_for_a_stalled_subscriber() {
+    use zmtp::XPub;
+    for nodrop in [true, false] {
+        let mut opts = zmtp::SocketOptions::default();
+        opts.xpub_nodrop = nodrop;
+        opts.sndhwm = 10;
+        // The subscriber never reads: do not wait for a flush at close.
+        opts.linger = Some(Duration::ZERO);
+        let xpub = XPub::with_options(opts).unwrap();
+        let mut mon = xpub.monitor();
+        let ep = xpub.bind("tcp://127.0.0.1:0").unwrap();
+        // A raw 3.1 SUB that subscribes to everything and never reads.
+        let mut s = TcpStream::connect(("127.0.0.1", port(&ep))).await.unwrap();
+        let mut hello = raw::raw_greeting(1);
+        hello.extend_from_slice(&ready("SUB"));
+        hello.extend_from_slice(b"\x04\x0a\x09SUBSCRIBE");
+        s.write_all(&hello).await.unwrap();
+        handshakes(&mut mon, 1).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(
+            tokio::time::timeout(STEP, xpub.recv())
+                .await
+                .unwrap()
+                .unwrap(),
+            Message::from(Bytes::from_static(b"\x01"))
+        );
+        let body = Bytes::from(vec![7u8; 64 * 1024]);
+        let mut refused = None;
+        for i in 0..2000 {
+            if let Err(e) = xpub.try_send(Message::from(body.clone())) {
+                refused = Some((i, e));
+                break;
+            }
+            if i % 50 == 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+        if nodrop {
+            assert!(
+                matches!(refused, Some((_, Error::Full(_)))),
+                "XPUB_NODROP never refused: {refused:?}"
+            );
+        } else {
+            assert!(refused.is_none(), "dropping XPUB refused: {refused:?}");
+        }
+        xpub.close().await;
+    }
+}

@@ -28,6 +28,10 @@ pub struct XPubBehaviour {
     subs: PipeIdMap<Subscriptions>,
     /// Per topic, how many subscribers have it (a subscription is news when this goes 0 -> 1).
     subscribers: HashMap<Bytes, usize>,
+    /// XPUB_VERBOSE: every subscription is handed over.
+    verbose: bool,
+    /// XPUB_VERBOSER: every cancel too.
+    verboser: bool,
 }
 
 impl XPubBehaviour {
@@ -58,11 +62,13 @@ impl Behaviour for XPubBehaviour {
     type Sent = ();
     const RECEIVES_ROUTING_ID: bool = false;
 
-    fn new(_: &SocketOptions, _: u32) -> Self {
+    fn new(options: &SocketOptions, _: u32) -> Self {
         XPubBehaviour {
             dist: Distribute::new(),
             subs: PipeIdMap::default(),
             subscribers: HashMap::new(),
+            verbose: options.xpub_verbose || options.xpub_verboser,
+            verboser: options.xpub_verboser,
         }
     }
 
@@ -72,10 +78,13 @@ impl Behaviour for XPubBehaviour {
         id: PipeId,
         peer: &PeerInfo,
         _: &PeerAddr,
-        _: &SocketOptions,
+        options: &SocketOptions,
     ) -> Attached {
         self.dist.attach(id);
         self.subs.entry(id).or_default();
+        if let Some(welcome) = &options.xpub_welcome_msg {
+            pipes.push_outbound(id, Message::from(welcome.clone()));
+        }
         let routing_id = announced_id(peer);
         if let Some(p) = pipes.get_mut(id) {
             p.routing_id.clone_from(&routing_id);
@@ -97,7 +106,7 @@ impl Behaviour for XPubBehaviour {
         let topics: Vec<Bytes> = gone.topics().cloned().collect();
         topics
             .into_iter()
-            .filter(|t| self.count(t, false))
+            .filter(|t| self.count(t, false) || self.verboser)
             .map(|t| Message::from(subs::encode(false, &t)))
             .collect()
     }
@@ -118,7 +127,13 @@ impl Behaviour for XPubBehaviour {
             } else {
                 mine.cancel(&topic)
             };
-            if changed && self.count(&topic, subscribe) {
+            let news = changed && self.count(&topic, subscribe);
+            let verbose = if subscribe {
+                self.verbose
+            } else {
+                self.verboser
+            };
+            if news || verbose {
                 keep.push(m);
             }
         }
@@ -135,11 +150,15 @@ impl Behaviour for XPubBehaviour {
         let first = msg.first().cloned().unwrap_or_default();
         let subs = &self.subs;
         let mut targets = Vec::new();
-        self.dist.each(
+        let (_, full) = self.dist.each(
             |id| subs.get(&id).is_some_and(|s| s.matches(&first)),
             |id| pipes.has_room(id, options.sndhwm),
             |id| targets.push(id),
         );
+        if full > 0 && options.xpub_nodrop {
+            // XPUB_NODROP: nobody gets it until every matching subscriber has room.
+            return Attempt::Wait(msg);
+        }
         if let Some((&last, rest)) = targets.split_last() {
             for &id in rest {
                 pipes.push_outbound(id, msg.clone());

@@ -124,3 +124,16 @@ pub trait Behaviour: Send + Sized + 'static {
 pub(crate) fn announced_id(peer: &PeerInfo) -> Option<RoutingId> {
     (!peer.identity.is_empty()).then(|| RoutingId(peer.identity.clone()))
 }
+
+/// What most types do when a peer's handshake is done: the pipe is known by the id the peer
+/// announced (for monitor events), and its messages flow.
+pub(crate) fn attach_peer(pipes: &mut Pipes, id: PipeId, peer: &PeerInfo) -> Attached {
+    let routing_id = announced_id(peer);
+    if let Some(p) = pipes.get_mut(id) {
+        p.routing_id.clone_from(&routing_id);
+    }
+    Attached {
+        ignored: false,
+        routing_id,
+    }
+}

@@ -1,7 +1,7 @@
 //! DEALER: sends round-robin over the peers with room under SNDHWM, receives fair-queued
 //! (libzmq `src/dealer.cpp`; RFC 28). A send waits while no peer has room: nothing is dropped.
 
-use super::behaviour::{announced_id, Attempt, Behaviour, SendMode};
+use super::behaviour::{attach_peer, Attempt, Behaviour, SendMode};
 use super::pipe::Pipes;
 use crate::message::Message;
 use crate::monitor::PeerAddr;
@@ -45,14 +45,7 @@ impl Behaviour for DealerBehaviour {
         _: &SocketOptions,
     ) -> Attached {
         self.lb.attach(id);
-        let routing_id = announced_id(peer);
-        if let Some(p) = pipes.get_mut(id) {
-            p.routing_id.clone_from(&routing_id);
-        }
-        Attached {
-            ignored: false,
-            routing_id,
-        }
+        attach_peer(pipes, id, peer)
     }
 
     fn detach(

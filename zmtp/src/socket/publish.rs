@@ -3,7 +3,7 @@
 //! misses the message; a send never waits. Multipart messages go whole or not at all. PUB does
 //! not receive: what its peers send are their (un)subscriptions, taken at delivery.
 
-use super::behaviour::{announced_id, Attempt, Behaviour, SendMode};
+use super::behaviour::{attach_peer, Attempt, Behaviour, SendMode};
 use super::pipe::Pipes;
 use crate::message::Message;
 use crate::monitor::PeerAddr;
@@ -47,14 +47,7 @@ impl Behaviour for PubBehaviour {
         self.dist.attach(id);
         // A reconnecting subscriber sends its subscriptions again.
         self.subs.insert(id, Subscriptions::new());
-        let routing_id = announced_id(peer);
-        if let Some(p) = pipes.get_mut(id) {
-            p.routing_id.clone_from(&routing_id);
-        }
-        Attached {
-            ignored: false,
-            routing_id,
-        }
+        attach_peer(pipes, id, peer)
     }
 
     fn detach(&mut self, id: PipeId, _: Option<&RoutingId>, _: bool, _: &SocketOptions) {

@@ -1,6 +1,6 @@
 //! PULL: receives fair-queued from its peers (RFC 30, libzmq `src/pull.cpp`). It does not send.
 
-use super::behaviour::{announced_id, Attempt, Behaviour, SendMode};
+use super::behaviour::{attach_peer, Attempt, Behaviour, SendMode};
 use super::error::Error;
 use super::pipe::Pipes;
 use crate::message::Message;
@@ -34,14 +34,7 @@ impl Behaviour for PullBehaviour {
         _: &PeerAddr,
         _: &SocketOptions,
     ) -> Attached {
-        let routing_id = announced_id(peer);
-        if let Some(p) = pipes.get_mut(id) {
-            p.routing_id.clone_from(&routing_id);
-        }
-        Attached {
-            ignored: false,
-            routing_id,
-        }
+        attach_peer(pipes, id, peer)
     }
 
     fn detach(&mut self, _: PipeId, _: Option<&RoutingId>, _: bool, _: &SocketOptions) {}

@@ -4,7 +4,7 @@
 //! request without a delimiter is dropped; a reply to a peer that left, or is at SNDHWM, is
 //! dropped (as a ROUTER would).
 
-use super::behaviour::{announced_id, Attempt, Behaviour, SendMode};
+use super::behaviour::{attach_peer, Attempt, Behaviour, SendMode};
 use super::error::Error;
 use super::pipe::Pipes;
 use crate::message::Message;
@@ -41,14 +41,7 @@ impl Behaviour for RepBehaviour {
         _: &PeerAddr,
         _: &SocketOptions,
     ) -> Attached {
-        let routing_id = announced_id(peer);
-        if let Some(p) = pipes.get_mut(id) {
-            p.routing_id.clone_from(&routing_id);
-        }
-        Attached {
-            ignored: false,
-            routing_id,
-        }
+        attach_peer(pipes, id, peer)
     }
 
     fn detach(&mut self, _: PipeId, _: Option<&RoutingId>, _: bool, _: &SocketOptions) {}

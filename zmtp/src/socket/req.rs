@@ -3,7 +3,7 @@
 //! before the reply, or receiving before a request, is [`Error::State`]. Replies from other
 //! peers, or without the delimiter, are dropped.
 
-use super::behaviour::{announced_id, Attempt, Behaviour, SendMode};
+use super::behaviour::{attach_peer, Attempt, Behaviour, SendMode};
 use super::error::Error;
 use super::pipe::Pipes;
 use crate::message::Message;
@@ -48,14 +48,7 @@ impl Behaviour for ReqBehaviour {
         _: &SocketOptions,
     ) -> Attached {
         self.lb.attach(id);
-        let routing_id = announced_id(peer);
-        if let Some(p) = pipes.get_mut(id) {
-            p.routing_id.clone_from(&routing_id);
-        }
-        Attached {
-            ignored: false,
-            routing_id,
-        }
+        attach_peer(pipes, id, peer)
     }
 
     fn detach(

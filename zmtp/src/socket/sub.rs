@@ -6,7 +6,7 @@
 
 use bytes::Bytes;
 
-use super::behaviour::{announced_id, Attempt, Behaviour, SendMode};
+use super::behaviour::{attach_peer, Attempt, Behaviour, SendMode};
 use super::error::Error;
 use super::pipe::Pipes;
 use super::Socket;
@@ -66,14 +66,7 @@ impl Behaviour for SubBehaviour {
         for topic in self.subs.topics() {
             pipes.push_control(id, Message::from(subs::encode(true, topic)));
         }
-        let routing_id = announced_id(peer);
-        if let Some(p) = pipes.get_mut(id) {
-            p.routing_id.clone_from(&routing_id);
-        }
-        Attached {
-            ignored: false,
-            routing_id,
-        }
+        attach_peer(pipes, id, peer)
     }
 
     fn detach(&mut self, id: PipeId, _: Option<&RoutingId>, _: bool, _: &SocketOptions) {

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 
-use super::behaviour::{announced_id, Attempt, Behaviour, SendMode};
+use super::behaviour::{attach_peer, Attempt, Behaviour, SendMode};
 use super::pipe::Pipes;
 use crate::message::Message;
 use crate::monitor::PeerAddr;
@@ -85,14 +85,7 @@ impl Behaviour for XPubBehaviour {
         if let Some(welcome) = &options.xpub_welcome_msg {
             pipes.push_outbound(id, Message::from(welcome.clone()));
         }
-        let routing_id = announced_id(peer);
-        if let Some(p) = pipes.get_mut(id) {
-            p.routing_id.clone_from(&routing_id);
-        }
-        Attached {
-            ignored: false,
-            routing_id,
-        }
+        attach_peer(pipes, id, peer)
     }
 
     fn detach(&mut self, id: PipeId, _: Option<&RoutingId>, _: bool, _: &SocketOptions) {

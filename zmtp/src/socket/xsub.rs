@@ -4,7 +4,7 @@
 //! go to every publisher as they are. Subscriptions are re-sent at each handshake (reconnects),
 //! and received messages are filtered by them.
 
-use super::behaviour::{announced_id, Attempt, Behaviour, SendMode};
+use super::behaviour::{attach_peer, Attempt, Behaviour, SendMode};
 use super::pipe::Pipes;
 use crate::message::Message;
 use crate::monitor::PeerAddr;
@@ -48,14 +48,7 @@ impl Behaviour for XSubBehaviour {
         for topic in self.subs.topics() {
             pipes.push_outbound(id, Message::from(subs::encode(true, topic)));
         }
-        let routing_id = announced_id(peer);
-        if let Some(p) = pipes.get_mut(id) {
-            p.routing_id.clone_from(&routing_id);
-        }
-        Attached {
-            ignored: false,
-            routing_id,
-        }
+        attach_peer(pipes, id, peer)
     }
 
     fn detach(&mut self, id: PipeId, _: Option<&RoutingId>, _: bool, _: &SocketOptions) {

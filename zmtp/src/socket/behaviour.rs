@@ -137,3 +137,42 @@ pub(crate) fn attach_peer(pipes: &mut Pipes, id: PipeId, peer: &PeerInfo) -> Att
         routing_id,
     }
 }
+
+/// Round-robin over the peers with room, as DEALER, PUSH and REQ send: a connecting pipe joins
+/// at `connect` (unless IMMEDIATE, as libzmq), an accepted one at its handshake.
+#[derive(Debug, Default)]
+pub(crate) struct RoundRobin {
+    lb: crate::routing::lb::LoadBalance,
+}
+
+impl RoundRobin {
+    /// For [`Behaviour::pipe_created`].
+    pub(crate) fn pipe_created(
+        &mut self,
+        id: PipeId,
+        persistent: bool,
+        options: &SocketOptions,
+    ) -> bool {
+        persistent && !options.immediate && self.lb.attach(id)
+    }
+
+    /// For [`Behaviour::attach`].
+    pub(crate) fn attach(&mut self, pipes: &mut Pipes, id: PipeId, peer: &PeerInfo) -> Attached {
+        self.lb.attach(id);
+        attach_peer(pipes, id, peer)
+    }
+
+    /// For [`Behaviour::detach`].
+    pub(crate) fn detach(&mut self, id: PipeId, removed: bool, options: &SocketOptions) {
+        if removed || options.immediate {
+            self.lb.detach(id);
+        }
+    }
+
+    /// The next peer with room under SNDHWM, if any.
+    #[inline(always)]
+    pub(crate) fn pick(&mut self, pipes: &Pipes, options: &SocketOptions) -> Option<PipeId> {
+        let hwm = options.sndhwm;
+        self.lb.pick(|id| pipes.has_room(id, hwm))
+    }
+}

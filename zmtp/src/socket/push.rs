@@ -1,13 +1,12 @@
 //! PUSH: sends round-robin over the peers with room (RFC 30, libzmq `src/push.cpp`); a send
 //! waits while no peer has room, or no peer exists. It does not receive.
 
-use super::behaviour::{attach_peer, Attempt, Behaviour, SendMode};
+use super::behaviour::{Attempt, Behaviour, RoundRobin, SendMode};
 use super::pipe::Pipes;
 use crate::message::Message;
 use crate::monitor::PeerAddr;
 use crate::options::SocketOptions;
 use crate::protocol::peer::PeerInfo;
-use crate::routing::lb::LoadBalance;
 use crate::routing::{PipeId, RoutingId};
 use crate::socket_type::SocketType;
 use crate::transport::Attached;
@@ -15,7 +14,7 @@ use crate::transport::Attached;
 /// The PUSH socket type's rules; the socket is [`crate::Push`].
 #[derive(Debug)]
 pub struct PushBehaviour {
-    lb: LoadBalance,
+    rr: RoundRobin,
 }
 
 impl Behaviour for PushBehaviour {
@@ -27,13 +26,13 @@ impl Behaviour for PushBehaviour {
 
     fn new(_: &SocketOptions, _: u32) -> Self {
         PushBehaviour {
-            lb: LoadBalance::new(),
+            rr: RoundRobin::default(),
         }
     }
 
     /// As DEALER: `connect` makes the peer's queue at once unless IMMEDIATE.
     fn pipe_created(&mut self, id: PipeId, persistent: bool, options: &SocketOptions) -> bool {
-        persistent && !options.immediate && self.lb.attach(id)
+        self.rr.pipe_created(id, persistent, options)
     }
 
     fn attach(
@@ -44,8 +43,7 @@ impl Behaviour for PushBehaviour {
         _: &PeerAddr,
         _: &SocketOptions,
     ) -> Attached {
-        self.lb.attach(id);
-        attach_peer(pipes, id, peer)
+        self.rr.attach(pipes, id, peer)
     }
 
     fn detach(
@@ -55,9 +53,7 @@ impl Behaviour for PushBehaviour {
         removed: bool,
         options: &SocketOptions,
     ) {
-        if removed || options.immediate {
-            self.lb.detach(id);
-        }
+        self.rr.detach(id, removed, options);
     }
 
     #[inline(always)]
@@ -68,8 +64,7 @@ impl Behaviour for PushBehaviour {
         _: SendMode,
         options: &SocketOptions,
     ) -> Attempt<()> {
-        let hwm = options.sndhwm;
-        match self.lb.pick(|id| pipes.has_room(id, hwm)) {
+        match self.rr.pick(pipes, options) {
             Some(id) => {
                 pipes.push_outbound(id, msg);
                 Attempt::Done(())

@@ -3,14 +3,13 @@
 //! before the reply, or receiving before a request, is [`Error::State`]. Replies from other
 //! peers, or without the delimiter, are dropped.
 
-use super::behaviour::{attach_peer, Attempt, Behaviour, SendMode};
+use super::behaviour::{Attempt, Behaviour, RoundRobin, SendMode};
 use super::error::Error;
 use super::pipe::Pipes;
 use crate::message::Message;
 use crate::monitor::PeerAddr;
 use crate::options::SocketOptions;
 use crate::protocol::peer::PeerInfo;
-use crate::routing::lb::LoadBalance;
 use crate::routing::reqrep::ReqState;
 use crate::routing::{PipeId, RoutingId};
 use crate::socket_type::SocketType;
@@ -19,7 +18,7 @@ use crate::transport::Attached;
 /// The REQ socket type's rules; the socket is [`crate::Req`].
 #[derive(Debug)]
 pub struct ReqBehaviour {
-    lb: LoadBalance,
+    rr: RoundRobin,
     state: ReqState,
 }
 
@@ -30,13 +29,13 @@ impl Behaviour for ReqBehaviour {
 
     fn new(_: &SocketOptions, _: u32) -> Self {
         ReqBehaviour {
-            lb: LoadBalance::new(),
+            rr: RoundRobin::default(),
             state: ReqState::default(),
         }
     }
 
     fn pipe_created(&mut self, id: PipeId, persistent: bool, options: &SocketOptions) -> bool {
-        persistent && !options.immediate && self.lb.attach(id)
+        self.rr.pipe_created(id, persistent, options)
     }
 
     fn attach(
@@ -47,8 +46,7 @@ impl Behaviour for ReqBehaviour {
         _: &PeerAddr,
         _: &SocketOptions,
     ) -> Attached {
-        self.lb.attach(id);
-        attach_peer(pipes, id, peer)
+        self.rr.attach(pipes, id, peer)
     }
 
     fn detach(
@@ -58,9 +56,7 @@ impl Behaviour for ReqBehaviour {
         removed: bool,
         options: &SocketOptions,
     ) {
-        if removed || options.immediate {
-            self.lb.detach(id);
-        }
+        self.rr.detach(id, removed, options);
     }
 
     fn send(
@@ -75,8 +71,7 @@ impl Behaviour for ReqBehaviour {
                 "REQ: a request is out; receive its reply before sending another",
             ));
         }
-        let hwm = options.sndhwm;
-        match self.lb.pick(|id| pipes.has_room(id, hwm)) {
+        match self.rr.pick(pipes, options) {
             Some(id) => {
                 pipes.push_outbound(id, ReqState::frame_request(msg));
                 self.state.sent(id);

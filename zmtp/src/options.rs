@@ -68,6 +68,10 @@ pub struct SocketOptions {
     /// ZMQ_XPUB_NODROP: an XPUB send waits (`try_send`: [`crate::Error::Full`]) while a
     /// matching subscriber is at SNDHWM, instead of dropping the message for it. Default false.
     pub xpub_nodrop: bool,
+    /// ZMQ_XPUB_MANUAL: an XPUB hands over every subscription and cancel, and applies none:
+    /// the application does, with `XPub::subscribe`/`unsubscribe`, for the subscriber whose
+    /// subscription it received last. Default false.
+    pub xpub_manual: bool,
     /// ZMQ_XPUB_WELCOME_MSG: sent by an XPUB to each subscriber when its handshake is done.
     /// Default none.
     pub xpub_welcome_msg: Option<Bytes>,
@@ -103,6 +107,7 @@ impl Default for SocketOptions {
             xpub_verbose: false,
             xpub_verboser: false,
             xpub_nodrop: false,
+            xpub_manual: false,
             xpub_welcome_msg: None,
             tcp_keepalive: None,
             tcp_keepalive_idle: None,

@@ -395,3 +395,105 @@ async fn xpub_nodrop_refuses_rather_than_drops_for_a_stalled_subscriber() {
         xpub.close().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xpub_manual_lets_the_application_decide_each_pyzmq_subscription() {
+    use zmtp::XPub;
+    // Without XPUB_MANUAL the calls are refused, as libzmq refuses ZMQ_SUBSCRIBE on an XPUB.
+    let plain = XPub::new();
+    assert!(matches!(plain.subscribe("x"), Err(Error::InvalidOption(_))));
+    plain.close().await;
+
+    let mut opts = zmtp::SocketOptions::default();
+    opts.xpub_manual = true;
+    let xpub = XPub::with_options(opts).unwrap();
+    let ep = xpub.bind("tcp://127.0.0.1:0").unwrap();
+    let next = || async {
+        tokio::time::timeout(STEP, xpub.recv())
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let sub = |label: &'static str, topic: &[u8]| {
+        let mut a = Agent::spawn(label);
+        a.ok("sock s SUB");
+        a.ok(&format!("subscribe s {}", hex(topic)));
+        a.ok(&format!("connect s {}", port(&ep)));
+        a
+    };
+    // s1 asks for everything; the application gives it only "b" (a libzmq SUB filters too,
+    // so what it is given must be within what it asked for).
+    let mut s1 = sub("s1", b"");
+    assert_eq!(next().await, Message::from(Bytes::from_static(b"\x01")));
+    xpub.subscribe("b").unwrap();
+    // s2 asks for "a" too: handed over again (manual mode hands over every one); granted.
+    let mut s2 = sub("s2", b"a");
+    assert_eq!(next().await, Message::from(Bytes::from_static(b"\x01a")));
+    xpub.subscribe("a").unwrap();
+    for m in ["a1", "b1"] {
+        xpub.send(Message::from(m)).await.unwrap();
+    }
+    assert_eq!(
+        s1.recv("s"),
+        hex(b"b1"),
+        "s1 got what the application chose"
+    );
+    assert_eq!(s2.recv("s"), hex(b"a1"));
+    s2.expect("recv s 300", "TIMEOUT");
+    // The application takes "a" back from s2 (the last subscriber it heard from).
+    xpub.unsubscribe("a").unwrap();
+    xpub.send(Message::from("a2")).await.unwrap();
+    xpub.send(Message::from("b2")).await.unwrap();
+    assert_eq!(s1.recv("s"), hex(b"b2"));
+    s2.expect("recv s 300", "TIMEOUT");
+    s1.expect("recv s 300", "TIMEOUT");
+    // A subscriber that leaves cancels what it asked for (everything), not what it was given.
+    s1.kill();
+    assert_eq!(next().await, Message::from(Bytes::from_static(b"\x00")));
+    xpub.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_is_a_set_at_the_publisher_and_repeats_reach_a_verbose_xpub() {
+    // A raw 3.0 SUB subscribes to "a" twice and cancels once: as libzmq's mtrie, our PUB keeps
+    // one subscription per subscriber and topic, so the one cancel ends it.
+    let publ = Pub::new();
+    let mut mon = publ.monitor();
+    let ep = publ.bind("tcp://127.0.0.1:0").unwrap();
+    let mut s = TcpStream::connect(("127.0.0.1", port(&ep))).await.unwrap();
+    let mut hello = raw::raw_greeting(0);
+    hello.extend_from_slice(&ready("SUB"));
+    hello.extend_from_slice(b"\x00\x02\x01a\x00\x02\x01a\x00\x02\x01b");
+    s.write_all(&hello).await.unwrap();
+    handshakes(&mut mon, 1).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    publ.send(Message::from("a1")).await.unwrap();
+    s.write_all(b"\x00\x02\x00a").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    publ.send(Message::from("a2")).await.unwrap();
+    publ.send(Message::from("b2")).await.unwrap();
+    let got = read_for(&mut s, Duration::from_millis(500)).await;
+    assert!(contains(&got, b"a1") && contains(&got, b"b2"), "{got:?}");
+    assert!(
+        !contains(&got, b"a2"),
+        "still subscribed after the cancel: {got:?}"
+    );
+    publ.close().await;
+
+    // Our SUB sends every subscription, repeats too, as libzmq's does: a pyzmq XPUB_VERBOSE sees
+    // both; the cancel goes when the last subscription to the topic is removed.
+    let mut xpub = Agent::spawn("xpub");
+    xpub.ok("sock x XPUB xpub_verbose=1");
+    let xp = xpub.bind("x", 0);
+    let sub = zmtp::Sub::new();
+    sub.subscribe("t");
+    sub.connect(&format!("tcp://127.0.0.1:{xp}")).unwrap();
+    assert_eq!(xpub.recv("x"), hex(b"\x01t"));
+    sub.subscribe("t");
+    assert_eq!(xpub.recv("x"), hex(b"\x01t"));
+    sub.unsubscribe("t");
+    xpub.expect("recv x 300", "TIMEOUT");
+    sub.unsubscribe("t");
+    assert_eq!(xpub.recv("x"), hex(b"\x00t"));
+    sub.close().await;
+}

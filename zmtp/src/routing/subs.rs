@@ -42,6 +42,22 @@ impl Subscriptions {
         false
     }
 
+    /// Adds `topic` once, as a set does (what a publisher keeps per subscriber, as libzmq's
+    /// mtrie does: a subscriber's repeated subscription is one, and one cancel removes it);
+    /// true if it was not there.
+    pub fn insert(&mut self, topic: Bytes) -> bool {
+        if self.topics.contains_key(&topic) {
+            return false;
+        }
+        self.topics.insert(topic, 1);
+        true
+    }
+
+    /// Removes `topic` whatever its count; true if it was there.
+    pub fn remove(&mut self, topic: &[u8]) -> bool {
+        self.topics.remove(topic).is_some()
+    }
+
     /// True if some subscribed prefix starts `data` (the message's first frame).
     pub fn matches(&self, data: &[u8]) -> bool {
         self.topics.keys().any(|t| data.starts_with(t))
@@ -99,6 +115,17 @@ mod tests {
         assert!(!s.cancel(b"never"));
         assert!(s.subscribe(Bytes::new()));
         assert!(s.matches(b"") && s.matches(b"x"));
+    }
+
+    #[test]
+    fn set_of_prefixes() {
+        let mut s = Subscriptions::new();
+        assert!(s.insert(Bytes::from_static(b"ab")));
+        assert!(!s.insert(Bytes::from_static(b"ab")), "a repeat is one");
+        assert!(s.matches(b"abc"));
+        assert!(s.remove(b"ab"), "one cancel removes it");
+        assert!(!s.matches(b"abc"));
+        assert!(!s.remove(b"ab"));
     }
 
     #[test]

@@ -21,6 +21,7 @@ mod error;
 pub mod pair;
 mod pipe;
 pub mod publish;
+mod pubsub;
 pub mod pull;
 pub mod push;
 pub mod rep;

@@ -5,21 +5,19 @@
 
 use super::behaviour::{attach_peer, Attempt, Behaviour, SendMode};
 use super::pipe::Pipes;
+use super::pubsub::{as_subscription, Publisher};
 use crate::message::Message;
 use crate::monitor::PeerAddr;
 use crate::options::SocketOptions;
 use crate::protocol::peer::PeerInfo;
-use crate::routing::dist::Distribute;
-use crate::routing::subs::{self, Subscriptions};
-use crate::routing::{PipeId, PipeIdMap, RoutingId};
+use crate::routing::{PipeId, RoutingId};
 use crate::socket_type::SocketType;
 use crate::transport::Attached;
 
 /// The PUB socket type's rules; the socket is [`crate::Pub`].
 #[derive(Debug)]
 pub struct PubBehaviour {
-    dist: Distribute,
-    subs: PipeIdMap<Subscriptions>,
+    publisher: Publisher,
 }
 
 impl Behaviour for PubBehaviour {
@@ -31,8 +29,7 @@ impl Behaviour for PubBehaviour {
 
     fn new(_: &SocketOptions, _: u32) -> Self {
         PubBehaviour {
-            dist: Distribute::new(),
-            subs: PipeIdMap::default(),
+            publisher: Publisher::default(),
         }
     }
 
@@ -44,32 +41,21 @@ impl Behaviour for PubBehaviour {
         _: &PeerAddr,
         _: &SocketOptions,
     ) -> Attached {
-        self.dist.attach(id);
-        // A reconnecting subscriber sends its subscriptions again.
-        self.subs.insert(id, Subscriptions::new());
+        self.publisher.attach(id);
         attach_peer(pipes, id, peer)
     }
 
     fn detach(&mut self, id: PipeId, _: Option<&RoutingId>, _: bool, _: &SocketOptions) {
-        // A subscriber that is not connected gets nothing (slow joiners miss what was sent).
-        self.dist.detach(id);
-        self.subs.remove(&id);
+        // A subscriber that is not connected gets nothing (slow joiners miss what was sent); a
+        // reconnecting one sends its subscriptions again.
+        self.publisher.detach(id);
+        self.publisher.forget(id);
     }
 
     fn on_deliver(&mut self, _: &mut Pipes, from: PipeId, msgs: &mut Vec<Message>) {
-        let subs = self.subs.entry(from).or_default();
         for m in msgs.drain(..) {
-            let (true, Some(frame)) = (m.len() == 1, m.first()) else {
-                continue;
-            };
-            match subs::decode(frame) {
-                Some((true, topic)) => {
-                    subs.subscribe(topic);
-                }
-                Some((false, topic)) => {
-                    subs.cancel(&topic);
-                }
-                None => {}
+            if let Some((subscribe, topic)) = as_subscription(&m) {
+                self.publisher.apply(from, subscribe, topic);
             }
         }
     }
@@ -81,21 +67,7 @@ impl Behaviour for PubBehaviour {
         _: SendMode,
         options: &SocketOptions,
     ) -> Attempt<()> {
-        let first = msg.first().cloned().unwrap_or_default();
-        let subs = &self.subs;
-        let mut targets = Vec::new();
-        self.dist.each(
-            |id| subs.get(&id).is_some_and(|s| s.matches(&first)),
-            |id| pipes.has_room(id, options.sndhwm),
-            |id| targets.push(id),
-        );
-        if let Some((&last, rest)) = targets.split_last() {
-            for &id in rest {
-                pipes.push_outbound(id, msg.clone());
-            }
-            pipes.push_outbound(last, msg);
-        }
-        Attempt::Done(())
+        self.publisher.send(pipes, msg, options.sndhwm, false)
     }
 
     fn received(&mut self, _: PipeId, _: Option<RoutingId>, _: Message) -> Option<Message> {

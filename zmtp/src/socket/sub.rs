@@ -1,6 +1,8 @@
 //! SUB: receives what its publishers send on the topics it subscribed to (RFC 29, libzmq
-//! `src/sub.cpp`, `src/xsub.cpp`). Subscriptions are counted, sent to every publisher when its
-//! handshake is done (so again after a reconnect) and as they change; to a ZMTP 3.1 peer as
+//! `src/sub.cpp`, `src/xsub.cpp`). Subscriptions are counted. Each one is sent to every
+//! publisher (repeats too, as libzmq: an XPUB_VERBOSE publisher sees them), a cancel when the
+//! last subscription to its topic goes, and every topic again when a publisher's handshake is
+//! done (after a reconnect); to a ZMTP 3.1 peer as
 //! SUBSCRIBE/CANCEL commands, to a 3.0 peer as `0x01`/`0x00` + topic messages. Messages are
 //! filtered here too. SUB does not send.
 
@@ -9,12 +11,13 @@ use bytes::Bytes;
 use super::behaviour::{attach_peer, Attempt, Behaviour, SendMode};
 use super::error::Error;
 use super::pipe::Pipes;
+use super::pubsub::Subscriber;
 use super::Socket;
 use crate::message::Message;
 use crate::monitor::PeerAddr;
 use crate::options::SocketOptions;
 use crate::protocol::peer::PeerInfo;
-use crate::routing::subs::{self, Subscriptions};
+use crate::routing::subs;
 use crate::routing::{PipeId, RoutingId};
 use crate::socket_type::SocketType;
 use crate::transport::Attached;
@@ -22,20 +25,7 @@ use crate::transport::Attached;
 /// The SUB socket type's rules; the socket is [`crate::Sub`].
 #[derive(Debug)]
 pub struct SubBehaviour {
-    subs: Subscriptions,
-    /// Pipes whose connection's handshake is done: subscription changes go to these.
-    attached: Vec<PipeId>,
-}
-
-impl SubBehaviour {
-    /// Sends a (un)subscription to every attached publisher (past SNDHWM too: losing one
-    /// would leave the publisher filtering wrongly for good).
-    fn announce(&self, pipes: &mut Pipes, subscribe: bool, topic: &[u8]) {
-        let frame = subs::encode(subscribe, topic);
-        for &id in &self.attached {
-            pipes.push_control(id, Message::from(frame.clone()));
-        }
-    }
+    sub: Subscriber,
 }
 
 impl Behaviour for SubBehaviour {
@@ -47,8 +37,7 @@ impl Behaviour for SubBehaviour {
 
     fn new(_: &SocketOptions, _: u32) -> Self {
         SubBehaviour {
-            subs: Subscriptions::new(),
-            attached: Vec::new(),
+            sub: Subscriber::default(),
         }
     }
 
@@ -60,17 +49,12 @@ impl Behaviour for SubBehaviour {
         _: &PeerAddr,
         _: &SocketOptions,
     ) -> Attached {
-        if !self.attached.contains(&id) {
-            self.attached.push(id);
-        }
-        for topic in self.subs.topics() {
-            pipes.push_control(id, Message::from(subs::encode(true, topic)));
-        }
+        self.sub.attach(pipes, id);
         attach_peer(pipes, id, peer)
     }
 
     fn detach(&mut self, id: PipeId, _: Option<&RoutingId>, _: bool, _: &SocketOptions) {
-        self.attached.retain(|&p| p != id);
+        self.sub.detach(id);
     }
 
     fn send(&mut self, _: &mut Pipes, _: Message, _: SendMode, _: &SocketOptions) -> Attempt<()> {
@@ -81,8 +65,7 @@ impl Behaviour for SubBehaviour {
     }
 
     fn received(&mut self, _: PipeId, _: Option<RoutingId>, msg: Message) -> Option<Message> {
-        let first = msg.first()?;
-        self.subs.matches(first).then_some(msg)
+        self.sub.filter(msg)
     }
 }
 
@@ -95,9 +78,9 @@ impl Socket<SubBehaviour> {
     pub fn subscribe(&self, topic: impl Into<Bytes>) {
         let topic = topic.into();
         self.core().with_behaviour(|b, pipes| {
-            if b.subs.subscribe(topic.clone()) {
-                b.announce(pipes, true, &topic);
-            }
+            let msg = Message::from(subs::encode(true, &topic));
+            b.sub.subs.subscribe(topic);
+            b.sub.tell(pipes, &msg);
             ((), false)
         });
     }
@@ -107,8 +90,9 @@ impl Socket<SubBehaviour> {
     pub fn unsubscribe(&self, topic: impl AsRef<[u8]>) {
         let topic = topic.as_ref();
         self.core().with_behaviour(|b, pipes| {
-            if b.subs.cancel(topic) {
-                b.announce(pipes, false, topic);
+            if b.sub.subs.cancel(topic) {
+                b.sub
+                    .tell(pipes, &Message::from(subs::encode(false, topic)));
             }
             ((), false)
         });

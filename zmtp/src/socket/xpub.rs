@@ -3,18 +3,25 @@
 //! A subscription is handed over when it is the first to its topic among all subscribers, a
 //! cancel when the last one goes; a subscriber that leaves cancels its topics. Other messages
 //! from subscribers are handed over as they are. Sending filters as PUB does.
+//!
+//! With `xpub_manual`, every subscription and cancel is handed over and none is applied: the
+//! application decides, with [`Socket::subscribe`] and [`Socket::unsubscribe`], what the
+//! subscriber whose subscription it received last gets (libzmq's ZMQ_XPUB_MANUAL, then
+//! ZMQ_SUBSCRIBE on the XPUB). A subscriber that leaves cancels every topic it had asked for.
 
 use std::collections::HashMap;
 
 use bytes::Bytes;
 
 use super::behaviour::{attach_peer, Attempt, Behaviour, SendMode};
+use super::error::Error;
 use super::pipe::Pipes;
+use super::pubsub::{as_subscription, Publisher};
+use super::Socket;
 use crate::message::Message;
 use crate::monitor::PeerAddr;
 use crate::options::SocketOptions;
 use crate::protocol::peer::PeerInfo;
-use crate::routing::dist::Distribute;
 use crate::routing::subs::{self, Subscriptions};
 use crate::routing::{PipeId, PipeIdMap, RoutingId};
 use crate::socket_type::SocketType;
@@ -23,15 +30,19 @@ use crate::transport::Attached;
 /// The XPUB socket type's rules; the socket is [`crate::XPub`].
 #[derive(Debug)]
 pub struct XPubBehaviour {
-    dist: Distribute,
-    /// Each subscriber's subscriptions (the filter).
-    subs: PipeIdMap<Subscriptions>,
+    publisher: Publisher,
     /// Per topic, how many subscribers have it (a subscription is news when this goes 0 -> 1).
     subscribers: HashMap<Bytes, usize>,
     /// XPUB_VERBOSE: every subscription is handed over.
     verbose: bool,
     /// XPUB_VERBOSER: every cancel too.
     verboser: bool,
+    /// XPUB_MANUAL: subscriptions are handed over, and applied only by the application.
+    manual: bool,
+    /// XPUB_MANUAL: what each subscriber asked for (cancelled when it leaves).
+    requested: PipeIdMap<Subscriptions>,
+    /// XPUB_MANUAL: the subscriber whose subscription the application received last.
+    last: Option<PipeId>,
 }
 
 impl XPubBehaviour {
@@ -55,6 +66,28 @@ impl XPubBehaviour {
             None => false,
         }
     }
+
+    /// A subscription from `from`: whether the application gets it.
+    fn on_subscription(&mut self, from: PipeId, subscribe: bool, topic: Bytes) -> bool {
+        if self.manual {
+            if self.publisher.is_attached(from) {
+                let mine = self.requested.entry(from).or_default();
+                if subscribe {
+                    mine.insert(topic);
+                } else {
+                    mine.remove(&topic);
+                }
+            }
+            return true;
+        }
+        let news =
+            self.publisher.apply(from, subscribe, topic.clone()) && self.count(&topic, subscribe);
+        news || if subscribe {
+            self.verbose
+        } else {
+            self.verboser
+        }
+    }
 }
 
 impl Behaviour for XPubBehaviour {
@@ -64,11 +97,13 @@ impl Behaviour for XPubBehaviour {
 
     fn new(options: &SocketOptions, _: u32) -> Self {
         XPubBehaviour {
-            dist: Distribute::new(),
-            subs: PipeIdMap::default(),
+            publisher: Publisher::default(),
             subscribers: HashMap::new(),
             verbose: options.xpub_verbose || options.xpub_verboser,
             verboser: options.xpub_verboser,
+            manual: options.xpub_manual,
+            requested: PipeIdMap::default(),
+            last: None,
         }
     }
 
@@ -80,8 +115,7 @@ impl Behaviour for XPubBehaviour {
         _: &PeerAddr,
         options: &SocketOptions,
     ) -> Attached {
-        self.dist.attach(id);
-        self.subs.entry(id).or_default();
+        self.publisher.attach(id);
         if let Some(welcome) = &options.xpub_welcome_msg {
             pipes.push_outbound(id, Message::from(welcome.clone()));
         }
@@ -89,44 +123,42 @@ impl Behaviour for XPubBehaviour {
     }
 
     fn detach(&mut self, id: PipeId, _: Option<&RoutingId>, _: bool, _: &SocketOptions) {
-        self.dist.detach(id);
+        self.publisher.detach(id);
     }
 
     fn farewell(&mut self, id: PipeId) -> Vec<Message> {
-        let Some(gone) = self.subs.remove(&id) else {
-            return Vec::new();
+        let applied = self.publisher.forget(id);
+        let topics: Vec<Bytes> = if self.manual {
+            if self.last == Some(id) {
+                self.last = None;
+            }
+            // Every topic it asked for: the application decided what it had.
+            let asked = self.requested.remove(&id).unwrap_or_default();
+            asked.topics().cloned().collect()
+        } else {
+            let Some(gone) = applied else {
+                return Vec::new();
+            };
+            let topics: Vec<Bytes> = gone.topics().cloned().collect();
+            topics
+                .into_iter()
+                .filter(|t| self.count(t, false) || self.verboser)
+                .collect()
         };
-        let topics: Vec<Bytes> = gone.topics().cloned().collect();
         topics
-            .into_iter()
-            .filter(|t| self.count(t, false) || self.verboser)
-            .map(|t| Message::from(subs::encode(false, &t)))
+            .iter()
+            .map(|t| Message::from(subs::encode(false, t)))
             .collect()
     }
 
     fn on_deliver(&mut self, _: &mut Pipes, from: PipeId, msgs: &mut Vec<Message>) {
         let mut keep = Vec::with_capacity(msgs.len());
         for m in msgs.drain(..) {
-            let sub = (m.len() == 1)
-                .then(|| m.first().and_then(subs::decode))
-                .flatten();
-            let Some((subscribe, topic)) = sub else {
-                keep.push(m);
-                continue;
+            let hand_over = match as_subscription(&m) {
+                Some((subscribe, topic)) => self.on_subscription(from, subscribe, topic),
+                None => true,
             };
-            let mine = self.subs.entry(from).or_default();
-            let changed = if subscribe {
-                mine.subscribe(topic.clone())
-            } else {
-                mine.cancel(&topic)
-            };
-            let news = changed && self.count(&topic, subscribe);
-            let verbose = if subscribe {
-                self.verbose
-            } else {
-                self.verboser
-            };
-            if news || verbose {
+            if hand_over {
                 keep.push(m);
             }
         }
@@ -140,30 +172,52 @@ impl Behaviour for XPubBehaviour {
         _: SendMode,
         options: &SocketOptions,
     ) -> Attempt<()> {
-        let first = msg.first().cloned().unwrap_or_default();
-        let subs = &self.subs;
-        let mut targets = Vec::new();
-        let (_, full) = self.dist.each(
-            |id| subs.get(&id).is_some_and(|s| s.matches(&first)),
-            |id| pipes.has_room(id, options.sndhwm),
-            |id| targets.push(id),
-        );
-        if full > 0 && options.xpub_nodrop {
-            // XPUB_NODROP: nobody gets it until every matching subscriber has room.
-            return Attempt::Wait(msg);
-        }
-        if let Some((&last, rest)) = targets.split_last() {
-            for &id in rest {
-                pipes.push_outbound(id, msg.clone());
-            }
-            pipes.push_outbound(last, msg);
-        }
-        Attempt::Done(())
+        // XPUB_NODROP: nobody gets it until every matching subscriber has room.
+        self.publisher
+            .send(pipes, msg, options.sndhwm, options.xpub_nodrop)
     }
 
-    fn received(&mut self, _: PipeId, _: Option<RoutingId>, msg: Message) -> Option<Message> {
+    fn received(&mut self, from: PipeId, _: Option<RoutingId>, msg: Message) -> Option<Message> {
+        if self.manual && as_subscription(&msg).is_some() {
+            self.last = Some(from);
+        }
         Some(msg)
     }
 }
 
 impl super::SocketKind for XPubBehaviour {}
+
+/// XPUB-only calls (`xpub_manual`).
+impl Socket<XPubBehaviour> {
+    /// With `xpub_manual`: the subscriber whose subscription (or cancel) was received last gets
+    /// messages on `topic` from now on (libzmq: ZMQ_SUBSCRIBE on an XPUB). Does nothing if that
+    /// subscriber has left, or no subscription was received yet. Without `xpub_manual`:
+    /// [`Error::InvalidOption`], as libzmq refuses it.
+    pub fn subscribe(&self, topic: impl Into<Bytes>) -> Result<(), Error> {
+        self.manual(true, topic.into())
+    }
+
+    /// With `xpub_manual`: the subscriber whose subscription (or cancel) was received last no
+    /// longer gets messages on `topic` (libzmq: ZMQ_UNSUBSCRIBE on an XPUB). As
+    /// [`Socket::subscribe`] otherwise.
+    pub fn unsubscribe(&self, topic: impl Into<Bytes>) -> Result<(), Error> {
+        self.manual(false, topic.into())
+    }
+
+    fn manual(&self, subscribe: bool, topic: Bytes) -> Result<(), Error> {
+        self.core().with_behaviour(|b, _| {
+            if !b.manual {
+                return (
+                    Err(Error::InvalidOption(
+                        "XPUB subscribe/unsubscribe needs xpub_manual",
+                    )),
+                    false,
+                );
+            }
+            if let Some(id) = b.last {
+                b.publisher.apply(id, subscribe, topic);
+            }
+            (Ok(()), false)
+        })
+    }
+}

@@ -6,11 +6,11 @@
 
 use super::behaviour::{attach_peer, Attempt, Behaviour, SendMode};
 use super::pipe::Pipes;
+use super::pubsub::{as_subscription, Subscriber};
 use crate::message::Message;
 use crate::monitor::PeerAddr;
 use crate::options::SocketOptions;
 use crate::protocol::peer::PeerInfo;
-use crate::routing::subs::{self, Subscriptions};
 use crate::routing::{PipeId, RoutingId};
 use crate::socket_type::SocketType;
 use crate::transport::Attached;
@@ -18,8 +18,7 @@ use crate::transport::Attached;
 /// The XSUB socket type's rules; the socket is [`crate::XSub`].
 #[derive(Debug)]
 pub struct XSubBehaviour {
-    subs: Subscriptions,
-    attached: Vec<PipeId>,
+    sub: Subscriber,
 }
 
 impl Behaviour for XSubBehaviour {
@@ -29,8 +28,7 @@ impl Behaviour for XSubBehaviour {
 
     fn new(_: &SocketOptions, _: u32) -> Self {
         XSubBehaviour {
-            subs: Subscriptions::new(),
-            attached: Vec::new(),
+            sub: Subscriber::default(),
         }
     }
 
@@ -42,17 +40,12 @@ impl Behaviour for XSubBehaviour {
         _: &PeerAddr,
         _: &SocketOptions,
     ) -> Attached {
-        if !self.attached.contains(&id) {
-            self.attached.push(id);
-        }
-        for topic in self.subs.topics() {
-            pipes.push_outbound(id, Message::from(subs::encode(true, topic)));
-        }
+        self.sub.attach(pipes, id);
         attach_peer(pipes, id, peer)
     }
 
     fn detach(&mut self, id: PipeId, _: Option<&RoutingId>, _: bool, _: &SocketOptions) {
-        self.attached.retain(|&p| p != id);
+        self.sub.detach(id);
     }
 
     /// Never waits: a subscription must not be lost, and libzmq's XSUB sends to all its pipes
@@ -64,28 +57,22 @@ impl Behaviour for XSubBehaviour {
         _: SendMode,
         _: &SocketOptions,
     ) -> Attempt<()> {
-        let sub = (msg.len() == 1)
-            .then(|| msg.first().and_then(subs::decode))
-            .flatten();
-        let forward = match sub {
+        let forward = match as_subscription(&msg) {
             Some((true, topic)) => {
-                self.subs.subscribe(topic);
+                self.sub.subs.subscribe(topic);
                 true
             }
-            Some((false, topic)) => self.subs.cancel(&topic),
+            Some((false, topic)) => self.sub.subs.cancel(&topic),
             None => true,
         };
         if forward {
-            for &id in &self.attached {
-                pipes.push_outbound(id, msg.clone());
-            }
+            self.sub.tell(pipes, &msg);
         }
         Attempt::Done(())
     }
 
     fn received(&mut self, _: PipeId, _: Option<RoutingId>, msg: Message) -> Option<Message> {
-        let first = msg.first()?;
-        self.subs.matches(first).then_some(msg)
+        self.sub.filter(msg)
     }
 }
 

@@ -20,6 +20,7 @@ Commands:
   bind NAME PORT               bind tcp://127.0.0.1:PORT (0: ephemeral) -> "PORT n"
   connect NAME PORT            -> "OK"
   subscribe NAME [HEX]         SUB: subscribe to the prefix (hex; none: everything) -> "OK"
+  unsubscribe NAME [HEX]       SUB: remove one subscription to the prefix -> "OK"
   monitor NAME                 start collecting socket events -> "OK"
   events NAME                  -> "EVENTS E1 E2 ..." (all events so far, zmq names minus EVENT_)
   send NAME TOKEN...           send one message; a ROUTER_MANDATORY socket retries
@@ -136,6 +137,9 @@ def run(cmd, args):
         return "OK"
     if cmd == "subscribe":
         socks[args[0]].setsockopt(zmq.SUBSCRIBE, bytes.fromhex(args[1]) if len(args) > 1 else b"")
+        return "OK"
+    if cmd == "unsubscribe":
+        socks[args[0]].setsockopt(zmq.UNSUBSCRIBE, bytes.fromhex(args[1]) if len(args) > 1 else b"")
         return "OK"
     if cmd == "monitor":
         monitors[args[0]] = socks[args[0]].get_monitor_socket()

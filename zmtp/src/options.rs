@@ -59,6 +59,13 @@ pub struct SocketOptions {
     /// last-value feeds). Single-frame messages only, as in libzmq. Applies to PUSH, PULL,
     /// DEALER, PUB and SUB; ignored by the other types, as libzmq does. Default false.
     pub conflate: bool,
+    /// ZMQ_REQ_CORRELATE: a REQ puts a request id (4 bytes) before the delimiter and takes
+    /// only the reply that brings it back. Default false.
+    pub req_correlate: bool,
+    /// ZMQ_REQ_RELAXED: a REQ may send a new request before the reply to the last one (which
+    /// is then dropped when it comes); with `req_correlate`, a late reply from the same peer
+    /// cannot pass for the new one's either. Default false.
+    pub req_relaxed: bool,
     /// ZMQ_XPUB_VERBOSE: an XPUB hands over every subscription, repeats included (not only
     /// the first to a topic). Default false.
     pub xpub_verbose: bool,
@@ -104,6 +111,8 @@ impl Default for SocketOptions {
             router_handover: false,
             immediate: false,
             conflate: false,
+            req_correlate: false,
+            req_relaxed: false,
             xpub_verbose: false,
             xpub_verboser: false,
             xpub_nodrop: false,

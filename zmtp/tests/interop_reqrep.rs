@@ -157,3 +157,185 @@ async fn pyzmq_dealers_with_our_rep_envelopes_and_fair_queuing() {
     );
     rep.close().await;
 }
+
+fn req_with(correlate: bool, relaxed: bool) -> Req {
+    let mut opts = zmtp::SocketOptions::default();
+    opts.req_correlate = correlate;
+    opts.req_relaxed = relaxed;
+    opts.linger = Some(Duration::ZERO);
+    Req::with_options(opts).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn req_relaxed_sends_again_and_drops_the_old_reply_from_pyzmq_reps() {
+    // libzmq's test_req_relaxed, cases 1 and 2, with our REQ and two pyzmq REPs.
+    let mut reps: Vec<Agent> = ["rep0", "rep1"]
+        .into_iter()
+        .map(|label| {
+            let mut a = Agent::spawn(label);
+            a.ok("sock r REP");
+            a
+        })
+        .collect();
+    let req = req_with(true, true);
+    let mut mon = req.monitor();
+    for a in &mut reps {
+        let p = a.bind("r", 0);
+        req.connect(&format!("tcp://127.0.0.1:{p}")).unwrap();
+    }
+    let mut up = 0;
+    while up < 2 {
+        match tokio::time::timeout(STEP, mon.recv()).await.unwrap() {
+            Some(zmtp::SocketEvent::HandshakeSucceeded { .. }) => up += 1,
+            Some(_) => {}
+            None => panic!("monitor ended"),
+        }
+    }
+    // Which REP got a request (round-robin: they alternate).
+    let who_got = |reps: &mut Vec<Agent>, body: &[u8]| -> usize {
+        for (i, a) in reps.iter_mut().enumerate() {
+            let r = a.cmd("recv r 500");
+            if r == format!("MSG {}", hex(body)) {
+                return i;
+            }
+            assert_eq!(r, "TIMEOUT", "rep{i}");
+        }
+        panic!("no REP got {body:?}")
+    };
+    // Case 1: a second request before the first's reply; the first's reply is dropped.
+    req.send(m(&[b"A"])).await.unwrap();
+    let first = who_got(&mut reps, b"A");
+    req.send(m(&[b"C"])).await.unwrap();
+    let second = who_got(&mut reps, b"C");
+    assert_ne!(first, second, "round-robin");
+    reps[first].expect(&format!("send r {}", hex(b"WRONG")), "SENT");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    reps[second].expect(&format!("send r {}", hex(b"OK")), "SENT");
+    let reply = tokio::time::timeout(STEP, req.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(reply, m(&[b"OK"]));
+    // Case 2: a reply already received and not taken is dropped by the next request.
+    req.send(m(&[b"H"])).await.unwrap();
+    let third = who_got(&mut reps, b"H");
+    reps[third].expect(&format!("send r {}", hex(b"BAD")), "SENT");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    req.send(m(&[b"I"])).await.unwrap();
+    let fourth = who_got(&mut reps, b"I");
+    reps[fourth].expect(&format!("send r {}", hex(b"GOOD")), "SENT");
+    let reply = tokio::time::timeout(STEP, req.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(reply, m(&[b"GOOD"]));
+    // Strict (the default): the second request is refused.
+    let strict = req_with(false, false);
+    strict.connect(&format!("tcp://127.0.0.1:{}", 9)).unwrap();
+    strict.send(m(&[b"x"])).await.unwrap();
+    assert!(matches!(
+        strict.send(m(&[b"y"])).await,
+        Err(Error::State(_))
+    ));
+    strict.close().await;
+    req.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn req_correlate_and_relaxed_with_pyzmq_routers() {
+    let mut a = Agent::spawn("router");
+    a.ok("sock r ROUTER");
+    let p = a.bind("r", 0);
+    let mut opts = zmtp::SocketOptions::default();
+    opts.req_correlate = true;
+    opts.routing_id = Some(Bytes::from_static(b"req1"));
+    let req = Req::with_options(opts).unwrap();
+    req.connect(&format!("tcp://127.0.0.1:{p}")).unwrap();
+    req.send(m(&[b"ask"])).await.unwrap();
+    // On the wire: our id, a 4-byte request id, the delimiter, the body.
+    let got = a.recv("r");
+    let frames: Vec<&str> = got.split(' ').collect();
+    assert_eq!(frames.len(), 4, "{got}");
+    assert_eq!(frames[0], hex(b"req1"));
+    assert_eq!(frames[1].len(), 8, "a 4-byte request id: {got}");
+    assert_eq!(&frames[2..], &["-", &hex(b"ask")[..]]);
+    let id = frames[1];
+    let wrong = if id == "00000000" {
+        "01000000"
+    } else {
+        "00000000"
+    };
+    // A reply with another id, or without one, is dropped; the one with ours arrives.
+    a.expect(
+        &format!("send r {} {wrong} - {}", hex(b"req1"), hex(b"old")),
+        "SENT",
+    );
+    a.expect(
+        &format!("send r {} - {}", hex(b"req1"), hex(b"noid")),
+        "SENT",
+    );
+    a.expect(
+        &format!("send r {} {id} - {}", hex(b"req1"), hex(b"good")),
+        "SENT",
+    );
+    let reply = tokio::time::timeout(STEP, req.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(reply, m(&[b"good"]));
+    req.close().await;
+
+    // libzmq's case 4: two requests queued before the ROUTER binds; both are bounced back,
+    // and only the second's reply is taken.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let req = req_with(true, true);
+    req.connect(&format!("tcp://127.0.0.1:{port}")).unwrap();
+    req.send(m(&[b"TO_BE_DISCARDED"])).await.unwrap();
+    req.send(m(&[b"TO_BE_ANSWERED"])).await.unwrap();
+    let mut b = Agent::spawn("router2");
+    b.ok("sock r ROUTER");
+    b.bind("r", port);
+    b.expect("echo r 2", "ECHOED");
+    let reply = tokio::time::timeout(STEP, req.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(reply, m(&[b"TO_BE_ANSWERED"]));
+    assert!(req.try_recv().is_none());
+    req.close().await;
+
+    // Relaxed without correlate, one peer: a reply received and not taken when the next
+    // request goes is dropped (libzmq drops them at each request), so it cannot pass for the
+    // next request's reply.
+    let mut c = Agent::spawn("router3");
+    c.ok("sock r ROUTER");
+    let p = c.bind("r", 0);
+    let mut opts = zmtp::SocketOptions::default();
+    opts.req_relaxed = true;
+    opts.routing_id = Some(Bytes::from_static(b"req2"));
+    opts.linger = Some(Duration::ZERO);
+    let req = Req::with_options(opts).unwrap();
+    req.connect(&format!("tcp://127.0.0.1:{p}")).unwrap();
+    req.send(m(&[b"H"])).await.unwrap();
+    assert_eq!(c.recv("r"), format!("{} - {}", hex(b"req2"), hex(b"H")));
+    c.expect(
+        &format!("send r {} - {}", hex(b"req2"), hex(b"BAD")),
+        "SENT",
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    req.send(m(&[b"I"])).await.unwrap();
+    assert_eq!(c.recv("r"), format!("{} - {}", hex(b"req2"), hex(b"I")));
+    c.expect(
+        &format!("send r {} - {}", hex(b"req2"), hex(b"GOOD")),
+        "SENT",
+    );
+    let reply = tokio::time::timeout(STEP, req.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(reply, m(&[b"GOOD"]));
+    req.close().await;
+}

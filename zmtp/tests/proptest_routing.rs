@@ -72,40 +72,60 @@ proptest! {
 enum ReqOp {
     /// Send a request to this pipe (if allowed).
     Send(u64),
-    /// A message from this pipe, with or without the delimiter.
-    Reply(u64, bool),
+    /// A message from this pipe, with or without the delimiter, and a request id frame in
+    /// front: the last request's (0), the one before (1), or none (2).
+    Reply(u64, bool, u8),
 }
 
 proptest! {
     #[test]
     fn req_takes_exactly_one_reply_from_the_peer_asked(
+        correlate in any::<bool>(),
+        relaxed in any::<bool>(),
+        seed in any::<u32>(),
         ops in proptest::collection::vec(
             prop_oneof![
                 (0u64..3).prop_map(ReqOp::Send),
-                ((0u64..3), any::<bool>()).prop_map(|(p, d)| ReqOp::Reply(p, d)),
+                ((0u64..3), any::<bool>(), 0u8..3).prop_map(|(p, d, i)| ReqOp::Reply(p, d, i)),
             ],
             0..100,
         )
     ) {
-        let mut r = ReqState::default();
+        let mut r = ReqState::new(correlate, relaxed, seed);
         let mut waiting: Option<u64> = None;
+        let mut last_id = seed;
         for op in ops {
-            prop_assert_eq!(r.can_send(), waiting.is_none());
+            prop_assert_eq!(r.can_send(), waiting.is_none() || relaxed);
             prop_assert_eq!(r.can_recv(), waiting.is_some());
             match op {
                 ReqOp::Send(p) => {
-                    if waiting.is_none() {
-                        r.sent(PipeId(p));
+                    if waiting.is_none() || relaxed {
+                        let wire = r.request(PipeId(p), Message::from("q"));
+                        let mut want = vec![Bytes::new(), Bytes::from("q")];
+                        if correlate {
+                            last_id = last_id.wrapping_add(1);
+                            want.insert(0, Bytes::copy_from_slice(&last_id.to_ne_bytes()));
+                        }
+                        prop_assert_eq!(wire.frames(), &want[..]);
                         waiting = Some(p);
                     }
                 }
-                ReqOp::Reply(p, delimited) => {
+                ReqOp::Reply(p, delimited, id) => {
                     let mut m = Message::from("body");
                     if delimited {
                         m.push_front(Bytes::new());
                     }
+                    let id_frame = match id {
+                        0 => Some(last_id),
+                        1 => Some(last_id.wrapping_sub(1)),
+                        _ => None,
+                    };
+                    if let Some(i) = id_frame {
+                        m.push_front(Bytes::copy_from_slice(&i.to_ne_bytes()));
+                    }
                     let accepted = r.accept_reply(PipeId(p), m).is_some();
-                    let want = delimited && waiting == Some(p);
+                    let id_ok = if correlate { id == 0 } else { id == 2 };
+                    let want = delimited && waiting == Some(p) && id_ok;
                     prop_assert_eq!(accepted, want);
                     if want {
                         waiting = None;

@@ -149,6 +149,26 @@ impl Pipes {
         }
     }
 
+    /// Drops every received message not taken yet (a REQ starting a request, as libzmq). Paused
+    /// readers resume; pipes whose connection is gone go. A pipe may stay in the fair queue
+    /// with nothing to take: the queue skips it.
+    pub(crate) fn discard_inbound(&mut self) {
+        self.map.retain(|_, p| {
+            if p.inbound.is_empty() {
+                return true;
+            }
+            p.inbound.clear();
+            if p.dead {
+                return false;
+            }
+            if p.reader_paused {
+                p.reader_paused = false;
+                p.notify.notify_one();
+            }
+            true
+        });
+    }
+
     /// Asks the pipe's connection to close.
     pub(crate) fn kick(&mut self, id: PipeId) {
         if let Some(p) = self.get_mut(id) {

@@ -1,7 +1,9 @@
 //! REQ: a request round-robined over the peers with room, with an empty delimiter in front;
 //! then exactly one reply, from the peer asked (RFC 28, libzmq `src/req.cpp`). Sending again
 //! before the reply, or receiving before a request, is [`Error::State`]. Replies from other
-//! peers, or without the delimiter, are dropped.
+//! peers, or without the delimiter, are dropped. Options `req_correlate` and `req_relaxed` as
+//! libzmq's (see [`crate::routing::reqrep`]). Each request starts by dropping the replies
+//! received and not taken, as libzmq does: a stale one cannot pass for the new one's reply.
 
 use super::behaviour::{Attempt, Behaviour, RoundRobin, SendMode};
 use super::error::Error;
@@ -27,10 +29,10 @@ impl Behaviour for ReqBehaviour {
     type Sent = ();
     const RECEIVES_ROUTING_ID: bool = false;
 
-    fn new(_: &SocketOptions, _: u32) -> Self {
+    fn new(options: &SocketOptions, seed: u32) -> Self {
         ReqBehaviour {
             rr: RoundRobin::default(),
-            state: ReqState::default(),
+            state: ReqState::new(options.req_correlate, options.req_relaxed, seed),
         }
     }
 
@@ -73,8 +75,9 @@ impl Behaviour for ReqBehaviour {
         }
         match self.rr.pick(pipes, options) {
             Some(id) => {
-                pipes.push_outbound(id, ReqState::frame_request(msg));
-                self.state.sent(id);
+                pipes.discard_inbound();
+                let request = self.state.request(id, msg);
+                pipes.push_outbound(id, request);
                 Attempt::Done(())
             }
             None => Attempt::Wait(msg),

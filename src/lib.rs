@@ -1,5 +1,7 @@
-//! Shared bits of the `broker`, `worker` and `client` binaries: logging set-up, the one-line
+//! Shared bits of the `broker`, `worker`, `client` and `zmtp-cat` binaries: logging set-up, the one-line
 //! error exit, and stdout lines that survive a reader going away.
+
+pub mod cat;
 
 use std::fmt::Display;
 use std::io::Write;
@@ -23,6 +25,11 @@ pub fn out(line: std::fmt::Arguments<'_>) {
     {
         STDOUT_GONE.store(true, Ordering::Relaxed);
     }
+}
+
+/// True once a write to stdout failed: its reader is gone.
+pub fn stdout_gone() -> bool {
+    STDOUT_GONE.load(Ordering::Relaxed)
 }
 
 /// `println!` for the binaries, through [`out`].

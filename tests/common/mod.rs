@@ -197,6 +197,20 @@ impl Proc {
         }
     }
 
+    /// Writes `text` to stdin as it is.
+    pub fn write(&mut self, text: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        stdin
+            .write_all(text.as_bytes())
+            .and_then(|()| stdin.flush())
+            .unwrap_or_else(|e| panic!("{}: cannot write stdin: {e}", self.name));
+    }
+
+    /// Closes stdin (end of file for the process), writing nothing.
+    pub fn end_stdin(&mut self) {
+        self.stdin.take();
+    }
+
     /// Waits (bounded) for the process to exit; panics after `timeout`.
     pub fn wait(&mut self, timeout: Duration) -> ExitStatus {
         if let Some(s) = self.status {

@@ -28,7 +28,15 @@ pub struct Agent {
 
 impl Agent {
     pub fn spawn(label: &'static str) -> Agent {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/agent.py");
+        // From the zmtp crate's tests, or from the workspace's (tests/cat.rs).
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let script = [
+            root.join("tests/py/agent.py"),
+            root.join("zmtp/tests/py/agent.py"),
+        ]
+        .into_iter()
+        .find(|p| p.exists())
+        .expect("tests/py/agent.py");
         let python = python();
         let mut child = Command::new(&python)
             .arg(&script)

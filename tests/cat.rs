@@ -1,0 +1,429 @@
+//! `zmtp-cat` against real libzmq 4.3.5 (pyzmq agents in child processes), one test per socket
+//! type (and both sides of REQ/REP): what a stdin line becomes on the wire, what a received
+//! message prints as, when it exits and with which status, argument errors, a closed stdout.
+//!
+//! Every wait is bounded; the agents and zmtp-cat processes are killed by PID when dropped.
+
+#[path = "../zmtp/tests/common/agent.rs"]
+mod agent;
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use agent::Agent;
+use common::{Proc, STEP};
+
+const CAT: &str = env!("CARGO_BIN_EXE_zmtp-cat");
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn cat(args: &[&str]) -> Proc {
+    Proc::spawn(
+        format!("zmtp-cat {}", args.join(" ")),
+        Command::new(CAT).args(args),
+    )
+}
+
+/// The port of the `bound tcp://127.0.0.1:PORT` line zmtp-cat prints for a bind to port 0.
+fn bound_port(p: &Proc) -> u16 {
+    let deadline = Instant::now() + STEP;
+    loop {
+        let err = p.stderr();
+        if let Some(line) = err.lines().find(|l| l.starts_with("bound ")) {
+            return line
+                .rsplit(':')
+                .next()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or_else(|| panic!("bad line {line:?}"));
+        }
+        assert!(Instant::now() < deadline, "no bound line; stderr: {err}");
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn ep(port: u16) -> String {
+    format!("tcp://127.0.0.1:{port}")
+}
+
+/// Waits for zmtp-cat to exit; asserts the status and that stderr has no panic text.
+fn exits(p: &mut Proc, code: i32) {
+    let status = p.wait(STEP);
+    let err = p.stderr();
+    assert_eq!(status.code(), Some(code), "{}: stderr: {err}", p.name);
+    assert!(!err.contains("panicked"), "{}: {err}", p.name);
+}
+
+/// Time for connections and subscriptions to settle before sending (slow joiners).
+fn settle() {
+    thread::sleep(Duration::from_millis(500));
+}
+
+#[test]
+fn cat_req_with_a_pyzmq_rep() {
+    let mut rep = Agent::spawn("rep");
+    rep.ok("sock r REP");
+    let port = rep.bind("r", 0);
+    rep.start("echo r 2");
+    let mut c = cat(&["req", "--connect", &ep(port)]);
+    // Two frames (TAB), then binary bytes written as 0x + hex.
+    c.write("hello\tworld\n0x00ff\n");
+    c.end_stdin();
+    exits(&mut c, 0);
+    assert_eq!(rep.reply(STEP), "ECHOED 2");
+    assert_eq!(c.remaining_lines(STEP), vec!["hello\tworld", "0x00ff"]);
+}
+
+#[test]
+fn cat_rep_with_a_pyzmq_req() {
+    // Replies from stdin.
+    let mut c = cat(&["REP", "--bind", "tcp://127.0.0.1:0", "--count", "1"]);
+    let port = bound_port(&c);
+    let mut req = Agent::spawn("req");
+    req.ok("sock q REQ");
+    req.ok(&format!("connect q {port}"));
+    req.expect(&format!("send q {} -", hex(b"hi")), "SENT");
+    // The request as a line (its empty second frame printed as nothing), then our reply.
+    assert_eq!(c.line("", STEP), "hi\t");
+    c.write("yo\t0x00\n");
+    assert_eq!(req.recv("q"), format!("{} 00", hex(b"yo")));
+    exits(&mut c, 0);
+
+    // --echo: each request back unchanged, stdin not read.
+    let mut c = cat(&[
+        "rep",
+        "--bind",
+        "tcp://127.0.0.1:0",
+        "--echo",
+        "--count",
+        "2",
+    ]);
+    let port = bound_port(&c);
+    req.ok("sock q2 REQ");
+    req.ok(&format!("connect q2 {port}"));
+    for body in [&b"one"[..], b"\x01\x02"] {
+        req.expect(&format!("send q2 {}", hex(body)), "SENT");
+        assert_eq!(req.recv("q2"), hex(body));
+    }
+    exits(&mut c, 0);
+    assert_eq!(c.remaining_lines(STEP), vec!["one", "0x0102"]);
+}
+
+#[test]
+fn cat_dealer_with_a_pyzmq_router() {
+    let mut router = Agent::spawn("router");
+    router.ok("sock r ROUTER");
+    let port = router.bind("r", 0);
+    let mut c = cat(&[
+        "dealer",
+        "--connect",
+        &ep(port),
+        "--id",
+        "d1",
+        "--count",
+        "1",
+    ]);
+    c.write("ask\tmore\n");
+    // The ROUTER sees our --id in front of the frames.
+    assert_eq!(
+        router.recv("r"),
+        format!("{} {} {}", hex(b"d1"), hex(b"ask"), hex(b"more"))
+    );
+    router.expect(&format!("send r {} {}", hex(b"d1"), hex(b"answer")), "SENT");
+    assert_eq!(c.line("", STEP), "answer");
+    exits(&mut c, 0);
+}
+
+#[test]
+fn cat_router_with_pyzmq_dealers() {
+    let mut c = cat(&["router", "--bind", "tcp://127.0.0.1:0"]);
+    let port = bound_port(&c);
+    let mut d = Agent::spawn("dealer");
+    d.ok(&format!("sock w DEALER routing_id={}", hex(b"w1")));
+    d.ok(&format!("connect w {port}"));
+    d.expect(&format!("send w {}", hex(b"hi")), "SENT");
+    // Received: the sender's routing id first.
+    assert_eq!(c.line("", STEP), "w1\thi");
+    // The first frame of a line names the peer; an unknown one is reported, not fatal.
+    c.write("nobody\tlost\nw1\tback\n");
+    assert_eq!(d.recv("w"), hex(b"back"));
+    c.end_stdin();
+    exits(&mut c, 0);
+    assert!(
+        c.stderr().contains("no peer with routing id"),
+        "{}",
+        c.stderr()
+    );
+
+    // --echo: back to the peer it came from.
+    let mut c = cat(&[
+        "router",
+        "--bind",
+        "tcp://127.0.0.1:0",
+        "--echo",
+        "--count",
+        "2",
+    ]);
+    let port = bound_port(&c);
+    d.ok(&format!("sock e1 DEALER routing_id={}", hex(b"e1")));
+    d.ok(&format!("sock e2 DEALER routing_id={}", hex(b"e2")));
+    d.ok(&format!("connect e1 {port}"));
+    d.ok(&format!("connect e2 {port}"));
+    d.expect(&format!("send e1 {}", hex(b"x")), "SENT");
+    d.expect(&format!("send e2 {}", hex(b"y")), "SENT");
+    assert_eq!(d.recv("e1"), hex(b"x"));
+    assert_eq!(d.recv("e2"), hex(b"y"));
+    exits(&mut c, 0);
+}
+
+#[test]
+fn cat_pub_with_pyzmq_subs_filtering() {
+    let mut c = cat(&["pub", "--bind", "tcp://127.0.0.1:0"]);
+    let port = bound_port(&c);
+    let mut subs: Vec<Agent> = [("sub-a", "a"), ("sub-b", "b")]
+        .into_iter()
+        .map(|(label, topic)| {
+            let mut s = Agent::spawn(label);
+            s.ok("sock s SUB");
+            s.ok(&format!("subscribe s {}", hex(topic.as_bytes())));
+            s.ok(&format!("connect s {port}"));
+            s
+        })
+        .collect();
+    settle();
+    c.write("a1\nb1\na2\tpart\n");
+    c.end_stdin();
+    exits(&mut c, 0);
+    assert_eq!(subs[0].recv("s"), hex(b"a1"));
+    assert_eq!(
+        subs[0].recv("s"),
+        format!("{} {}", hex(b"a2"), hex(b"part"))
+    );
+    assert_eq!(subs[1].recv("s"), hex(b"b1"));
+    subs[1].expect("recv s 300", "TIMEOUT");
+}
+
+#[test]
+fn cat_sub_with_a_pyzmq_pub() {
+    let mut publ = Agent::spawn("pub");
+    publ.ok("sock p PUB");
+    let port = publ.bind("p", 0);
+    let mut c = cat(&[
+        "sub",
+        "--connect",
+        &ep(port),
+        "--subscribe",
+        "a",
+        "--count",
+        "3",
+    ]);
+    // Publish until three have arrived (the subscription takes a moment to reach the PUB).
+    for round in 0..100 {
+        if !c.running() {
+            break;
+        }
+        publ.expect(&format!("send p {}", hex(b"b")), "SENT");
+        publ.expect(
+            &format!("send p {}", hex(format!("a{round}").as_bytes())),
+            "SENT",
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    exits(&mut c, 0);
+    let lines = c.remaining_lines(STEP);
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(lines.iter().all(|l| l.starts_with('a')), "{lines:?}");
+}
+
+#[test]
+fn cat_push_splits_evenly_over_three_pyzmq_pulls() {
+    let mut c = cat(&["push", "--bind", "tcp://127.0.0.1:0"]);
+    let port = bound_port(&c);
+    let mut pulls: Vec<Agent> = ["pull1", "pull2", "pull3"]
+        .into_iter()
+        .map(|label| {
+            let mut a = Agent::spawn(label);
+            a.ok("sock s PULL");
+            a.ok(&format!("connect s {port}"));
+            a
+        })
+        .collect();
+    settle();
+    let input: String = (0..30).map(|i| format!("{i}\n")).collect();
+    c.write(&input);
+    c.end_stdin();
+    exits(&mut c, 0);
+    let mut all = Vec::new();
+    for p in &mut pulls {
+        let got = p.count(10, 5000, &["s"]);
+        assert_eq!(got["s"].len(), 10, "{got:?}");
+        all.extend(got["s"].iter().copied());
+    }
+    all.sort_unstable();
+    assert_eq!(all, (0..30).collect::<Vec<u64>>());
+}
+
+#[test]
+fn cat_pull_from_two_pyzmq_pushes() {
+    let mut c = cat(&["pull", "--bind", "tcp://127.0.0.1:0", "--count", "20"]);
+    let port = bound_port(&c);
+    let mut pushes: Vec<Agent> = ["push1", "push2"]
+        .into_iter()
+        .map(|label| {
+            let mut a = Agent::spawn(label);
+            a.ok("sock p PUSH");
+            a.ok(&format!("connect p {port}"));
+            a
+        })
+        .collect();
+    for p in &mut pushes {
+        assert_eq!(p.cmd("seq p 10"), "SENT 10");
+    }
+    exits(&mut c, 0);
+    let mut lines = c.remaining_lines(STEP);
+    lines.sort();
+    let mut want: Vec<String> = (0..10).chain(0..10).map(|i| i.to_string()).collect();
+    want.sort();
+    assert_eq!(lines, want);
+}
+
+#[test]
+fn cat_pair_with_a_pyzmq_pair() {
+    let mut pair = Agent::spawn("pair");
+    pair.ok("sock p PAIR");
+    let port = pair.bind("p", 0);
+    let mut c = cat(&["pair", "--connect", &ep(port), "--count", "1"]);
+    c.write("ping\n");
+    assert_eq!(pair.recv("p"), hex(b"ping"));
+    pair.expect(&format!("send p {}", hex(b"pong")), "SENT");
+    assert_eq!(c.line("", STEP), "pong");
+    exits(&mut c, 0);
+}
+
+#[test]
+fn cat_xpub_with_a_pyzmq_sub() {
+    let mut c = cat(&["xpub", "--bind", "tcp://127.0.0.1:0"]);
+    let port = bound_port(&c);
+    let mut sub = Agent::spawn("sub");
+    sub.ok("sock s SUB");
+    sub.ok(&format!("subscribe s {}", hex(b"t")));
+    sub.ok(&format!("connect s {port}"));
+    // The subscription, 0x01 + "t", printed as hex (0x01 is a control character).
+    assert_eq!(c.line("", STEP), "0x0174");
+    c.write("t1\nu1\n");
+    c.end_stdin();
+    exits(&mut c, 0);
+    assert_eq!(sub.recv("s"), hex(b"t1"));
+    sub.expect("recv s 300", "TIMEOUT");
+}
+
+#[test]
+fn cat_xsub_with_a_pyzmq_xpub() {
+    let mut xpub = Agent::spawn("xpub");
+    xpub.ok("sock x XPUB");
+    let port = xpub.bind("x", 0);
+    let mut c = cat(&[
+        "xsub",
+        "--connect",
+        &ep(port),
+        "--subscribe",
+        "t",
+        "--count",
+        "1",
+    ]);
+    // --subscribe goes upstream as a subscription message.
+    assert_eq!(xpub.recv("x"), hex(b"\x01t"));
+    xpub.expect(&format!("send x {}", hex(b"u1")), "SENT");
+    xpub.expect(&format!("send x {}", hex(b"t1")), "SENT");
+    assert_eq!(c.line("", STEP), "t1");
+    exits(&mut c, 0);
+}
+
+#[test]
+fn cat_timeout_and_argument_errors() {
+    // --count not reached within --timeout-ms: one line, exit 1.
+    let mut c = cat(&[
+        "pull",
+        "--bind",
+        "tcp://127.0.0.1:0",
+        "--count",
+        "1",
+        "--timeout-ms",
+        "200",
+    ]);
+    exits(&mut c, 1);
+    assert!(c.stderr().contains("timed out"), "{}", c.stderr());
+
+    for args in [
+        &["bogus", "--bind", "tcp://127.0.0.1:0"][..],
+        &["pub"],
+        &["pub", "--bind", "tcp://nope"],
+        &["pub", "--connect", "udp://127.0.0.1:1"],
+        &["pub", "--bind", "tcp://127.0.0.1:0", "--echo"],
+        &["pull", "--bind", "tcp://127.0.0.1:0", "--subscribe", "x"],
+        &["dealer", "--connect", "tcp://127.0.0.1:1", "--id", ""],
+    ] {
+        let mut c = cat(args);
+        exits(&mut c, 2);
+        let err = c.stderr();
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn cat_with_a_closed_stdout_ends_quietly() {
+    // `zmtp-cat sub ... | head -3`: once the reader is gone, zmtp-cat ends, quietly.
+    let mut publ = Agent::spawn("pub");
+    publ.ok("sock p PUB");
+    let port = publ.bind("p", 0);
+    let mut child = Command::new(CAT)
+        .args(["sub", "--connect", &ep(port)])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("zmtp-cat");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let reader = thread::spawn(move || {
+        let mut lines = Vec::new();
+        for _ in 0..3 {
+            let mut l = String::new();
+            if out.read_line(&mut l).unwrap_or(0) == 0 {
+                break;
+            }
+            lines.push(l);
+        }
+        lines // `out` is dropped here: the pipe closes, as when head exits.
+    });
+    let deadline = Instant::now() + STEP;
+    let mut status = None;
+    while Instant::now() < deadline {
+        publ.expect(&format!("send p {}", hex(b"m")), "SENT");
+        if let Some(s) = child.try_wait().expect("try_wait") {
+            status = Some(s);
+            break;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    let Some(status) = status else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("zmtp-cat kept running with its stdout closed");
+    };
+    let lines = reader.join().expect("reader");
+    assert_eq!(lines.len(), 3);
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        use std::io::Read;
+        let _ = e.read_to_string(&mut err);
+    }
+    assert_eq!(status.code(), Some(0), "stderr: {err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("Broken pipe"),
+        "{err}"
+    );
+}

@@ -13,14 +13,10 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use agent::Agent;
+use agent::{hex, Agent};
 use common::{Proc, STEP};
 
 const CAT: &str = env!("CARGO_BIN_EXE_zmtp-cat");
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
 
 fn cat(args: &[&str]) -> Proc {
     Proc::spawn(

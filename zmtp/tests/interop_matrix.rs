@@ -13,28 +13,12 @@ mod common;
 
 use std::time::Duration;
 
-use agent::{Agent, STEP};
+use agent::{handshakes, hex, m, port, recv, Agent, STEP};
 use bytes::Bytes;
 use zmtp::monitor::Monitor;
 use zmtp::{
-    Dealer, Endpoint, Message, Pub, Pull, Rep, Req, Routed, Router, RoutingId, SocketEvent, Sub,
-    XPub, XSub,
+    Dealer, Message, Pub, Pull, Rep, Req, Routed, Router, RoutingId, SocketEvent, Sub, XPub, XSub,
 };
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn port(ep: &Endpoint) -> u16 {
-    let Endpoint::Tcp { port, .. } = ep else {
-        panic!("not tcp: {ep}")
-    };
-    *port
-}
-
-fn m(frames: &[&[u8]]) -> Message {
-    Message::from_frames(frames.iter().map(|f| Bytes::copy_from_slice(f)))
-}
 
 /// zlib's CRC-32 (IEEE, reflected, init and xorout all ones), as Python's `zlib.crc32`.
 fn crc32(data: &[u8]) -> u32 {
@@ -70,36 +54,6 @@ fn desc(msg: &Message) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// Waits (at most [`STEP`]) until `n` peers have finished their handshake; returns the routing
-/// ids they reported.
-async fn handshakes(mon: &mut Monitor, n: usize) -> Vec<Option<RoutingId>> {
-    let mut ids = Vec::new();
-    let mut seen = Vec::new();
-    let r = tokio::time::timeout(STEP, async {
-        while ids.len() < n {
-            match mon.recv().await {
-                Some(SocketEvent::HandshakeSucceeded { routing_id, .. }) => ids.push(routing_id),
-                Some(e) => seen.push(e),
-                None => break,
-            }
-        }
-    })
-    .await;
-    assert!(
-        r.is_ok() && ids.len() == n,
-        "{} of {n} handshakes; seen {seen:#?}",
-        ids.len()
-    );
-    ids
-}
-
-async fn recv(s: &zmtp::Socket<impl zmtp::socket::SocketKind>) -> Message {
-    tokio::time::timeout(STEP, s.recv())
-        .await
-        .expect("no message in time")
-        .expect("recv")
 }
 
 /// Nothing more arrives on `s` within `wait`.

@@ -14,22 +14,11 @@ mod raw;
 
 use std::time::Duration;
 
-use agent::{Agent, STEP};
+use agent::{hex, port, Agent, STEP};
 use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use zmtp::monitor::{DisconnectReason, Monitor, PeerAddr};
-use zmtp::{Dealer, Endpoint, Message, ProtocolError, Router, RoutingId, SocketEvent};
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn port(ep: &Endpoint) -> u16 {
-    let Endpoint::Tcp { port, .. } = ep else {
-        panic!("not tcp: {ep}")
-    };
-    *port
-}
+use zmtp::{Dealer, Message, ProtocolError, Router, RoutingId, SocketEvent};
 
 /// Waits (at most [`STEP`]) for the first event that `want` accepts; events before it are
 /// skipped, and listed if none comes.

@@ -11,48 +11,10 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use agent::{Agent, STEP};
+use agent::{handshakes, hex, port, recv, Agent, STEP};
 use bytes::Bytes;
-use zmtp::monitor::{DisconnectReason, Monitor};
-use zmtp::{Endpoint, Error, Message, Pair, Pull, Push, SocketEvent, SocketType};
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn port(ep: &Endpoint) -> u16 {
-    let Endpoint::Tcp { port, .. } = ep else {
-        panic!("not tcp: {ep}")
-    };
-    *port
-}
-
-/// Waits (at most [`STEP`]) until `n` peers have finished their handshake.
-async fn handshakes(mon: &mut Monitor, n: usize) {
-    let mut done = 0;
-    let mut seen = Vec::new();
-    let r = tokio::time::timeout(STEP, async {
-        while done < n {
-            match mon.recv().await {
-                Some(SocketEvent::HandshakeSucceeded { .. }) => done += 1,
-                Some(e) => seen.push(e),
-                None => break,
-            }
-        }
-    })
-    .await;
-    assert!(
-        r.is_ok() && done == n,
-        "{done} of {n} handshakes; seen {seen:#?}"
-    );
-}
-
-async fn recv(s: &zmtp::Socket<impl zmtp::socket::SocketKind>) -> Message {
-    tokio::time::timeout(STEP, s.recv())
-        .await
-        .expect("no message in time")
-        .expect("recv")
-}
+use zmtp::monitor::DisconnectReason;
+use zmtp::{Error, Message, Pair, Pull, Push, SocketEvent, SocketType};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_push_round_robins_over_three_pyzmq_pulls() {

@@ -6,19 +6,8 @@
 mod agent;
 mod common;
 
-use agent::Agent;
-use zmtp::{Dealer, Endpoint, Pull, Push, Router};
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn port(ep: &Endpoint) -> u16 {
-    let Endpoint::Tcp { port, .. } = ep else {
-        panic!("not tcp: {ep}")
-    };
-    *port
-}
+use agent::{hex, port, Agent};
+use zmtp::{Dealer, Pull, Push, Router};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn router_dealer_proxy_between_pyzmq_reqs_and_a_rep() {

@@ -12,38 +12,11 @@ mod raw;
 
 use std::time::Duration;
 
-use agent::{Agent, STEP};
+use agent::{handshakes, hex, port, Agent, STEP};
 use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use zmtp::monitor::Monitor;
-use zmtp::{Endpoint, Error, Message, Pub, SocketEvent, Sub};
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn port(ep: &Endpoint) -> u16 {
-    let Endpoint::Tcp { port, .. } = ep else {
-        panic!("not tcp: {ep}")
-    };
-    *port
-}
-
-async fn handshakes(mon: &mut Monitor, n: usize) {
-    let mut done = 0;
-    let r = tokio::time::timeout(STEP, async {
-        while done < n {
-            match mon.recv().await {
-                Some(SocketEvent::HandshakeSucceeded { .. }) => done += 1,
-                Some(_) => {}
-                None => break,
-            }
-        }
-    })
-    .await;
-    assert!(r.is_ok() && done == n, "{done} of {n} handshakes");
-}
+use zmtp::{Error, Message, Pub, Sub};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_pub_filters_for_three_pyzmq_subs() {

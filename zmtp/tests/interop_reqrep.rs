@@ -8,24 +8,9 @@ mod common;
 
 use std::time::Duration;
 
-use agent::{Agent, STEP};
+use agent::{handshakes, hex, m, port, Agent, STEP};
 use bytes::Bytes;
-use zmtp::{Endpoint, Error, Message, Rep, Req};
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn port(ep: &Endpoint) -> u16 {
-    let Endpoint::Tcp { port, .. } = ep else {
-        panic!("not tcp: {ep}")
-    };
-    *port
-}
-
-fn m(frames: &[&[u8]]) -> Message {
-    Message::from_frames(frames.iter().map(|f| Bytes::copy_from_slice(f)))
-}
+use zmtp::{Error, Message, Rep, Req};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_req_with_a_pyzmq_rep() {
@@ -183,14 +168,7 @@ async fn req_relaxed_sends_again_and_drops_the_old_reply_from_pyzmq_reps() {
         let p = a.bind("r", 0);
         req.connect(&format!("tcp://127.0.0.1:{p}")).unwrap();
     }
-    let mut up = 0;
-    while up < 2 {
-        match tokio::time::timeout(STEP, mon.recv()).await.unwrap() {
-            Some(zmtp::SocketEvent::HandshakeSucceeded { .. }) => up += 1,
-            Some(_) => {}
-            None => panic!("monitor ended"),
-        }
-    }
+    handshakes(&mut mon, 2).await;
     // Which REP got a request (round-robin: they alternate).
     let who_got = |reps: &mut Vec<Agent>, body: &[u8]| -> usize {
         for (i, a) in reps.iter_mut().enumerate() {

@@ -24,14 +24,10 @@ use bytes::Bytes;
 use raw::{raw_greeting, raw_ready};
 use zmtp::{Dealer, Error, Message, Routed, Router, RoutingId, SocketOptions};
 
-use agent::{Agent, STEP};
+use agent::{hex, Agent, STEP};
 
 // ---------------------------------------------------------------------------------------------
 // Content helpers.
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
 
 /// The agent's token for a frame we want it to send: `-` or hex.
 fn token(b: &[u8]) -> String {

@@ -186,3 +186,54 @@ impl Drop for Agent {
         }
     }
 }
+
+/// Bytes as the agent writes frames: lowercase hex.
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The port of a tcp endpoint (what the agent's `connect` takes).
+pub fn port(ep: &zmtp::Endpoint) -> u16 {
+    let zmtp::Endpoint::Tcp { port, .. } = ep else {
+        panic!("not tcp: {ep}")
+    };
+    *port
+}
+
+/// A message of these frames.
+pub fn m(frames: &[&[u8]]) -> zmtp::Message {
+    zmtp::Message::from_frames(frames.iter().map(|f| bytes::Bytes::copy_from_slice(f)))
+}
+
+/// Waits (at most [`STEP`]) until `n` peers have finished their handshake; returns the routing
+/// ids they reported.
+pub async fn handshakes(mon: &mut zmtp::Monitor, n: usize) -> Vec<Option<zmtp::RoutingId>> {
+    let mut ids = Vec::new();
+    let mut seen = Vec::new();
+    let r = tokio::time::timeout(STEP, async {
+        while ids.len() < n {
+            match mon.recv().await {
+                Some(zmtp::SocketEvent::HandshakeSucceeded { routing_id, .. }) => {
+                    ids.push(routing_id)
+                }
+                Some(e) => seen.push(e),
+                None => break,
+            }
+        }
+    })
+    .await;
+    assert!(
+        r.is_ok() && ids.len() == n,
+        "{} of {n} handshakes; seen {seen:#?}",
+        ids.len()
+    );
+    ids
+}
+
+/// The next message on `s` (at most [`STEP`]).
+pub async fn recv(s: &zmtp::Socket<impl zmtp::socket::SocketKind>) -> zmtp::Message {
+    tokio::time::timeout(STEP, s.recv())
+        .await
+        .expect("no message in time")
+        .expect("recv")
+}

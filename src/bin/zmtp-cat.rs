@@ -7,7 +7,7 @@ use bytes::Bytes;
 use clap::Parser;
 use tokio::io::{AsyncBufReadExt, BufReader, Stdin};
 use zmtp::socket::SocketKind;
-use zmtp::{Error, Message, Socket, SocketOptions};
+use zmtp::{Error, Message, Socket, SocketOptions, SocketType};
 use zmtp_demo::cat::{format_message, parse_frame, parse_line};
 use zmtp_demo::{endpoint_arg, init_logging, parse_args};
 
@@ -46,7 +46,7 @@ const BIN: &str = "zmtp-cat";
 struct Args {
     /// Socket type: req, rep, dealer, router, pub, sub, xpub, xsub, push, pull, pair (any case).
     #[arg(value_name = "TYPE", value_parser = socket_type_arg)]
-    kind: Kind,
+    kind: SocketType,
     /// Bind to EP (repeatable). With port 0 or *, prints `bound EP` (the real one) on stderr.
     #[arg(long, value_name = "EP", value_parser = endpoint_arg)]
     bind: Vec<String>,
@@ -85,38 +85,8 @@ struct Args {
     linger_ms: u64,
 }
 
-/// The socket types zmtp-cat offers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Req,
-    Rep,
-    Dealer,
-    Router,
-    Pub,
-    Sub,
-    XPub,
-    XSub,
-    Push,
-    Pull,
-    Pair,
-}
-
-fn socket_type_arg(s: &str) -> Result<Kind, String> {
-    use Kind::*;
-    Ok(match s.to_ascii_lowercase().as_str() {
-        "req" => Req,
-        "rep" => Rep,
-        "dealer" => Dealer,
-        "router" => Router,
-        "pub" => Pub,
-        "sub" => Sub,
-        "xpub" => XPub,
-        "xsub" => XSub,
-        "push" => Push,
-        "pull" => Pull,
-        "pair" => Pair,
-        _ => return Err(format!("unknown socket type {s:?}")),
-    })
+fn socket_type_arg(s: &str) -> Result<SocketType, String> {
+    SocketType::from_name(s).ok_or_else(|| format!("unknown socket type {s:?}"))
 }
 
 /// Prints `zmtp-cat: what` and exits 2 (an argument error).
@@ -158,13 +128,14 @@ async fn main() {
     if args.separator.is_empty() {
         usage("--separator must not be empty");
     }
-    use Kind as T;
+    use SocketType as T;
     let role = match args.kind {
         T::Req => Role::Req,
         T::Rep => Role::Rep,
         T::Sub | T::Pull => Role::ReceiveOnly,
         T::Pub | T::Push => Role::Stream { receives: false },
         T::Dealer | T::Router | T::Pair | T::XPub | T::XSub => Role::Stream { receives: true },
+        other => usage(format!("{other} is not offered by zmtp-cat")),
     };
     if args.echo && !matches!(args.kind, T::Rep | T::Dealer | T::Router | T::Pair) {
         usage("--echo works with rep, dealer, router and pair");
@@ -200,15 +171,15 @@ async fn main() {
         received: AtomicU64::new(0),
     };
     match args.kind {
-        T::Req => run::<_>(socket::<zmtp::Req>(opts), &args, &cfg, role, vec![]).await,
-        T::Rep => run::<_>(socket::<zmtp::Rep>(opts), &args, &cfg, role, vec![]).await,
-        T::Dealer => run::<_>(socket::<zmtp::Dealer>(opts), &args, &cfg, role, vec![]).await,
-        T::Router => run::<_>(socket::<zmtp::Router>(opts), &args, &cfg, role, vec![]).await,
-        T::Pub => run::<_>(socket::<zmtp::Pub>(opts), &args, &cfg, role, vec![]).await,
-        T::XPub => run::<_>(socket::<zmtp::XPub>(opts), &args, &cfg, role, vec![]).await,
-        T::Push => run::<_>(socket::<zmtp::Push>(opts), &args, &cfg, role, vec![]).await,
-        T::Pull => run::<_>(socket::<zmtp::Pull>(opts), &args, &cfg, role, vec![]).await,
-        T::Pair => run::<_>(socket::<zmtp::Pair>(opts), &args, &cfg, role, vec![]).await,
+        T::Req => run(socket::<zmtp::Req>(opts), &args, &cfg, role, vec![]).await,
+        T::Rep => run(socket::<zmtp::Rep>(opts), &args, &cfg, role, vec![]).await,
+        T::Dealer => run(socket::<zmtp::Dealer>(opts), &args, &cfg, role, vec![]).await,
+        T::Router => run(socket::<zmtp::Router>(opts), &args, &cfg, role, vec![]).await,
+        T::Pub => run(socket::<zmtp::Pub>(opts), &args, &cfg, role, vec![]).await,
+        T::XPub => run(socket::<zmtp::XPub>(opts), &args, &cfg, role, vec![]).await,
+        T::Push => run(socket::<zmtp::Push>(opts), &args, &cfg, role, vec![]).await,
+        T::Pull => run(socket::<zmtp::Pull>(opts), &args, &cfg, role, vec![]).await,
+        T::Pair => run(socket::<zmtp::Pair>(opts), &args, &cfg, role, vec![]).await,
         T::Sub => {
             let sub: zmtp::Sub = socket(opts);
             if prefixes.is_empty() {
@@ -225,8 +196,9 @@ async fn main() {
                 .iter()
                 .map(|p| Message::from(zmtp::routing::subs::encode(true, p)))
                 .collect();
-            run::<_>(socket::<zmtp::XSub>(opts), &args, &cfg, role, subs).await
+            run(socket::<zmtp::XSub>(opts), &args, &cfg, role, subs).await
         }
+        other => usage(format!("{other} is not offered by zmtp-cat")),
     }
 }
 

@@ -66,6 +66,12 @@ impl SocketType {
         })
     }
 
+    /// Parses a name in any case (`"dealer"`, `"XPub"`), as a user or a configuration file
+    /// writes it.
+    pub fn from_name(name: &str) -> Option<SocketType> {
+        SocketType::from_wire(name.to_ascii_uppercase().as_bytes())
+    }
+
     /// Whether a socket of this type may talk to a peer of type `peer` (RFC 37).
     pub fn is_compatible(self, peer: SocketType) -> bool {
         use SocketType::*;
@@ -107,6 +113,15 @@ mod tests {
     const ALL: [SocketType; 11] = [
         Req, Rep, Dealer, Router, Pub, Sub, XPub, XSub, Push, Pull, Pair,
     ];
+
+    #[test]
+    fn names_parse_in_any_case() {
+        for t in ALL {
+            assert_eq!(SocketType::from_name(&t.as_str().to_lowercase()), Some(t));
+        }
+        assert_eq!(SocketType::from_name("XPub"), Some(XPub));
+        assert_eq!(SocketType::from_name("stream"), None);
+    }
 
     #[test]
     fn wire_names_round_trip_and_are_case_sensitive() {

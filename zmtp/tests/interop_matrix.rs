@@ -13,48 +13,12 @@ mod common;
 
 use std::time::Duration;
 
-use agent::{handshakes, hex, m, port, recv, Agent, STEP};
+use agent::{crc32, desc, handshakes, hex, m, port, recv, Agent, STEP};
 use bytes::Bytes;
 use zmtp::monitor::Monitor;
 use zmtp::{
     Dealer, Message, Pub, Pull, Rep, Req, Routed, Router, RoutingId, SocketEvent, Sub, XPub, XSub,
 };
-
-/// zlib's CRC-32 (IEEE, reflected, init and xorout all ones), as Python's `zlib.crc32`.
-fn crc32(data: &[u8]) -> u32 {
-    static TABLE: std::sync::OnceLock<[u32; 256]> = std::sync::OnceLock::new();
-    let table = TABLE.get_or_init(|| {
-        let mut t = [0u32; 256];
-        for (i, e) in t.iter_mut().enumerate() {
-            let mut c = i as u32;
-            for _ in 0..8 {
-                c = if c & 1 != 0 {
-                    0xEDB8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
-            }
-            *e = c;
-        }
-        t
-    });
-    !data.iter().fold(!0u32, |c, &b| {
-        table[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8)
-    })
-}
-
-/// The agent's descriptor of a message's frames ("-", hex, or "#LEN:CRC32").
-fn desc(msg: &Message) -> String {
-    msg.frames()
-        .iter()
-        .map(|f| match f.len() {
-            0 => "-".to_string(),
-            1..=64 => hex(f),
-            n => format!("#{n}:{:08x}", crc32(f)),
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
 
 /// Nothing more arrives on `s` within `wait`.
 async fn quiet(s: &zmtp::Socket<impl zmtp::socket::SocketKind>, wait: Duration, what: &str) {
@@ -259,7 +223,7 @@ async fn our_pull_connects_to_a_bound_pyzmq_push() {
     assert_eq!(got.len(), 6, "{got:?}");
     assert_eq!(&got.frames()[..2], m(&[b"head", b""]).frames());
     assert_eq!(got.frames()[2].len(), 300);
-    assert_eq!(desc(&got), sent, "the 300-byte frame differs");
+    assert_eq!(desc(got.frames()), sent, "the 300-byte frame differs");
     assert_eq!(a.cmd(&format!("seq p 100 {}", hex(b"n"))), "SENT 100");
     for i in 0..100 {
         assert_eq!(recv(&pull).await, m(&[b"n", format!("{i}").as_bytes()]));

@@ -24,7 +24,7 @@ use bytes::Bytes;
 use raw::{raw_greeting, raw_ready};
 use zmtp::{Dealer, Error, Message, Routed, Router, RoutingId, SocketOptions};
 
-use agent::{hex, Agent, STEP};
+use agent::{desc, hex, m, Agent, STEP};
 
 // ---------------------------------------------------------------------------------------------
 // Content helpers.
@@ -44,46 +44,6 @@ fn tokens(frames: &[Bytes]) -> String {
         .map(|f| token(f))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// zlib's CRC-32 (IEEE, reflected, init and xorout all ones), as Python's `zlib.crc32`.
-fn crc32(data: &[u8]) -> u32 {
-    static TABLE: std::sync::OnceLock<[u32; 256]> = std::sync::OnceLock::new();
-    let table = TABLE.get_or_init(|| {
-        let mut t = [0u32; 256];
-        for (i, e) in t.iter_mut().enumerate() {
-            let mut c = i as u32;
-            for _ in 0..8 {
-                c = if c & 1 != 0 {
-                    0xEDB8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
-            }
-            *e = c;
-        }
-        t
-    });
-    !data.iter().fold(!0u32, |c, &b| {
-        table[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8)
-    })
-}
-
-/// The agent's descriptor of a sequence of frames.
-fn desc<'a>(frames: impl IntoIterator<Item = &'a Bytes>) -> String {
-    frames
-        .into_iter()
-        .map(|f| match f.len() {
-            0 => "-".to_string(),
-            1..=64 => hex(f),
-            n => format!("#{n}:{:08x}", crc32(f)),
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn msg(frames: &[&[u8]]) -> Message {
-    Message::from_frames(frames.iter().map(|f| Bytes::copy_from_slice(f)))
 }
 
 /// `[prefix, ...m]`.
@@ -111,11 +71,11 @@ fn noise(len: usize, seed: u64) -> Bytes {
 /// short/long frame size boundary, many frames.
 fn samples() -> Vec<Message> {
     vec![
-        msg(&[b"hello"]),
-        msg(&[b"multi", b"part", b"message"]),
-        msg(&[b""]),
-        msg(&[b"", b"", b""]),
-        msg(&[b"a", b"", b"c"]),
+        m(&[b"hello"]),
+        m(&[b"multi", b"part", b"message"]),
+        m(&[b""]),
+        m(&[b"", b"", b""]),
+        m(&[b"a", b"", b"c"]),
         Message::from((0..=255u8).collect::<Vec<u8>>()),
         Message::from_frames([
             vec![b'x'; 255],
@@ -223,7 +183,7 @@ async fn our_dealer_to_pyzmq_router() {
     assert_generated_id(id);
     assert_eq!(rest, hex(b"anon"));
     a.expect(&format!("send r {id} {}", hex(b"to-anon")), "SENT");
-    assert_eq!(recv_d(&anon).await, msg(&[b"to-anon"]));
+    assert_eq!(recv_d(&anon).await, m(&[b"to-anon"]));
     assert!(named.try_recv().is_none());
 }
 
@@ -354,12 +314,12 @@ async fn pyzmq_req_to_our_router() {
     a.ok(&format!("sock n REQ routing_id={}", hex(b"req-n")));
     a.ok(&format!("connect q {port}"));
     a.ok(&format!("connect n {port}"));
-    for (i, m) in samples().into_iter().enumerate() {
-        agent_send(&mut a, "q", &[], &m);
+    for (i, sample) in samples().into_iter().enumerate() {
+        agent_send(&mut a, "q", &[], &sample);
         let got = recv_r(&r).await;
         assert_generated_id(&hex(&got.frames()[0]));
         assert!(got.frames()[1].is_empty(), "REQ delimiter missing: {got:?}");
-        assert_eq!(Message::from_frames(got.frames()[2..].to_vec()), m);
+        assert_eq!(Message::from_frames(got.frames()[2..].to_vec()), sample);
         let reply = Message::from_frames([
             got.frames()[0].clone(),
             Bytes::new(),
@@ -372,9 +332,12 @@ async fn pyzmq_req_to_our_router() {
             format!("{} 78", hex(format!("reply-{i}").as_bytes()))
         );
 
-        agent_send(&mut a, "n", &[], &m);
-        assert_eq!(recv_r(&r).await, prefixed(b"req-n", &prefixed(b"", &m)));
-        send_r(&r, msg(&[b"req-n", b"", b"ok"])).await;
+        agent_send(&mut a, "n", &[], &sample);
+        assert_eq!(
+            recv_r(&r).await,
+            prefixed(b"req-n", &prefixed(b"", &sample))
+        );
+        send_r(&r, m(&[b"req-n", b"", b"ok"])).await;
         assert_eq!(a.recv("n"), hex(b"ok"));
     }
 }
@@ -547,7 +510,7 @@ async fn dealer_hwm_against_stalled_pyzmq_peer() {
     let d = Dealer::with_options(o).unwrap();
     d.connect(&tcp(port)).unwrap();
     a.expect(&format!("send s {}", hex(b"hello")), "SENT");
-    assert_eq!(recv_d(&d).await, msg(&[b"hello"]));
+    assert_eq!(recv_d(&d).await, m(&[b"hello"]));
 
     let sent = fill_until_stalled(|i| d.try_send(numbered(i)), STALL_LIMIT).await;
     eprintln!("DEALER stalled after {sent} messages of {BIG} bytes (SNDHWM {HWM})");
@@ -585,8 +548,8 @@ async fn router_hwm_against_stalled_pyzmq_peer() {
     a.ok(&format!("connect m {mport}"));
     a.expect(&format!("send s {}", hex(b"hello")), "SENT");
     a.expect(&format!("send m {}", hex(b"hello")), "SENT");
-    assert_eq!(recv_r(&r).await, msg(&[b"stall", b"hello"]));
-    assert_eq!(recv_r(&rm).await, msg(&[b"stall-m", b"hello"]));
+    assert_eq!(recv_r(&r).await, m(&[b"stall", b"hello"]));
+    assert_eq!(recv_r(&rm).await, m(&[b"stall-m", b"hello"]));
 
     // Default: drop past the HWM.
     let mut queued: Vec<u64> = Vec::new();
@@ -621,7 +584,7 @@ async fn router_hwm_against_stalled_pyzmq_peer() {
         "the peer must get exactly the Queued messages"
     );
     assert_eq!(a.cmd("recv s 300"), "TIMEOUT", "a dropped message arrived");
-    let unknown = msg(&[b"nobody", b"x"]);
+    let unknown = m(&[b"nobody", b"x"]);
     assert_eq!(r.send(unknown.clone()).await.unwrap(), Routed::Unroutable);
 
     // ROUTER_MANDATORY: Full from try_send, send waits, nothing lost.
@@ -682,7 +645,7 @@ async fn reconnect_after_pyzmq_router_restart() {
     send_d(&d, "one").await;
     assert_eq!(a.recv("r"), format!("{} {}", hex(b"rc"), hex(b"one")));
     a.expect(&format!("send r {} {}", hex(b"rc"), hex(b"back-1")), "SENT");
-    assert_eq!(recv_d(&d).await, msg(&[b"back-1"]));
+    assert_eq!(recv_d(&d).await, m(&[b"back-1"]));
 
     a.kill();
     drop(a);
@@ -696,7 +659,7 @@ async fn reconnect_after_pyzmq_router_restart() {
     assert_eq!(b.bind("r", port), port);
     assert_eq!(b.recv("r"), format!("{} {}", hex(b"rc"), hex(b"two")));
     b.expect(&format!("send r {} {}", hex(b"rc"), hex(b"back-2")), "SENT");
-    assert_eq!(recv_d(&d).await, msg(&[b"back-2"]));
+    assert_eq!(recv_d(&d).await, m(&[b"back-2"]));
     send_d(&d, "three").await;
     assert_eq!(b.recv("r"), format!("{} {}", hex(b"rc"), hex(b"three")));
 }
@@ -714,14 +677,14 @@ async fn reconnect_after_pyzmq_dealer_restart() {
         a.ok(&format!("connect d {port}"));
         let hello = format!("hello-{round}");
         a.expect(&format!("send d {}", hex(hello.as_bytes())), "SENT");
-        assert_eq!(recv_r(&r).await, msg(&[b"pd", hello.as_bytes()]));
+        assert_eq!(recv_r(&r).await, m(&[b"pd", hello.as_bytes()]));
         let back = format!("back-{round}");
-        send_r(&r, msg(&[b"pd", back.as_bytes()])).await;
+        send_r(&r, m(&[b"pd", back.as_bytes()])).await;
         assert_eq!(a.recv("d"), hex(back.as_bytes()));
         a.kill();
         wait_until("the killed peer's route is gone", || !r.has_peer(&pd)).await;
         assert_eq!(
-            r.send(msg(&[b"pd", b"lost"])).await.unwrap(),
+            r.send(m(&[b"pd", b"lost"])).await.unwrap(),
             Routed::Unroutable
         );
     }
@@ -783,15 +746,15 @@ async fn heartbeats_keep_idle_connections_up() {
     d.connect(&tcp(pport)).unwrap();
 
     a.expect(&format!("send hd {}", hex(b"one")), "SENT");
-    assert_eq!(recv_r(&r).await, msg(&[b"hb-a", b"one"]));
+    assert_eq!(recv_r(&r).await, m(&[b"hb-a", b"one"]));
     send_d(&d, "one").await;
     assert_eq!(a.recv("pr"), format!("{} {}", hex(b"hb-b"), hex(b"one")));
 
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     a.expect(&format!("send hd {}", hex(b"two")), "SENT");
-    assert_eq!(recv_r(&r).await, msg(&[b"hb-a", b"two"]));
-    send_r(&r, msg(&[b"hb-a", b"reply"])).await;
+    assert_eq!(recv_r(&r).await, m(&[b"hb-a", b"two"]));
+    send_r(&r, m(&[b"hb-a", b"reply"])).await;
     assert_eq!(a.recv("hd"), hex(b"reply"));
     send_d(&d, "two").await;
     assert_eq!(a.recv("pr"), format!("{} {}", hex(b"hb-b"), hex(b"two")));
@@ -799,7 +762,7 @@ async fn heartbeats_keep_idle_connections_up() {
         &format!("send pr {} {}", hex(b"hb-b"), hex(b"reply")),
         "SENT",
     );
-    assert_eq!(recv_d(&d).await, msg(&[b"reply"]));
+    assert_eq!(recv_d(&d).await, m(&[b"reply"]));
 
     let count = |ev: &[String], name: &str| ev.iter().filter(|e| *e == name).count();
     let ev = a.events("hd");
@@ -1004,13 +967,13 @@ async fn zmtp30_peer_accepted_and_never_pinged() {
     raw.s
         .write_all(&raw_message(&[b"a", b"", b"hello"]))
         .unwrap();
-    assert_eq!(recv_r(&r).await, msg(&[b"raw30", b"a", b"", b"hello"]));
+    assert_eq!(recv_r(&r).await, m(&[b"raw30", b"a", b"", b"hello"]));
     raw.take_greeting();
     let (flags, ready) = raw.take_frame();
     assert_eq!(flags, 0x04);
     assert!(ready.starts_with(b"\x05READY"), "{ready:02x?}");
 
-    send_r(&r, msg(&[b"raw30", b"re", b"ply"])).await;
+    send_r(&r, m(&[b"raw30", b"re", b"ply"])).await;
     assert_eq!(raw.take_frame(), (0x01, b"re".to_vec()));
     assert_eq!(raw.take_frame(), (0x00, b"ply".to_vec()));
 
@@ -1025,7 +988,7 @@ async fn zmtp30_peer_accepted_and_never_pinged() {
         "unexpected traffic to a 3.0 peer: {frames:02x?}"
     );
     raw.s.write_all(&raw_message(&[b"still", b"here"])).unwrap();
-    assert_eq!(recv_r(&r).await, msg(&[b"raw30", b"still", b"here"]));
+    assert_eq!(recv_r(&r).await, m(&[b"raw30", b"still", b"here"]));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1048,9 +1011,9 @@ async fn large_and_odd_messages_both_ways() {
     let ours: Vec<Message> = vec![
         Message::from(noise(16 << 20, 16)),
         Message::from_frames((0..1000).map(|i| noise((i * 7) % 300, i as u64))),
-        msg(&[b""]),
-        msg(&[b"", b"", b""]),
-        msg(&[b"", b"x"]),
+        m(&[b""]),
+        m(&[b"", b"", b""]),
+        m(&[b"", b"x"]),
         Message::from_frames([noise(16 << 20, 17), Bytes::new(), noise(1, 18)]),
     ];
     // The agent's counterparts, generated on its side.

@@ -237,3 +237,40 @@ pub async fn recv(s: &zmtp::Socket<impl zmtp::socket::SocketKind>) -> zmtp::Mess
         .expect("no message in time")
         .expect("recv")
 }
+
+/// zlib's CRC-32 (IEEE, reflected, init and xorout all ones), as Python's `zlib.crc32`.
+pub fn crc32(data: &[u8]) -> u32 {
+    static TABLE: std::sync::OnceLock<[u32; 256]> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut t = [0u32; 256];
+        for (i, e) in t.iter_mut().enumerate() {
+            let mut c = i as u32;
+            for _ in 0..8 {
+                c = if c & 1 != 0 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+            *e = c;
+        }
+        t
+    });
+    !data.iter().fold(!0u32, |c, &b| {
+        table[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8)
+    })
+}
+
+/// The agent's descriptor of a sequence of frames: `-` for an empty one, hex up to 64 bytes,
+/// `#LEN:CRC32` above.
+pub fn desc<'a>(frames: impl IntoIterator<Item = &'a bytes::Bytes>) -> String {
+    frames
+        .into_iter()
+        .map(|f| match f.len() {
+            0 => "-".to_string(),
+            1..=64 => hex(f),
+            n => format!("#{n}:{:08x}", crc32(f)),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}

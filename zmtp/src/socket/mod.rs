@@ -188,8 +188,8 @@ impl<K: SocketKind> Socket<K> {
     /// [`Error::HostUnreachable`], and [`Error::NotSupported`] on a type that does not send
     /// (PULL).
     pub async fn send(&self, msg: impl Into<Message>) -> Result<K::Sent, Error> {
-        Self::can_send()?;
         let msg = msg.into();
+        Self::can_send()?;
         if msg.is_empty() {
             return Err(Error::EmptyMessage);
         }

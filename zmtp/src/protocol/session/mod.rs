@@ -164,6 +164,9 @@ pub struct Session {
     /// SUB and XSUB: an outgoing one-frame message `0x01`/`0x00` + topic is a subscription
     /// or a cancel, sent as SUBSCRIBE/CANCEL to a ZMTP 3.1 peer (as libzmq's encoder does).
     sends_subscriptions: bool,
+    /// Messages go out as they are: not sealed, no subscriptions turned into commands (set
+    /// once the greeting is in; checked per message, the one test on the hot send path).
+    plain: bool,
     timers: Timers,
 }
 
@@ -196,6 +199,7 @@ impl Session {
             mechanism,
             heartbeat: Heartbeat::new(&config),
             sends_subscriptions: matches!(config.socket_type, SocketType::Sub | SocketType::XSub),
+            plain: false,
             phase: Phase::Greeting,
             out,
             events: VecDeque::new(),
@@ -308,6 +312,7 @@ impl Session {
             buf.advance(GREETING_LEN);
             handshake::check_greeting(&g, self.mechanism.name())?;
             self.peer_v31 = g.is_v31();
+            self.plain = !(self.sealed || (self.sends_subscriptions && self.peer_v31));
             self.phase = Phase::Handshake { minor: g.minor };
         }
         while !matches!(self.phase, Phase::Authenticating { .. }) {
@@ -457,7 +462,7 @@ impl Session {
     }
 
     /// Queues a message for the peer. Only after [`SessionEvent::Ready`].
-    #[inline]
+    #[inline(always)]
     pub fn send(&mut self, msg: &Message) -> Result<(), SendError> {
         match &self.phase {
             Phase::Traffic => {}
@@ -468,6 +473,21 @@ impl Session {
         if frames.is_empty() {
             return Err(SendError::EmptyMessage);
         }
+        if !self.plain {
+            return self.send_transformed(frames);
+        }
+        let last = frames.len() - 1;
+        for (i, f) in frames.iter().enumerate() {
+            self.out.push_frame(i < last, false, f);
+        }
+        Ok(())
+    }
+
+    /// [`Session::send`] of a message that may not go out as it is: a subscription to a ZMTP
+    /// 3.1 peer, or frames to seal. Out of line, so that `send` stays small enough to be
+    /// inlined into the socket's send path.
+    #[inline(never)]
+    fn send_transformed(&mut self, frames: &[Bytes]) -> Result<(), SendError> {
         if self.sends_subscriptions && self.peer_v31 && frames.len() == 1 {
             let topic = frames[0].slice(frames[0].len().min(1)..);
             let cmd = match frames[0].first() {

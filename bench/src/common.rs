@@ -1,8 +1,11 @@
 //! Helpers shared by every role: the child protocol (READY / RESULT lines on stdout), CPU time,
-//! percentiles, RLIMIT_NOFILE.
+//! percentiles, RLIMIT_NOFILE, and the PUB/SUB cell's publisher and subscriber bookkeeping.
 
 use std::io::{BufRead, Write};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{channel, Receiver, TryRecvError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// The bind endpoint every server role uses: loopback, OS-chosen port.
 pub const BIND_ANY: &str = "tcp://127.0.0.1:0";
@@ -143,5 +146,152 @@ pub fn check_size(got: usize, want: usize) {
     if got != want {
         eprintln!("bad message size {got}, want {want}");
         std::process::exit(3);
+    }
+}
+
+// ---------------------------------------------------------------- PUB/SUB cell
+
+/// The warm-up message a publisher sends until the parent says go: 1 byte, so that a
+/// subscriber (subscribed to everything) tells it from the timed 16-byte messages by its size.
+pub const WARM: &[u8] = b"w";
+
+/// A subscriber that saw no message for this long after its first timed one stops counting
+/// (its publisher dropped the rest).
+pub const SUB_IDLE: Duration = Duration::from_secs(2);
+
+/// Lines from the parent on our stdin, read by a thread: each line, and the end of input, is
+/// one `()`. The publisher's first signal is "go", the second "you may exit".
+pub fn parent_signals() -> Receiver<()> {
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        let stdin = std::io::stdin();
+        let mut s = String::new();
+        loop {
+            s.clear();
+            let n = stdin.lock().read_line(&mut s).unwrap_or(0);
+            if tx.send(()).is_err() || n == 0 {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Has the parent signalled (a line, or the end of our stdin)? Never blocks.
+pub fn signalled(rx: &Receiver<()>) -> bool {
+    !matches!(rx.try_recv(), Err(TryRecvError::Empty))
+}
+
+/// The publisher's tail, after its last send: report how long the sends took, then (the caller
+/// may flush in between) wait for the parent's second signal and report our CPU.
+pub fn publisher_sent(t0: Instant) {
+    say(&format!("SENT send_s={}", t0.elapsed().as_secs_f64()));
+}
+
+pub fn publisher_done(go: &Receiver<()>) {
+    let _ = go.recv();
+    result(&[("cpu_s", cpu_seconds())]);
+}
+
+struct SubShared {
+    base: Instant,
+    /// Nanoseconds from `base` to the first timed message, plus 1 (0: none yet).
+    first_ns: AtomicU64,
+    got: AtomicU64,
+    reported: AtomicBool,
+}
+
+impl SubShared {
+    fn report(&self, got: u64, end: Instant, idle_end: bool) {
+        if self.reported.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let first = self.base + Duration::from_nanos(self.first_ns.load(Ordering::SeqCst) - 1);
+        let el = end.saturating_duration_since(first).as_secs_f64();
+        result(&[
+            ("got", got as f64),
+            ("elapsed_s", el),
+            ("msgs_per_s", got as f64 / el),
+            ("cpu_s", cpu_seconds()),
+            ("idle_end", if idle_end { 1.0 } else { 0.0 }),
+        ]);
+    }
+}
+
+/// A subscriber's bookkeeping, shared by all implementations. Warm-up messages (size 1) make
+/// it print `JOINED` once; timed messages are counted, the clock running from the first to the
+/// last (as [`ThrClock`]). It ends when `count` arrived ([`SubCounter::on_msg`] returns true,
+/// then call [`SubCounter::finish`]), or, when the publisher dropped some, from a watchdog
+/// thread that samples the count every millisecond and, once it has not moved for [`SUB_IDLE`],
+/// reports with the clock stopped when it last moved, and ends the process.
+pub struct SubCounter {
+    size: usize,
+    count: u64,
+    got: u64,
+    joined: bool,
+    sh: Arc<SubShared>,
+}
+
+impl SubCounter {
+    pub fn new(size: usize, count: usize) -> Self {
+        assert_ne!(
+            size,
+            WARM.len(),
+            "timed messages must differ in size from the warm-up"
+        );
+        let sh = Arc::new(SubShared {
+            base: Instant::now(),
+            first_ns: AtomicU64::new(0),
+            got: AtomicU64::new(0),
+            reported: AtomicBool::new(false),
+        });
+        let w = sh.clone();
+        std::thread::spawn(move || {
+            let mut last = 0;
+            let mut moved = Instant::now();
+            loop {
+                std::thread::sleep(Duration::from_millis(1));
+                let g = w.got.load(Ordering::Acquire);
+                if g != last {
+                    last = g;
+                    moved = Instant::now();
+                } else if g > 0 && moved.elapsed() >= SUB_IDLE {
+                    w.report(g, moved, true);
+                    std::process::exit(0);
+                }
+            }
+        });
+        SubCounter {
+            size,
+            count: count as u64,
+            got: 0,
+            joined: false,
+            sh,
+        }
+    }
+
+    /// One received message of `len` bytes (its first frame). True once all `count` arrived.
+    #[inline]
+    pub fn on_msg(&mut self, len: usize) -> bool {
+        if len == WARM.len() {
+            if !self.joined {
+                self.joined = true;
+                say("JOINED");
+            }
+            return false;
+        }
+        check_size(len, self.size);
+        if self.got == 0 {
+            let ns = self.sh.base.elapsed().as_nanos() as u64 + 1;
+            self.sh.first_ns.store(ns, Ordering::SeqCst);
+        }
+        self.got += 1;
+        self.sh.got.store(self.got, Ordering::Release);
+        self.got >= self.count
+    }
+
+    /// Reports after the last of `count` messages.
+    pub fn finish(self) {
+        self.sh.report(self.got, Instant::now(), false);
     }
 }

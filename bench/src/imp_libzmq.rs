@@ -1,6 +1,7 @@
 //! libzmq 4.3.4 through the `zmq` crate (vendored, built from source): one context with the
 //! default single I/O thread, default options (SNDHWM/RCVHWM 1000), blocking API as in libzmq's
-//! own perf tools (local_thr / remote_thr / local_lat).
+//! own perf tools (local_thr / remote_thr / local_lat). PUB/SUB: SNDHWM and RCVHWM set to the
+//! cell's HWM on both ends, everything else default.
 
 use std::time::Instant;
 
@@ -98,5 +99,78 @@ pub fn mem_router() {
     ready(&[&last_ep(&r)]);
     loop {
         std::thread::park();
+    }
+}
+
+// ---------------------------------------------------------------- PUSH/PULL (cell push)
+
+pub fn push_recv(size: usize, count: usize) {
+    let ctx = zmq::Context::new();
+    let r = ctx.socket(zmq::PULL).unwrap();
+    r.bind(BIND_ANY).unwrap();
+    ready(&[&last_ep(&r)]);
+    let mut m = zmq::Message::new();
+    let mut clock = ThrClock::new();
+    for _ in 0..count {
+        r.recv(&mut m, 0).unwrap();
+        clock.tick();
+        check_size(m.len(), size);
+    }
+    clock.finish(count, size);
+}
+
+pub fn push_send(ep: &str, size: usize, count: usize) {
+    let ctx = zmq::Context::new();
+    let s = ctx.socket(zmq::PUSH).unwrap();
+    s.connect(ep).unwrap();
+    let p = payload(size);
+    for _ in 0..count {
+        s.send(&p[..], 0).unwrap();
+    }
+    sender_done();
+    drop(s);
+}
+
+// ---------------------------------------------------------------- PUB/SUB (cell pubsub)
+
+fn hwm_socket(ctx: &zmq::Context, t: zmq::SocketType, hwm: usize) -> zmq::Socket {
+    let s = ctx.socket(t).unwrap();
+    s.set_sndhwm(hwm as i32).unwrap();
+    s.set_rcvhwm(hwm as i32).unwrap();
+    s
+}
+
+pub fn publisher(size: usize, count: usize, hwm: usize) {
+    let go = parent_signals();
+    let ctx = zmq::Context::new();
+    let s = hwm_socket(&ctx, zmq::PUB, hwm);
+    s.bind(BIND_ANY).unwrap();
+    ready(&[&last_ep(&s)]);
+    while !signalled(&go) {
+        s.send(WARM, 0).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let p = payload(size);
+    let t0 = Instant::now();
+    for _ in 0..count {
+        s.send(&p[..], 0).unwrap();
+    }
+    publisher_sent(t0);
+    publisher_done(&go);
+    drop(s);
+}
+
+pub fn subscriber(ep: &str, size: usize, count: usize, hwm: usize) {
+    let ctx = zmq::Context::new();
+    let s = hwm_socket(&ctx, zmq::SUB, hwm);
+    s.set_subscribe(b"").unwrap();
+    s.connect(ep).unwrap();
+    let mut c = SubCounter::new(size, count);
+    let mut m = zmq::Message::new();
+    loop {
+        s.recv(&mut m, 0).unwrap();
+        if c.on_msg(m.len()) {
+            return c.finish();
+        }
     }
 }

@@ -3,7 +3,9 @@
 //! application code runs on a current-thread runtime on the main thread. Default options
 //! (send/recv HWM 1000, throughput profile); the latency cell sets
 //! `WorkloadProfile::Latency` on both ends, as its docs advise for ROUTER/DEALER ping-pong. The
-//! proxy is the crate's own `omq_tokio::proxy::proxy`.
+//! proxy is the crate's own `omq_tokio::proxy::proxy`. PUB/SUB: `send_hwm`/`recv_hwm` set to the
+//! cell's HWM on both ends, everything else default (its own PUB/SUB bench sets `xpub_nodrop`,
+//! which makes a PUB wait instead of dropping; not here, as for every other PUB).
 
 use std::time::{Duration, Instant};
 
@@ -119,5 +121,90 @@ pub fn mem_router() {
         let ep = r.bind(BIND_ANY).await.expect("bind");
         ready(&[&ep.to_string()]);
         std::future::pending::<()>().await;
+    });
+}
+
+// ---------------------------------------------------------------- PUSH/PULL (cell push)
+
+pub fn push_recv(size: usize, count: usize) {
+    let ctx = Context::new();
+    app_rt().block_on(async {
+        let r = sock(&ctx, SocketType::Pull, false);
+        let ep = r.bind(BIND_ANY).await.expect("bind");
+        ready(&[&ep.to_string()]);
+        let mut clock = ThrClock::new();
+        for _ in 0..count {
+            let m = r.recv().await.expect("recv");
+            clock.tick();
+            check_size(m.get(0).map_or(0, |f| f.len()), size);
+        }
+        clock.finish(count, size);
+    });
+}
+
+pub fn push_send(ep: &str, size: usize, count: usize) {
+    let ctx = Context::new();
+    let s = app_rt().block_on(async {
+        let s = sock(&ctx, SocketType::Push, false);
+        s.connect(ep).await.expect("connect");
+        let p = payload(size);
+        for _ in 0..count {
+            s.send(Message::single(Bytes::copy_from_slice(&p)))
+                .await
+                .expect("send");
+        }
+        s
+    });
+    sender_done();
+    drop(s);
+}
+
+// ---------------------------------------------------------------- PUB/SUB (cell pubsub)
+
+fn hwm_sock(ctx: &Context, t: SocketType, hwm: usize) -> Socket {
+    let hwm = u32::try_from(hwm).unwrap_or(u32::MAX);
+    ctx.socket(t, Options::default().send_hwm(hwm).recv_hwm(hwm))
+}
+
+pub fn publisher(size: usize, count: usize, hwm: usize) {
+    let go = parent_signals();
+    let ctx = Context::new();
+    let s = app_rt().block_on(async {
+        let s = hwm_sock(&ctx, SocketType::Pub, hwm);
+        let ep = s.bind(BIND_ANY).await.expect("bind");
+        ready(&[&ep.to_string()]);
+        while !signalled(&go) {
+            s.send(Message::single(Bytes::from_static(WARM)))
+                .await
+                .expect("send");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let p = payload(size);
+        let t0 = Instant::now();
+        for _ in 0..count {
+            s.send(Message::single(Bytes::copy_from_slice(&p)))
+                .await
+                .expect("send");
+        }
+        publisher_sent(t0);
+        s
+    });
+    publisher_done(&go);
+    drop(s);
+}
+
+pub fn subscriber(ep: &str, size: usize, count: usize, hwm: usize) {
+    let ctx = Context::new();
+    app_rt().block_on(async {
+        let s = hwm_sock(&ctx, SocketType::Sub, hwm);
+        s.subscribe(Bytes::new()).await.expect("subscribe");
+        s.connect(ep).await.expect("connect");
+        let mut c = SubCounter::new(size, count);
+        loop {
+            let m = s.recv().await.expect("recv");
+            if c.on_msg(m.get(0).map_or(0, |f| f.len())) {
+                return c.finish();
+            }
+        }
     });
 }

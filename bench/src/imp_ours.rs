@@ -7,11 +7,17 @@
 //! where receiving and consuming in parallel pays) and for the broker and memory roles.
 //! Measured on this machine: current-thread 16 B 6.2M vs 5.0M msgs/s, 4 KiB 280-570k vs
 //! 230-320k; 64 KiB 15k vs 24k.
+//!
+//! PUSH/PULL (cell push) as DEALER/ROUTER in cell thr. PUB/SUB (cell pubsub): SNDHWM/RCVHWM
+//! set to the cell's HWM on both ends; the publisher on the 2-worker runtime (a PUB send never
+//! waits, so on a current-thread runtime a tight publishing loop would not let the connection
+//! tasks run until it ends, and everything past SNDHWM would be dropped), the subscribers on a
+//! current-thread runtime (as the 16 B throughput receiver).
 
 use std::time::Instant;
 
 use bytes::Bytes;
-use zmtp::{Dealer, Message, Router, SocketOptions};
+use zmtp::{Dealer, Message, Pub, Pull, Push, Router, SocketOptions, Sub};
 
 use crate::common::*;
 
@@ -172,6 +178,181 @@ pub fn mem_router() {
         ready(&[&ep.to_string()]);
         std::future::pending::<()>().await;
     });
+}
+
+// ---------------------------------------------------------------- PUSH/PULL (cell push)
+
+pub fn push_recv(size: usize, count: usize) {
+    runtime_for(size).block_on(async {
+        let r = Pull::with_options(SocketOptions::default()).expect("pull");
+        let ep = r.bind(BIND_ANY).expect("bind");
+        ready(&[&ep.to_string()]);
+        let mut clock = ThrClock::new();
+        for _ in 0..count {
+            let m = r.recv().await.expect("recv");
+            clock.tick();
+            check_size(m.get(0).map_or(0, |f| f.len()), size);
+        }
+        clock.finish(count, size);
+    });
+}
+
+pub fn push_send(ep: &str, size: usize, count: usize) {
+    let rt = runtime_for(size);
+    let s = rt.block_on(async {
+        let s = Push::with_options(SocketOptions::default()).expect("push");
+        s.connect(ep).expect("connect");
+        let p = payload(size);
+        for _ in 0..count {
+            s.send(Message::from(Bytes::copy_from_slice(&p)))
+                .await
+                .expect("send");
+        }
+        s
+    });
+    // As thr_send: flush before blocking this thread.
+    rt.block_on(s.close());
+    sender_done();
+}
+
+/// As [`push_recv`], with `Pull::recv_many`.
+pub fn push_recv_batch(size: usize, count: usize) {
+    runtime_for(size).block_on(async {
+        let r = Pull::with_options(SocketOptions::default()).expect("pull");
+        let ep = r.bind(BIND_ANY).expect("bind");
+        ready(&[&ep.to_string()]);
+        let mut clock = ThrClock::new();
+        let mut buf = Vec::with_capacity(BATCH);
+        let mut got = 0;
+        while got < count {
+            let n = r
+                .recv_many(&mut buf, BATCH.min(count - got))
+                .await
+                .expect("recv");
+            for m in buf.drain(..) {
+                clock.tick();
+                check_size(m.get(0).map_or(0, |f| f.len()), size);
+            }
+            got += n;
+        }
+        clock.finish(count, size);
+    });
+}
+
+/// As [`push_send`], with `Push::send_many` (each message still a fresh copy).
+pub fn push_send_batch(ep: &str, size: usize, count: usize) {
+    let rt = runtime_for(size);
+    let s = rt.block_on(async {
+        let s = Push::with_options(SocketOptions::default()).expect("push");
+        s.connect(ep).expect("connect");
+        let p = payload(size);
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut sent = 0;
+        while sent < count {
+            let n = BATCH.min(count - sent);
+            batch.extend((0..n).map(|_| Message::from(Bytes::copy_from_slice(&p))));
+            s.send_many(&mut batch).await.expect("send");
+            sent += n;
+        }
+        s
+    });
+    rt.block_on(s.close());
+    sender_done();
+}
+
+// ---------------------------------------------------------------- PUB/SUB (cell pubsub)
+
+fn hwm_options(hwm: usize) -> SocketOptions {
+    let mut o = SocketOptions::default();
+    o.sndhwm = hwm;
+    o.rcvhwm = hwm;
+    o
+}
+
+/// PUB: binds, publishes [`WARM`] every millisecond until the parent says go, then `count`
+/// messages of `size` bytes (one per `send`, or `BATCH` per `send_many` with `batch`).
+fn publish(size: usize, count: usize, hwm: usize, batch: bool) {
+    let rt = mt_runtime();
+    let go = parent_signals();
+    let s = rt.block_on(async {
+        let s = Pub::with_options(hwm_options(hwm)).expect("pub");
+        let ep = s.bind(BIND_ANY).expect("bind");
+        ready(&[&ep.to_string()]);
+        while !signalled(&go) {
+            s.send(Message::from(Bytes::from_static(WARM)))
+                .await
+                .expect("send");
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        let p = payload(size);
+        let t0 = Instant::now();
+        if batch {
+            let mut b = Vec::with_capacity(BATCH);
+            let mut sent = 0;
+            while sent < count {
+                let n = BATCH.min(count - sent);
+                b.extend((0..n).map(|_| Message::from(Bytes::copy_from_slice(&p))));
+                s.send_many(&mut b).await.expect("send");
+                sent += n;
+            }
+        } else {
+            for _ in 0..count {
+                s.send(Message::from(Bytes::copy_from_slice(&p)))
+                    .await
+                    .expect("send");
+            }
+        }
+        publisher_sent(t0);
+        s
+    });
+    rt.block_on(s.close());
+    publisher_done(&go);
+}
+
+/// SUB: connects, subscribes to everything, counts (see [`SubCounter`]); one message per
+/// `recv`, or up to `BATCH` per `recv_many` with `batch`.
+fn subscribe(ep: &str, size: usize, count: usize, hwm: usize, batch: bool) {
+    ct_runtime().block_on(async {
+        let s = Sub::with_options(hwm_options(hwm)).expect("sub");
+        s.subscribe("");
+        s.connect(ep).expect("connect");
+        let mut c = SubCounter::new(size, count);
+        if batch {
+            let mut buf = Vec::with_capacity(BATCH);
+            loop {
+                s.recv_many(&mut buf, BATCH).await.expect("recv");
+                for m in buf.drain(..) {
+                    if c.on_msg(m.get(0).map_or(0, |f| f.len())) {
+                        return c.finish();
+                    }
+                }
+            }
+        }
+        loop {
+            let m = s.recv().await.expect("recv");
+            if c.on_msg(m.get(0).map_or(0, |f| f.len())) {
+                return c.finish();
+            }
+        }
+    });
+}
+
+pub fn publisher(size: usize, count: usize, hwm: usize) {
+    publish(size, count, hwm, false);
+}
+
+/// `ours-batch`: `Pub::send_many`.
+pub fn publisher_batch(size: usize, count: usize, hwm: usize) {
+    publish(size, count, hwm, true);
+}
+
+pub fn subscriber(ep: &str, size: usize, count: usize, hwm: usize) {
+    subscribe(ep, size, count, hwm, false);
+}
+
+/// `ours-batch`: `Sub::recv_many`.
+pub fn subscriber_batch(ep: &str, size: usize, count: usize, hwm: usize) {
+    subscribe(ep, size, count, hwm, true);
 }
 
 fn ct_runtime() -> tokio::runtime::Runtime {

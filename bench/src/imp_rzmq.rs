@@ -4,17 +4,25 @@
 //!   (`initialize_uring_backend(UringConfig::default())`: one worker here, multishot receive,
 //!   balanced polling; contexts `with_io_uring_sessions(true)`).
 //!
-//! Default options (SNDHWM/RCVHWM 1000, SNDBATCH 128 msgs / 256 KB, adaptive throttle on)
-//! except AUTO_DELIMITER off on both ends, so that the wire traffic is the same as libzmq's
-//! DEALER/ROUTER (no extra empty delimiter frame), and the memory cell's ROUTER raises
-//! MAX_CONNECTIONS from its default of 1024. TCP_CORK is not set: rzmq applies it only to
-//! PUSH/PULL/PUB/SUB. rzmq has no proxy helper; ours is one task per direction.
+//! Default options (SNDHWM/RCVHWM 256: rzmq's `SocketOptions::default()`, not libzmq's 1000;
+//! SNDBATCH 128 msgs / 256 KB, adaptive throttle on) except AUTO_DELIMITER off on both ends, so
+//! that the wire traffic is the same as libzmq's DEALER/ROUTER (no extra empty delimiter
+//! frame), and the memory cell's ROUTER raises MAX_CONNECTIONS from its default of 1024.
+//! TCP_CORK is not set: rzmq applies it only to PUSH/PULL/PUB/SUB. rzmq has no proxy helper;
+//! ours is one task per direction.
+//!
+//! PUSH/PULL (cell push) and PUB/SUB (cell pubsub): default options (AUTO_DELIMITER concerns
+//! ROUTER/DEALER only; TCP_CORK left off, as in rzmq's own push/pull and pub/sub benches),
+//! except SNDHWM/RCVHWM set to the pubsub cell's HWM on both ends of PUB/SUB (its own pub/sub
+//! bench raises them too).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use bytes::Bytes;
-use rzmq::socket::options::{AUTO_DELIMITER, LAST_ENDPOINT, MAX_CONNECTIONS};
+use rzmq::socket::options::{
+    AUTO_DELIMITER, LAST_ENDPOINT, MAX_CONNECTIONS, RCVHWM, SNDHWM, SUBSCRIBE,
+};
 use rzmq::{Context, Msg, Socket, SocketType};
 
 use crate::common::*;
@@ -167,5 +175,95 @@ pub fn mem_router() {
         ready(&[&ep]);
         std::future::pending::<()>().await;
         drop((ctx, r));
+    });
+}
+
+// ---------------------------------------------------------------- PUSH/PULL (cell push)
+
+pub fn push_recv(size: usize, count: usize) {
+    mt_runtime().block_on(async {
+        let ctx = new_ctx();
+        let r = ctx.socket(SocketType::Pull).expect("socket");
+        let ep = bind(&r).await;
+        ready(&[&ep]);
+        let mut clock = ThrClock::new();
+        for _ in 0..count {
+            let m = r.recv().await.expect("recv");
+            clock.tick();
+            check_size(m.size(), size);
+        }
+        clock.finish(count, size);
+    });
+}
+
+pub fn push_send(ep: &str, size: usize, count: usize) {
+    let rt = mt_runtime();
+    let keep = rt.block_on(async {
+        let ctx = new_ctx();
+        let s = ctx.socket(SocketType::Push).expect("socket");
+        s.connect(ep).await.expect("connect");
+        let p = payload(size);
+        for _ in 0..count {
+            s.send(Msg::from_bytes(Bytes::copy_from_slice(&p)))
+                .await
+                .expect("send");
+        }
+        (ctx, s)
+    });
+    sender_done();
+    drop(keep);
+}
+
+// ---------------------------------------------------------------- PUB/SUB (cell pubsub)
+
+async fn hwm_sock(ctx: &Context, t: SocketType, hwm: usize) -> Socket {
+    let s = ctx.socket(t).expect("socket");
+    let hwm = i32::try_from(hwm).unwrap_or(i32::MAX);
+    s.set_option(SNDHWM, hwm).await.expect("SNDHWM");
+    s.set_option(RCVHWM, hwm).await.expect("RCVHWM");
+    s
+}
+
+pub fn publisher(size: usize, count: usize, hwm: usize) {
+    let go = parent_signals();
+    let rt = mt_runtime();
+    let keep = rt.block_on(async {
+        let ctx = new_ctx();
+        let s = hwm_sock(&ctx, SocketType::Pub, hwm).await;
+        let ep = bind(&s).await;
+        ready(&[&ep]);
+        while !signalled(&go) {
+            s.send(Msg::from_static(WARM)).await.expect("send");
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        let p = payload(size);
+        let t0 = Instant::now();
+        for _ in 0..count {
+            s.send(Msg::from_bytes(Bytes::copy_from_slice(&p)))
+                .await
+                .expect("send");
+        }
+        publisher_sent(t0);
+        (ctx, s)
+    });
+    publisher_done(&go);
+    drop(keep);
+}
+
+pub fn subscriber(ep: &str, size: usize, count: usize, hwm: usize) {
+    mt_runtime().block_on(async {
+        let ctx = new_ctx();
+        let s = hwm_sock(&ctx, SocketType::Sub, hwm).await;
+        s.set_option(SUBSCRIBE, b"").await.expect("SUBSCRIBE");
+        s.connect(ep).await.expect("connect");
+        let mut c = SubCounter::new(size, count);
+        loop {
+            let m = s.recv().await.expect("recv");
+            if c.on_msg(m.size()) {
+                c.finish();
+                break;
+            }
+        }
+        drop(ctx);
     });
 }

@@ -1,12 +1,16 @@
 //! zmq.rs: the `zeromq` crate 0.7 with its default `tokio-runtime` feature, on a tokio
 //! multi-thread runtime (its own benches use a 2-worker runtime), default SocketOptions (it has
-//! no HWM knob). The proxy is the crate's own `zeromq::proxy`.
+//! no HWM knob). The proxy is the crate's own `zeromq::proxy`. PUB/SUB: no HWM option either;
+//! its PUB queues at most 100 000 messages per subscriber (`PUB_SEND_QUEUE_CAPACITY`, fixed)
+//! and drops beyond that, which is why the pubsub cell sets everyone else's HWM to 100 000.
 
 use std::time::Instant;
 
 use bytes::Bytes;
 use zeromq::prelude::*;
-use zeromq::{DealerSocket, RouterSocket, ZmqMessage};
+use zeromq::{
+    DealerSocket, PubSocket, PullSocket, PushSocket, RouterSocket, SubSocket, ZmqMessage,
+};
 
 use crate::common::*;
 
@@ -93,5 +97,84 @@ pub fn mem_router() {
         let ep = r.bind(BIND_ANY).await.expect("bind");
         ready(&[&ep.to_string()]);
         std::future::pending::<()>().await;
+    });
+}
+
+// ---------------------------------------------------------------- PUSH/PULL (cell push)
+
+pub fn push_recv(size: usize, count: usize) {
+    mt_runtime().block_on(async {
+        let mut r = PullSocket::new();
+        let ep = r.bind(BIND_ANY).await.expect("bind");
+        ready(&[&ep.to_string()]);
+        let mut clock = ThrClock::new();
+        for _ in 0..count {
+            let m = r.recv().await.expect("recv");
+            clock.tick();
+            check_size(m.get(0).map_or(0, |f| f.len()), size);
+        }
+        clock.finish(count, size);
+    });
+}
+
+pub fn push_send(ep: &str, size: usize, count: usize) {
+    let rt = mt_runtime();
+    let s = rt.block_on(async {
+        let mut s = PushSocket::new();
+        s.connect(ep).await.expect("connect");
+        let p = payload(size);
+        for _ in 0..count {
+            s.send(ZmqMessage::from(Bytes::copy_from_slice(&p)))
+                .await
+                .expect("send");
+        }
+        s
+    });
+    sender_done();
+    drop(s);
+}
+
+// ---------------------------------------------------------------- PUB/SUB (cell pubsub)
+
+/// `hwm` is not settable in zmq.rs (see the module doc).
+pub fn publisher(size: usize, count: usize, _hwm: usize) {
+    let go = parent_signals();
+    let rt = mt_runtime();
+    let s = rt.block_on(async {
+        let mut s = PubSocket::new();
+        let ep = s.bind(BIND_ANY).await.expect("bind");
+        ready(&[&ep.to_string()]);
+        while !signalled(&go) {
+            s.send(ZmqMessage::from(Bytes::from_static(WARM)))
+                .await
+                .expect("send");
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        let p = payload(size);
+        let t0 = Instant::now();
+        for _ in 0..count {
+            s.send(ZmqMessage::from(Bytes::copy_from_slice(&p)))
+                .await
+                .expect("send");
+        }
+        publisher_sent(t0);
+        s
+    });
+    publisher_done(&go);
+    drop(s);
+}
+
+pub fn subscriber(ep: &str, size: usize, count: usize, _hwm: usize) {
+    mt_runtime().block_on(async {
+        let mut s = SubSocket::new();
+        s.connect(ep).await.expect("connect");
+        s.subscribe("").await.expect("subscribe");
+        let mut c = SubCounter::new(size, count);
+        loop {
+            let m = s.recv().await.expect("recv");
+            if c.on_msg(m.get(0).map_or(0, |f| f.len())) {
+                return c.finish();
+            }
+        }
     });
 }

@@ -1,9 +1,10 @@
 //! zbench: cross-implementation ZeroMQ benchmarks over tcp 127.0.0.1 (issue #5).
 //!
 //! The orchestrator (no arguments, or `--quick` / `--full` and options) re-invokes this binary
-//! with `role IMPL WHAT ARGS...` so that each sender, receiver, echo server, proxy and load
-//! generator is its own process, interleaves the implementations round by round (A B C A B C
-//! ...), and prints medians and ratios as Markdown. See BENCHMARKS.md at the repo root.
+//! with `role IMPL WHAT ARGS...` so that each sender, receiver, echo server, proxy, load
+//! generator, publisher and subscriber is its own process, interleaves the implementations
+//! round by round (A B C A B C ...), and prints medians and ratios as Markdown. See
+//! BENCHMARKS.md at the repo root.
 
 mod broker;
 mod common;
@@ -30,6 +31,10 @@ macro_rules! roles {
             "lat" => $m::lat_client(&$a[0], num(&$a[1]), num(&$a[2]), num(&$a[3])),
             "proxy" => $m::proxy(),
             "mem-router" => $m::mem_router(),
+            "push-recv" => $m::push_recv(num(&$a[0]), num(&$a[1])),
+            "push-send" => $m::push_send(&$a[0], num(&$a[1]), num(&$a[2])),
+            "pub" => $m::publisher(num(&$a[0]), num(&$a[1]), num(&$a[2])),
+            "sub" => $m::subscriber(&$a[0], num(&$a[1]), num(&$a[2]), num(&$a[3])),
             w => panic!("unknown role {w}"),
         }
     };
@@ -57,6 +62,12 @@ fn role(args: &[String]) {
         ("ours", w) => roles!(imp_ours, w, a),
         ("ours-batch", "thr-recv") => imp_ours::thr_recv_batch(num(&a[0]), num(&a[1])),
         ("ours-batch", "thr-send") => imp_ours::thr_send_batch(&a[0], num(&a[1]), num(&a[2])),
+        ("ours-batch", "push-recv") => imp_ours::push_recv_batch(num(&a[0]), num(&a[1])),
+        ("ours-batch", "push-send") => imp_ours::push_send_batch(&a[0], num(&a[1]), num(&a[2])),
+        ("ours-batch", "pub") => imp_ours::publisher_batch(num(&a[0]), num(&a[1]), num(&a[2])),
+        ("ours-batch", "sub") => {
+            imp_ours::subscriber_batch(&a[0], num(&a[1]), num(&a[2]), num(&a[3]))
+        }
         ("libzmq", w) => roles!(imp_libzmq, w, a),
         ("zmqrs", w) => roles!(imp_zmqrs, w, a),
         ("omq", w) => roles!(imp_omq, w, a),

@@ -24,8 +24,12 @@ pub const ALL_IMPLS: &[&str] = &[
     "rzmq-uring",
 ];
 
-/// Implementations that only take part in the throughput cell.
+/// Implementations that only take part in the throughput cells (thr, push, pubsub).
 pub const THR_ONLY: &[&str] = &["ours-batch"];
+/// Implementations without ZeroMQ socket types (raw TCP): not in the push and pubsub cells (on
+/// the wire a PUSH -> PULL stream is the same as DEALER -> ROUTER, so the thr cell's raw
+/// figures are the ceiling there too).
+pub const NO_SOCKETS: &[&str] = &["raw"];
 /// Brokers in the broker cell. `ours` is the repo's `broker` binary (skipped if not built);
 /// `ours-proxy` is a two-task proxy on the zmtp crate written in this bench.
 pub const ALL_BROKERS: &[&str] = &[
@@ -37,8 +41,17 @@ pub const ALL_BROKERS: &[&str] = &[
     "rzmq",
     "rzmq-uring",
 ];
-pub const ALL_CELLS: &[&str] = &["thr", "lat", "broker", "mem"];
+pub const ALL_CELLS: &[&str] = &["thr", "lat", "broker", "mem", "push", "pubsub"];
 pub const SIZES: &[usize] = &[16, 256, 4096, 65536, 1 << 20];
+/// Message sizes of the push cell (PUSH -> PULL), unless `--push-sizes` or `--sizes` says.
+pub const PUSH_SIZES: &[usize] = &[16, 65536];
+/// The pubsub cell: one PUB, this many SUB processes, messages of this size.
+pub const PUBSUB_SUBS: usize = 4;
+pub const PUBSUB_SIZE: usize = 16;
+/// SNDHWM and RCVHWM of the PUB and of every SUB in the pubsub cell (what counts is the PUB's
+/// SNDHWM and the SUBs' RCVHWM), unless `--pub-hwm` says: zmq.rs has no HWM option but queues
+/// at most 100 000 messages per subscriber, so the others get the same.
+pub const PUBSUB_HWM: usize = 100_000;
 
 #[derive(Debug, Clone)]
 pub struct Cfg {
@@ -48,6 +61,10 @@ pub struct Cfg {
     pub brokers: Vec<String>,
     pub cells: Vec<String>,
     pub sizes: Vec<usize>,
+    /// Message sizes of the push cell.
+    pub push_sizes: Vec<usize>,
+    /// SNDHWM/RCVHWM of the pubsub cell.
+    pub pub_hwm: usize,
     /// Connection counts of the memory cell.
     pub conns: Vec<usize>,
     pub broker_bin: Option<PathBuf>,
@@ -71,10 +88,12 @@ pub struct Sample {
 fn usage() -> ! {
     eprintln!(
         "usage: zbench [--quick | --full] [--rounds N] [--impls a,b,..] [--brokers a,b,..]\n\
-         \x20             [--cells thr,lat,broker,mem] [--sizes 16,256,..] [--conns N,..]\n\
+         \x20             [--cells thr,lat,broker,mem,push,pubsub] [--sizes 16,256,..]\n\
+         \x20             [--push-sizes 16,65536] [--pub-hwm N] [--conns N,..]\n\
          \x20             [--broker-bin PATH] [--scale F] [--out DIR]\n\
          impls: {ALL_IMPLS:?}\nbrokers: {ALL_BROKERS:?}\n\
-         CPU per message is taken from the 16 B throughput runs (cell thr)."
+         CPU per message is taken from the 16 B throughput runs (cells thr and push).\n\
+         --sizes applies to thr, and to push unless --push-sizes is given."
     );
     std::process::exit(2)
 }
@@ -96,6 +115,8 @@ fn parse(args: &[String]) -> Cfg {
         brokers: ALL_BROKERS.iter().map(|s| s.to_string()).collect(),
         cells: ALL_CELLS.iter().map(|s| s.to_string()).collect(),
         sizes: SIZES.to_vec(),
+        push_sizes: PUSH_SIZES.to_vec(),
+        pub_hwm: PUBSUB_HWM,
         conns: vec![1000, 2000],
         broker_bin: Some(default_broker),
         out: bench_dir.join("results"),
@@ -108,6 +129,8 @@ fn parse(args: &[String]) -> Cfg {
     };
     let mut rounds = None;
     let mut scale = None;
+    let mut sizes_given = false;
+    let mut push_sizes = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut val = || it.next().cloned().unwrap_or_else(|| usage());
@@ -118,7 +141,14 @@ fn parse(args: &[String]) -> Cfg {
             "--impls" => cfg.impls = list(&val()),
             "--brokers" => cfg.brokers = list(&val()),
             "--cells" => cfg.cells = list(&val()),
-            "--sizes" => cfg.sizes = list(&val()).iter().map(|s| crate::num(s)).collect(),
+            "--sizes" => {
+                cfg.sizes = list(&val()).iter().map(|s| crate::num(s)).collect();
+                sizes_given = true;
+            }
+            "--push-sizes" => {
+                push_sizes = Some(list(&val()).iter().map(|s| crate::num(s)).collect());
+            }
+            "--pub-hwm" => cfg.pub_hwm = crate::num(&val()),
             "--conns" => cfg.conns = list(&val()).iter().map(|s| crate::num(s)).collect(),
             "--broker-bin" => cfg.broker_bin = Some(PathBuf::from(val())),
             "--scale" => scale = Some(crate::num(&val())),
@@ -132,6 +162,11 @@ fn parse(args: &[String]) -> Cfg {
     }
     cfg.rounds = rounds.unwrap_or(cfg.rounds);
     cfg.scale = scale.unwrap_or(cfg.scale);
+    cfg.push_sizes = match push_sizes {
+        Some(v) => v,
+        None if sizes_given => cfg.sizes.clone(),
+        None => cfg.push_sizes,
+    };
     cfg
 }
 
@@ -262,6 +297,17 @@ impl Proc {
             .collect())
     }
 
+    /// Writes one line to the child's stdin (a publisher's "go").
+    pub fn send_line(&mut self, line: &str) -> Result<(), String> {
+        let s = self
+            .stdin
+            .as_mut()
+            .ok_or_else(|| format!("{}: stdin closed", self.name))?;
+        s.write_all(format!("{line}\n").as_bytes())
+            .and_then(|_| s.flush())
+            .map_err(|e| format!("{}: write stdin: {e}", self.name))
+    }
+
     /// Lets a sender report and exit.
     pub fn release(&mut self) {
         if let Some(mut s) = self.stdin.take() {
@@ -332,17 +378,17 @@ pub fn thr_count(size: usize, scale: f64) -> usize {
     ((base as f64 * scale) as usize).max(100)
 }
 
-fn run_thr(imp: &str, size: usize, count: usize) -> Result<Metrics, String> {
+/// One-way throughput: the receiver role `{kind}-recv` binds, the sender `{kind}-send`
+/// connects and sends `count` messages (kind `thr`: DEALER -> ROUTER; `push`: PUSH -> PULL).
+fn run_thr(kind: &str, imp: &str, size: usize, count: usize) -> Result<Metrics, String> {
     // Generous for the slowest implementation; a stalled run fails instead of holding the round.
     let t = Duration::from_secs(60);
-    let mut rx = Proc::role(
-        &format!("{imp} thr-recv"),
-        &[s(imp), s("thr-recv"), s(size), s(count)],
-    );
+    let (recv, send) = (format!("{kind}-recv"), format!("{kind}-send"));
+    let mut rx = Proc::role(&format!("{imp} {recv}"), &[s(imp), recv, s(size), s(count)]);
     let ep = rx.expect("READY", Duration::from_secs(20))?;
     let mut tx = Proc::role(
-        &format!("{imp} thr-send"),
-        &[s(imp), s("thr-send"), ep, s(size), s(count)],
+        &format!("{imp} {send}"),
+        &[s(imp), send, ep, s(size), s(count)],
     );
     let r = rx.result(t)?;
     tx.release();
@@ -356,6 +402,76 @@ fn run_thr(imp: &str, size: usize, count: usize) -> Result<Metrics, String> {
     m.push((s("cpu_send_s_per_M"), w["cpu_s"] * per_m));
     m.push((s("cpu_total_s_per_M"), (r["cpu_s"] + w["cpu_s"]) * per_m));
     Ok(m)
+}
+
+/// Messages the publisher sends in the pubsub cell: the 16 B thr count divided among the
+/// subscribers, so that the deliveries (count x subscribers) are as many as thr's messages.
+pub fn pubsub_count(scale: f64) -> usize {
+    thr_count(PUBSUB_SIZE, scale) / PUBSUB_SUBS
+}
+
+/// One PUB process, `PUBSUB_SUBS` SUB processes subscribed to everything. The publisher sends
+/// warm-up messages until every subscriber has said it got one (`JOINED`), then, told to go,
+/// `count` timed messages; each subscriber counts until it has them all or saw nothing for
+/// `common::SUB_IDLE`.
+fn run_pubsub(imp: &str, size: usize, count: usize, hwm: usize) -> Result<Metrics, String> {
+    let mut p = Proc::role(
+        &format!("{imp} pub"),
+        &[s(imp), s("pub"), s(size), s(count), s(hwm)],
+    );
+    let ep = p.expect("READY", Duration::from_secs(20))?;
+    let mut subs: Vec<Proc> = (0..PUBSUB_SUBS)
+        .map(|i| {
+            Proc::role(
+                &format!("{imp} sub {i}"),
+                &[s(imp), s("sub"), ep.clone(), s(size), s(count), s(hwm)],
+            )
+        })
+        .collect();
+    for sub in &mut subs {
+        sub.expect("JOINED", Duration::from_secs(20))?;
+    }
+    let cpu0 = proc_cpu(p.pid()).ok_or("no publisher cpu")?;
+    p.send_line("go")?;
+    let mut res = Vec::with_capacity(PUBSUB_SUBS);
+    for sub in &mut subs {
+        res.push(sub.result(Duration::from_secs(90))?);
+    }
+    let cpu1 = proc_cpu(p.pid()).ok_or("publisher died")?;
+    let sent = p.expect("SENT", Duration::from_secs(10))?;
+    let send_s: f64 = sent
+        .strip_prefix("send_s=")
+        .and_then(|v| v.parse().ok())
+        .ok_or("bad SENT line")?;
+    p.release();
+    let med = |v: Vec<f64>| crate::report::median(v).unwrap_or(f64::NAN);
+    let rates: Vec<f64> = res.iter().map(|r| r["msgs_per_s"]).collect();
+    let got: Vec<f64> = res.iter().map(|r| r["got"]).collect();
+    let n = count as f64;
+    let total_got: f64 = got.iter().sum();
+    let min_got = got.iter().cloned().fold(f64::INFINITY, f64::min);
+    Ok(vec![
+        (s("msgs_per_s_median"), med(rates.clone())),
+        (
+            s("msgs_per_s_min"),
+            rates.iter().cloned().fold(f64::INFINITY, f64::min),
+        ),
+        (
+            s("loss_pct"),
+            100.0 * (1.0 - total_got / (n * PUBSUB_SUBS as f64)),
+        ),
+        (s("loss_pct_max"), 100.0 * (1.0 - min_got / n)),
+        (s("pub_cpu_s_per_M"), (cpu1 - cpu0) / n * 1e6),
+        (
+            s("sub_cpu_s_per_M"),
+            med(res
+                .iter()
+                .map(|r| r["cpu_s"] / r["got"].max(1.0) * 1e6)
+                .collect()),
+        ),
+        (s("pub_send_msgs_per_s"), n / send_s),
+        (s("subs_idle_end"), res.iter().map(|r| r["idle_end"]).sum()),
+    ])
 }
 
 fn run_lat(imp: &str, size: usize, warm: usize, count: usize) -> Result<Metrics, String> {
@@ -559,7 +675,7 @@ pub fn main(args: &[String]) {
             for &size in &cfg.sizes {
                 let count = thr_count(size, cfg.scale);
                 for imp in &cfg.impls {
-                    record("thr", &s(size), imp, run_thr(imp, size, count));
+                    record("thr", &s(size), imp, run_thr("thr", imp, size, count));
                 }
             }
         }
@@ -595,6 +711,33 @@ pub fn main(args: &[String]) {
                 {
                     record("mem", &s(n), imp, run_mem(imp, n));
                 }
+            }
+        }
+        if has("push") {
+            for &size in &cfg.push_sizes {
+                let count = thr_count(size, cfg.scale);
+                for imp in cfg
+                    .impls
+                    .iter()
+                    .filter(|i| !NO_SOCKETS.contains(&i.as_str()))
+                {
+                    record("push", &s(size), imp, run_thr("push", imp, size, count));
+                }
+            }
+        }
+        if has("pubsub") {
+            let count = pubsub_count(cfg.scale);
+            for imp in cfg
+                .impls
+                .iter()
+                .filter(|i| !NO_SOCKETS.contains(&i.as_str()))
+            {
+                record(
+                    "pubsub",
+                    &s(PUBSUB_SIZE),
+                    imp,
+                    run_pubsub(imp, PUBSUB_SIZE, count, cfg.pub_hwm),
+                );
             }
         }
     }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::orchestrate::{Cfg, Sample, BROKER_CASES};
 
-fn median(mut v: Vec<f64>) -> Option<f64> {
+pub fn median(mut v: Vec<f64>) -> Option<f64> {
     if v.is_empty() {
         return None;
     }
@@ -303,6 +303,87 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
             });
         }
         table(&mut o, &m, &mi, "ours", &[], &rows);
+    }
+    // The push and pubsub cells: every implementation with socket types (not raw TCP).
+    let socks: Vec<String> = impls
+        .iter()
+        .filter(|i| !crate::orchestrate::NO_SOCKETS.contains(&i.as_str()))
+        .cloned()
+        .collect();
+    if have("push") {
+        o.push_str("### Throughput, PUSH → PULL, one-way (msgs/s; higher is better)\n\n");
+        let rows = |metric: &'static str| -> Vec<Row<'static>> {
+            cfg.push_sizes
+                .iter()
+                .map(|&z| Row {
+                    label: size_label(z),
+                    cell: "push",
+                    case: z.to_string(),
+                    metric,
+                    higher_better: true,
+                })
+                .collect()
+        };
+        table(&mut o, &m, &socks, "ours", not_others, &rows("msgs_per_s"));
+        o.push_str("### Throughput, PUSH → PULL (MB/s of payload, 10^6 B; higher is better)\n\n");
+        table(&mut o, &m, &socks, "ours", not_others, &rows("mb_per_s"));
+        if cfg.push_sizes.contains(&16) {
+            o.push_str(
+                "### CPU, 16 B PUSH → PULL (user+sys CPU seconds per million messages; \
+                 lower is better)\n\n",
+            );
+            let rows: Vec<Row> = [
+                ("sender + receiver", "cpu_total_s_per_M"),
+                ("sender", "cpu_send_s_per_M"),
+                ("receiver", "cpu_recv_s_per_M"),
+            ]
+            .iter()
+            .map(|(l, k)| Row {
+                label: l.to_string(),
+                cell: "push",
+                case: "16".into(),
+                metric: k,
+                higher_better: false,
+            })
+            .collect();
+            table(&mut o, &m, &socks, "ours", not_others, &rows);
+        }
+    }
+    if have("pubsub") {
+        use crate::orchestrate::{PUBSUB_SIZE, PUBSUB_SUBS};
+        o.push_str(&format!(
+            "### PUB → {PUBSUB_SUBS} SUB processes, {PUBSUB_SIZE} B, every SUB subscribed to \
+             everything, SNDHWM/RCVHWM {} ({} messages published per run)\n\n",
+            cfg.pub_hwm,
+            crate::orchestrate::pubsub_count(cfg.scale)
+        ));
+        let case = PUBSUB_SIZE.to_string();
+        let rows: Vec<Row> = [
+            ("msgs/s per SUB, median of 4", "msgs_per_s_median", true),
+            ("msgs/s per SUB, slowest of 4", "msgs_per_s_min", true),
+            ("loss %, all SUBs", "loss_pct", false),
+            ("loss %, worst SUB", "loss_pct_max", false),
+            (
+                "publisher CPU s / M msgs published",
+                "pub_cpu_s_per_M",
+                false,
+            ),
+            (
+                "SUB CPU s / M msgs received, median",
+                "sub_cpu_s_per_M",
+                false,
+            ),
+        ]
+        .iter()
+        .map(|&(l, k, hb)| Row {
+            label: l.to_string(),
+            cell: "pubsub",
+            case: case.clone(),
+            metric: k,
+            higher_better: hb,
+        })
+        .collect();
+        table(&mut o, &m, &socks, "ours", not_others, &rows);
     }
     if !failures.is_empty() {
         o.push_str("### Failures\n\n");

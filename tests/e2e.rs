@@ -231,6 +231,47 @@ fn ours_together_three_clients() {
     }
 }
 
+#[test]
+fn broker_workers_and_clients_over_ipc() {
+    // Every binary takes ipc:// endpoints; ipc://* binds a fresh path, printed by the broker.
+    let (mut broker, front, back) = broker(&[
+        "--frontend",
+        "ipc://*",
+        "--backend",
+        "ipc://*",
+        "--workers",
+        "2",
+        "--quiet-workers",
+    ]);
+    assert!(
+        front.starts_with("ipc:///") && back.starts_with("ipc:///"),
+        "{front} {back}"
+    );
+    let _kids = broker_workers(&broker, 2);
+    let mut clients: Vec<Proc> = (1..=2)
+        .map(|i| {
+            our_client(
+                &format!("ipc-client{i}"),
+                &front,
+                &["--requests", "100", "--window", "10", "--quiet"],
+            )
+        })
+        .collect();
+    for c in &mut clients {
+        assert_client_ok(c);
+    }
+    // A pyzmq client over ipc too.
+    let py_client = py("py-client", &["dealer-client", &front, "pyc", "50", "5"]);
+    py_client.line("ok 50", STEP);
+    broker.signal("TERM");
+    assert!(broker.wait(STEP).success());
+    // The broker's socket files are gone with it.
+    for ep in [&front, &back] {
+        let path = ep.trim_start_matches("ipc://");
+        assert!(!std::path::Path::new(path).exists(), "{path} left behind");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // 6. kill -9 the broker, restart it on the same ports: our workers reconnect.
 

@@ -47,7 +47,8 @@ struct Args {
     /// Socket type: req, rep, dealer, router, pub, sub, xpub, xsub, push, pull, pair (any case).
     #[arg(value_name = "TYPE", value_parser = socket_type_arg)]
     kind: SocketType,
-    /// Bind to EP (repeatable). With port 0 or *, prints `bound EP` (the real one) on stderr.
+    /// Bind to EP (repeatable). With port 0 or *, or ipc://*, prints `bound EP` (the real one)
+    /// on stderr.
     #[arg(long, value_name = "EP", value_parser = endpoint_arg)]
     bind: Vec<String>,
     /// Connect to EP (repeatable).
@@ -230,7 +231,7 @@ async fn run<K: SocketKind>(
     for ep in &args.bind {
         match sock.bind(ep) {
             Ok(real) => {
-                if ep.ends_with(":0") || ep.ends_with(":*") {
+                if ep.ends_with(":0") || ep.ends_with(":*") || ep == "ipc://*" {
                     eprintln!("bound {real}");
                 }
             }

@@ -1,8 +1,12 @@
-//! Endpoints: `tcp://host:port`, parsed once and rejected with a clear error when malformed.
+//! Endpoints, parsed once and rejected with a clear error when malformed.
 //!
-//! Accepted forms: `tcp://127.0.0.1:5570`, `tcp://*:5570` (all interfaces, bind only),
-//! `tcp://[::1]:5570`, `tcp://localhost:5570` (a name, resolved when dialling or binding), and
-//! port `0` or `*` when binding (the OS picks; read the bound endpoint back from the socket).
+//! Accepted forms:
+//! - `tcp://127.0.0.1:5570`, `tcp://*:5570` (all interfaces, bind only), `tcp://[::1]:5570`,
+//!   `tcp://localhost:5570` (a name, resolved when dialling or binding), and port `0` or `*`
+//!   when binding (the OS picks; read the bound endpoint back from the socket);
+//! - `ipc:///tmp/feed.sock` (a Unix domain socket; Unix only), `ipc://@feed` (Linux's abstract
+//!   namespace: no file), `ipc://*` (bind only: a fresh path in the temporary directory). A
+//!   path longer than a Unix socket address holds is an error, not a truncation.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -19,7 +23,19 @@ pub enum Endpoint {
         /// The port; `0` means "any" (bind only).
         port: u16,
     },
+    /// IPC: a Unix domain socket.
+    Ipc {
+        /// The path; `@name` is an abstract name (Linux); `*` means "a fresh path" (bind only).
+        path: String,
+    },
 }
+
+/// The longest IPC path a Unix socket address holds (`sun_path` less its final NUL byte).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub const MAX_IPC_PATH: usize = 107;
+/// The longest IPC path a Unix socket address holds (`sun_path` less its final NUL byte).
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub const MAX_IPC_PATH: usize = 103;
 
 /// The host part of a TCP endpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -60,8 +76,10 @@ impl FromStr for Endpoint {
                 "expected transport://address, e.g. tcp://127.0.0.1:5570",
             ));
         };
-        if scheme != "tcp" {
-            return Err(err("unsupported transport (only tcp is implemented)"));
+        match scheme {
+            "tcp" => {}
+            "ipc" => return parse_ipc(rest).map_err(err),
+            _ => return Err(err("unsupported transport (tcp and ipc are implemented)")),
         }
         let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
             let Some((addr, port)) = v6.split_once("]:") else {
@@ -101,6 +119,44 @@ impl FromStr for Endpoint {
     }
 }
 
+#[cfg(feature = "tokio")]
+impl Endpoint {
+    /// Refuses what can only be bound: `ipc://*`, a TCP port 0 (libzmq: EINVAL).
+    pub(crate) fn check_connectable(&self) -> Result<(), EndpointError> {
+        let reason = match self {
+            Endpoint::Ipc { path } if path == "*" => "ipc://* can only be bound",
+            Endpoint::Tcp { port: 0, .. } => "port 0 (any) can only be bound",
+            _ => return Ok(()),
+        };
+        Err(EndpointError {
+            input: self.to_string(),
+            reason,
+        })
+    }
+}
+
+/// The part after `ipc://`.
+fn parse_ipc(path: &str) -> Result<Endpoint, &'static str> {
+    if !cfg!(unix) {
+        return Err("ipc needs Unix domain sockets, which this platform does not have");
+    }
+    if path.is_empty() {
+        return Err("ipc needs a path, e.g. ipc:///tmp/feed.sock");
+    }
+    if path.contains('\0') {
+        return Err("an ipc path cannot contain a NUL byte");
+    }
+    if path.starts_with('@') && !cfg!(any(target_os = "linux", target_os = "android")) {
+        return Err("abstract ipc names (@name) are Linux only");
+    }
+    if path.len() > MAX_IPC_PATH {
+        return Err("ipc path too long for a Unix socket address");
+    }
+    Ok(Endpoint::Ipc {
+        path: path.to_string(),
+    })
+}
+
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -110,6 +166,7 @@ impl fmt::Display for Endpoint {
                 Host::Ip(ip) => write!(f, "tcp://{ip}:{port}"),
                 Host::Name(n) => write!(f, "tcp://{n}:{port}"),
             },
+            Endpoint::Ipc { path } => write!(f, "ipc://{path}"),
         }
     }
 }
@@ -136,6 +193,22 @@ mod tests {
         );
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn ipc_paths_and_their_limit() {
+        for s in ["ipc:///tmp/a.sock", "ipc://rel/x", "ipc://*"] {
+            let e: Endpoint = s.parse().unwrap();
+            assert_eq!(e.to_string(), s);
+        }
+        let longest = format!("ipc:///{}", "x".repeat(MAX_IPC_PATH - 1));
+        assert!(longest.parse::<Endpoint>().is_ok());
+        let too_long = format!("ipc:///{}", "x".repeat(MAX_IPC_PATH));
+        let e = too_long.parse::<Endpoint>().unwrap_err();
+        assert!(e.to_string().contains("too long"), "{e}");
+        #[cfg(target_os = "linux")]
+        assert!("ipc://@abstract".parse::<Endpoint>().is_ok());
+    }
+
     #[test]
     fn rejects_bad_input_with_reason() {
         for s in [
@@ -148,6 +221,9 @@ mod tests {
             "tcp://[::1:5",
             "tcp://a b:5",
             "tcp://1.2.3.4:-1",
+            "ipc://",
+            "ipc://a\0b",
+            "inproc://x",
         ] {
             let e = s.parse::<Endpoint>().unwrap_err();
             assert!(e.to_string().starts_with("invalid endpoint"), "{s}: {e}");

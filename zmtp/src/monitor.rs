@@ -30,12 +30,16 @@ use crate::routing::RoutingId;
 pub enum PeerAddr {
     /// A TCP peer.
     Tcp(SocketAddr),
+    /// An IPC peer: the path of the endpoint (Unix domain socket peers have no address of
+    /// their own).
+    Ipc(String),
 }
 
 impl fmt::Display for PeerAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PeerAddr::Tcp(a) => write!(f, "tcp://{a}"),
+            PeerAddr::Ipc(path) => write!(f, "ipc://{path}"),
         }
     }
 }

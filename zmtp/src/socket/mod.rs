@@ -131,8 +131,9 @@ impl<K: SocketKind> Socket<K> {
         &self.h.core.options
     }
 
-    /// Listens on `endpoint` (e.g. `tcp://127.0.0.1:0`) and returns the endpoint actually bound
-    /// (with the port the OS chose). Peers that connect get their own queues, which go away
+    /// Listens on `endpoint` (e.g. `tcp://127.0.0.1:0`, `ipc:///tmp/feed.sock`, `ipc://*`) and
+    /// returns the endpoint actually bound (with the port, or the path, chosen for `0` or
+    /// `*`). Peers that connect get their own queues, which go away
     /// with their connection.
     ///
     /// # Errors
@@ -156,6 +157,7 @@ impl<K: SocketKind> Socket<K> {
     /// A malformed endpoint, or a closed socket.
     pub fn connect(&self, endpoint: &str) -> Result<(), Error> {
         let ep: Endpoint = endpoint.parse()?;
+        ep.check_connectable()?;
         if self.core().is_closed() {
             return Err(Error::Closed);
         }

@@ -13,6 +13,8 @@
 
 pub(crate) mod dialer;
 pub(crate) mod driver;
+#[cfg(unix)]
+pub(crate) mod ipc;
 pub(crate) mod listener;
 pub(crate) mod recv_bufs;
 pub(crate) mod stream;
@@ -41,6 +43,13 @@ pub(crate) use stream::ByteStream;
 pub(crate) fn bind(link: &Arc<dyn SocketLink>, ep: &Endpoint) -> io::Result<Endpoint> {
     match ep {
         Endpoint::Tcp { .. } => listener::bind::<tcp::Tcp>(link, ep),
+        #[cfg(unix)]
+        Endpoint::Ipc { .. } => listener::bind::<ipc::Ipc>(link, ep),
+        #[cfg(not(unix))]
+        Endpoint::Ipc { .. } => Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "ipc needs Unix domain sockets",
+        )),
     }
 }
 
@@ -48,6 +57,11 @@ pub(crate) fn bind(link: &Arc<dyn SocketLink>, ep: &Endpoint) -> io::Result<Endp
 pub(crate) fn connect(link: &Arc<dyn SocketLink>, ep: Endpoint) {
     match ep {
         Endpoint::Tcp { .. } => dialer::connect::<tcp::Tcp>(link, ep),
+        #[cfg(unix)]
+        Endpoint::Ipc { .. } => dialer::connect::<ipc::Ipc>(link, ep),
+        // Refused when parsed: `Endpoint::Ipc` is never made on such platforms.
+        #[cfg(not(unix))]
+        Endpoint::Ipc { .. } => {}
     }
 }
 

@@ -21,3 +21,65 @@ pub(crate) trait ByteStream: Send + Sync + 'static {
     /// Writes what the kernel takes of `bufs`; `WouldBlock` if nothing. Never raises SIGPIPE.
     fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize>;
 }
+
+/// Flags of every send: no SIGPIPE when the peer has gone (the error comes back as `EPIPE`
+/// instead), where the platform has the flag. Apple platforms use the `SO_NOSIGPIPE` socket
+/// option instead (set by each transport's `configure`).
+#[cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly",
+    target_os = "illumos",
+    target_os = "solaris"
+))]
+pub(crate) const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL;
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly",
+    target_os = "illumos",
+    target_os = "solaris"
+)))]
+pub(crate) const SEND_FLAGS: libc::c_int = 0;
+
+/// Implements [`ByteStream`] for a tokio stream type (`TcpStream`, `UnixStream`: the same
+/// calls), sending with [`SEND_FLAGS`].
+macro_rules! byte_stream_with_nosignal {
+    ($t:ty) => {
+        impl $crate::transport::ByteStream for $t {
+            fn poll_read_ready(
+                &self,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                <$t>::poll_read_ready(self, cx)
+            }
+
+            fn poll_write_ready(
+                &self,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                <$t>::poll_write_ready(self, cx)
+            }
+
+            fn try_read_buf(&self, buf: &mut bytes::BytesMut) -> std::io::Result<usize> {
+                <$t>::try_read_buf(self, buf)
+            }
+
+            fn try_write_vectored(&self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+                let sock = socket2::SockRef::from(self);
+                // `try_io` clears the write readiness on WouldBlock, as `try_write_vectored`
+                // does.
+                self.try_io(tokio::io::Interest::WRITABLE, || {
+                    sock.send_vectored_with_flags(bufs, $crate::transport::stream::SEND_FLAGS)
+                })
+            }
+        }
+    };
+}
+pub(crate) use byte_stream_with_nosignal;

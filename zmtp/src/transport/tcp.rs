@@ -1,14 +1,11 @@
 //! TCP: binding, accepting, dialling, socket options, and sends without SIGPIPE.
 
-use std::io::{self, IoSlice};
+use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::task::{Context, Poll};
 
-use bytes::BytesMut;
-use tokio::io::Interest;
 use tokio::net::{TcpListener, TcpStream};
 
-use super::{ByteStream, Transport};
+use super::Transport;
 use crate::endpoint::{Endpoint, Host};
 use crate::monitor::PeerAddr;
 use crate::options::SocketOptions;
@@ -22,7 +19,12 @@ impl Transport for Tcp {
     type Listener = TcpListener;
 
     fn bind(ep: &Endpoint) -> io::Result<(TcpListener, Endpoint)> {
-        let Endpoint::Tcp { host, port } = ep;
+        let Endpoint::Tcp { host, port } = ep else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a tcp endpoint",
+            ));
+        };
         let addrs: Vec<SocketAddr> = match host {
             Host::Any => vec![SocketAddr::from(([0, 0, 0, 0], *port))],
             Host::Ip(ip) => vec![SocketAddr::new(*ip, *port)],
@@ -48,7 +50,12 @@ impl Transport for Tcp {
     }
 
     async fn dial(ep: &Endpoint) -> io::Result<(TcpStream, PeerAddr)> {
-        let Endpoint::Tcp { host, port } = ep;
+        let Endpoint::Tcp { host, port } = ep else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a tcp endpoint",
+            ));
+        };
         let stream = match host {
             Host::Ip(ip) => TcpStream::connect(SocketAddr::new(*ip, *port)).await?,
             Host::Name(n) => TcpStream::connect((n.as_str(), *port)).await?,
@@ -88,50 +95,4 @@ impl Transport for Tcp {
     }
 }
 
-/// Flags of every send: no SIGPIPE when the peer has reset the connection (the error comes
-/// back as `EPIPE` instead), where the platform has the flag. Apple platforms use the
-/// `SO_NOSIGPIPE` socket option instead (set in `configure`).
-#[cfg(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly",
-    target_os = "illumos",
-    target_os = "solaris"
-))]
-const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL;
-#[cfg(not(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly",
-    target_os = "illumos",
-    target_os = "solaris"
-)))]
-const SEND_FLAGS: libc::c_int = 0;
-
-impl ByteStream for TcpStream {
-    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        TcpStream::poll_read_ready(self, cx)
-    }
-
-    fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        TcpStream::poll_write_ready(self, cx)
-    }
-
-    fn try_read_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
-        TcpStream::try_read_buf(self, buf)
-    }
-
-    fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        let sock = socket2::SockRef::from(self);
-        // `try_io` clears the write readiness on WouldBlock, as `try_write_vectored` does.
-        self.try_io(Interest::WRITABLE, || {
-            sock.send_vectored_with_flags(bufs, SEND_FLAGS)
-        })
-    }
-}
+super::stream::byte_stream_with_nosignal!(TcpStream);

@@ -19,6 +19,8 @@ Commands:
                                rest integers). LINGER=0, RCVTIMEO/SNDTIMEO=10 s unless set.
   bind NAME PORT               bind tcp://127.0.0.1:PORT (0: ephemeral) -> "PORT n"
   connect NAME PORT            -> "OK"
+  bind_ep NAME EP              bind any endpoint (ipc://..., tcp://[::1]:0) -> "BOUND last_endpoint"
+  connect_ep NAME EP           connect to any endpoint -> "OK"
   subscribe NAME [HEX]         SUB: subscribe to the prefix (hex; none: everything) -> "OK"
   unsubscribe NAME [HEX]       SUB: remove one subscription to the prefix -> "OK"
   monitor NAME                 start collecting socket events -> "OK"
@@ -134,6 +136,12 @@ def run(cmd, args):
         return "PORT " + s.getsockopt(zmq.LAST_ENDPOINT).decode().rsplit(":", 1)[1]
     if cmd == "connect":
         socks[args[0]].connect(f"tcp://127.0.0.1:{args[1]}")
+        return "OK"
+    if cmd == "bind_ep":
+        socks[args[0]].bind(args[1])
+        return "BOUND " + socks[args[0]].getsockopt(zmq.LAST_ENDPOINT).decode()
+    if cmd == "connect_ep":
+        socks[args[0]].connect(args[1])
         return "OK"
     if cmd == "subscribe":
         socks[args[0]].setsockopt(zmq.SUBSCRIBE, bytes.fromhex(args[1]) if len(args) > 1 else b"")

@@ -49,7 +49,18 @@ pub(crate) struct State<B> {
     send_waiters: usize,
     pub(crate) closed: bool,
     tasks: Vec<tokio::task::JoinHandle<()>>,
-    bound: Vec<Endpoint>,
+    endpoints: Vec<EndpointEntry>,
+}
+
+/// An endpoint bound or connected, and the token that undoes it.
+#[derive(Debug)]
+struct EndpointEntry {
+    /// As the application wrote it.
+    requested: Endpoint,
+    /// As bound (the port or path chosen for `0` or `*`); as requested for a connect.
+    actual: Endpoint,
+    bound: bool,
+    stop: CancellationToken,
 }
 
 impl<B: Behaviour> State<B> {
@@ -94,7 +105,7 @@ impl<B: Behaviour> Core<B> {
                 send_waiters: 0,
                 closed: false,
                 tasks: Vec::new(),
-                bound: Vec::new(),
+                endpoints: Vec::new(),
             }),
             options,
             recv_ready: Notify::new(),
@@ -326,7 +337,52 @@ impl<B: Behaviour> Core<B> {
     }
 
     pub(crate) fn bound(&self) -> Vec<Endpoint> {
-        self.lock().bound.clone()
+        let st = self.lock();
+        st.endpoints
+            .iter()
+            .filter(|e| e.bound)
+            .map(|e| e.actual.clone())
+            .collect()
+    }
+
+    /// Records an endpoint bound (`bound`) or connected, with the token that undoes it.
+    pub(crate) fn add_endpoint(
+        &self,
+        requested: Endpoint,
+        actual: Endpoint,
+        bound: bool,
+        stop: CancellationToken,
+    ) {
+        self.lock().endpoints.push(EndpointEntry {
+            requested,
+            actual,
+            bound,
+            stop,
+        });
+    }
+
+    /// Unbinds (`bound`) or disconnects `ep` (as written, or as bound): its listener or dialer
+    /// stops, its connections flush within LINGER and end. False if there is no such endpoint.
+    pub(crate) fn remove_endpoint(&self, ep: &Endpoint, bound: bool) -> bool {
+        let (entry, notifies) = {
+            let mut st = self.lock();
+            let Some(i) = st
+                .endpoints
+                .iter()
+                .position(|e| e.bound == bound && (e.requested == *ep || e.actual == *ep))
+            else {
+                return false;
+            };
+            let entry = st.endpoints.remove(i);
+            let notifies: Vec<Arc<Notify>> = st.pipes.iter().map(|p| p.notify.clone()).collect();
+            (entry, notifies)
+        };
+        entry.stop.cancel();
+        // Its connections look at the token when woken (the others wake for nothing).
+        for n in notifies {
+            n.notify_one();
+        }
+        true
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -425,10 +481,6 @@ impl<B: Behaviour> SocketLink for Core<B> {
         let mut st = self.lock();
         st.tasks.retain(|t| !t.is_finished());
         st.tasks.push(h);
-    }
-
-    fn add_bound(&self, ep: Endpoint) {
-        self.lock().bound.push(ep);
     }
 
     fn new_pipe(&self, persistent: bool) -> (PipeId, Arc<Notify>) {
@@ -635,12 +687,14 @@ mod tests {
         let notify = Notify::new();
         let endpoint: Endpoint = "tcp://127.0.0.1:1".parse().unwrap();
         let peer = PeerAddr::Tcp(addr);
+        let stop = core.shutdown().child_token();
         let conn = driver::Conn {
             link: &core,
             pipe: PipeId(0),
             notify: &notify,
             endpoint: &endpoint,
             peer: &peer,
+            stop: &stop,
         };
         let f = driver::run(&conn, s, false);
         let size = std::mem::size_of_val(&f);

@@ -2,7 +2,8 @@
 //!
 //! A socket call fails for one of three reasons, and the variants say which:
 //! - **the caller's misuse** (fix the call): [`Error::Endpoint`], [`Error::InvalidOption`],
-//!   [`Error::EmptyMessage`], [`Error::Closed`], [`Error::NotSupported`], [`Error::State`];
+//!   [`Error::EmptyMessage`], [`Error::Closed`], [`Error::NotSupported`], [`Error::State`],
+//!   [`Error::UnknownEndpoint`];
 //! - **the state of the peers** (retry, or decide): [`Error::Full`] (back-pressure: the message
 //!   is handed back), [`Error::HostUnreachable`] (ROUTER_MANDATORY: no such peer);
 //! - **the operating system** (I/O): [`Error::Bind`].
@@ -42,6 +43,9 @@ pub enum Error {
     InvalidOption(&'static str),
     /// Misuse: the socket is closed.
     Closed,
+    /// Misuse: `unbind` or `disconnect` of an endpoint the socket has not bound or connected
+    /// (libzmq's ENOENT).
+    UnknownEndpoint(String),
     /// Misuse: the call is not allowed in the socket's current state (a REQ sending twice
     /// without receiving the reply, a REP receiving before it replied; libzmq's EFSM).
     State(&'static str),
@@ -67,6 +71,7 @@ impl fmt::Display for Error {
             Error::EmptyMessage => f.write_str("message has no frames"),
             Error::InvalidOption(what) => write!(f, "invalid option: {what}"),
             Error::Closed => f.write_str("socket closed"),
+            Error::UnknownEndpoint(ep) => write!(f, "not bound or connected: {ep}"),
             Error::State(what) => write!(f, "not now: {what}"),
             Error::NotSupported { socket_type, op } => {
                 write!(f, "{socket_type} sockets cannot {op}")

@@ -143,10 +143,43 @@ impl<K: SocketKind> Socket<K> {
         if self.core().is_closed() {
             return Err(Error::Closed);
         }
-        crate::transport::bind(&self.link(), &ep).map_err(|source| Error::Bind {
-            endpoint: ep.to_string(),
-            source,
-        })
+        let (actual, stop) =
+            crate::transport::bind(&self.link(), &ep).map_err(|source| Error::Bind {
+                endpoint: ep.to_string(),
+                source,
+            })?;
+        self.core().add_endpoint(ep, actual.clone(), true, stop);
+        Ok(actual)
+    }
+
+    /// Stops listening on `endpoint` (as given to [`Socket::bind`], or as it returned), and
+    /// closes the connections accepted there after they flush what is queued (within LINGER),
+    /// as libzmq's `zmq_unbind`. An ipc socket file is removed.
+    ///
+    /// # Errors
+    /// A malformed endpoint, or one this socket has not bound ([`Error::UnknownEndpoint`]).
+    pub fn unbind(&self, endpoint: &str) -> Result<(), Error> {
+        let ep: Endpoint = endpoint.parse()?;
+        if self.core().remove_endpoint(&ep, true) {
+            Ok(())
+        } else {
+            Err(Error::UnknownEndpoint(ep.to_string()))
+        }
+    }
+
+    /// Stops dialling `endpoint` and closes its connection after it flushes what is queued
+    /// (within LINGER), as libzmq's `zmq_disconnect`. Its queue goes with it.
+    ///
+    /// # Errors
+    /// A malformed endpoint, or one this socket has not connected
+    /// ([`Error::UnknownEndpoint`]).
+    pub fn disconnect(&self, endpoint: &str) -> Result<(), Error> {
+        let ep: Endpoint = endpoint.parse()?;
+        if self.core().remove_endpoint(&ep, false) {
+            Ok(())
+        } else {
+            Err(Error::UnknownEndpoint(ep.to_string()))
+        }
     }
 
     /// Dials `endpoint` in the background and returns at once. Messages sent before the
@@ -161,7 +194,8 @@ impl<K: SocketKind> Socket<K> {
         if self.core().is_closed() {
             return Err(Error::Closed);
         }
-        crate::transport::connect(&self.link(), ep);
+        let stop = crate::transport::connect(&self.link(), ep.clone());
+        self.core().add_endpoint(ep.clone(), ep, false, stop);
         Ok(())
     }
 

@@ -5,6 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio_util::sync::CancellationToken;
+
 use super::{driver, SocketLink, Transport};
 use crate::endpoint::Endpoint;
 use crate::monitor::SocketEvent;
@@ -15,11 +17,15 @@ use crate::routing::PipeId;
 const CLOSE_DIAL_GRACE: Duration = Duration::from_secs(30);
 
 /// Creates the connecting side's pipe now (messages queue on it before the connection is up,
-/// unless IMMEDIATE) and spawns the task that dials and re-dials.
-pub(crate) fn connect<T: Transport>(link: &Arc<dyn SocketLink>, ep: Endpoint) {
+/// unless IMMEDIATE) and spawns the task that dials and re-dials; returns the token that
+/// disconnects it.
+pub(crate) fn connect<T: Transport>(link: &Arc<dyn SocketLink>, ep: Endpoint) -> CancellationToken {
     let (pipe, notify) = link.new_pipe(true);
     let link2 = link.clone();
+    let stop = link.shutdown().child_token();
+    let stop2 = stop.clone();
     let task = tokio::spawn(async move {
+        let stop = stop2;
         let link = link2;
         let mut backoff = Backoff::new(
             link.options().reconnect_ivl,
@@ -30,7 +36,7 @@ pub(crate) fn connect<T: Transport>(link: &Arc<dyn SocketLink>, ep: Endpoint) {
                 endpoint: ep.clone(),
             });
             let dialled = tokio::select! {
-                _ = give_up_dial(&*link, pipe) => break,
+                _ = give_up_dial(&*link, &stop, pipe) => break,
                 r = T::dial(&ep) => r,
             };
             let retry = match dialled {
@@ -46,6 +52,7 @@ pub(crate) fn connect<T: Transport>(link: &Arc<dyn SocketLink>, ep: Endpoint) {
                         notify: &notify,
                         endpoint: &ep,
                         peer: &peer,
+                        stop: &stop,
                     };
                     let end = driver::run(&conn, stream, true).await;
                     let retry = end.may_reconnect();
@@ -59,7 +66,7 @@ pub(crate) fn connect<T: Transport>(link: &Arc<dyn SocketLink>, ep: Endpoint) {
                     true
                 }
             };
-            if !retry || link.is_closed() {
+            if !retry || stop.is_cancelled() {
                 break;
             }
             let Some(delay) = backoff.next_delay() else {
@@ -70,20 +77,21 @@ pub(crate) fn connect<T: Transport>(link: &Arc<dyn SocketLink>, ep: Endpoint) {
                 delay,
             });
             tokio::select! {
-                _ = link.shutdown().cancelled() => break,
+                _ = stop.cancelled() => break,
                 _ = tokio::time::sleep(delay) => {}
             }
         }
         link.detach(pipe, false);
     });
     link.add_task(task);
+    stop
 }
 
-/// Completes when a dial in progress should be abandoned: at close, at once if nothing is
-/// queued for the peer (or LINGER is zero), else after LINGER (30 s when LINGER is infinite),
-/// so messages sent just before close still go out once the connection is up.
-async fn give_up_dial(link: &dyn SocketLink, pipe: PipeId) {
-    link.shutdown().cancelled().await;
+/// Completes when a dial in progress should be abandoned: at close (or disconnect), at once if
+/// nothing is queued for the peer (or LINGER is zero), else after LINGER (30 s when LINGER is
+/// infinite), so messages sent just before close still go out once the connection is up.
+async fn give_up_dial(link: &dyn SocketLink, stop: &CancellationToken, pipe: PipeId) {
+    stop.cancelled().await;
     if !link.has_outbound(pipe) {
         return;
     }

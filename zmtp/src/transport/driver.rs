@@ -8,8 +8,9 @@
 //! messages into the pipe in one batch; fire the session's timers; then sleep until the stream
 //! is ready, the pipe has news, or a timer is due. Reading stops while the pipe is at RCVHWM.
 //!
-//! A connection is [`State::Running`], then, once the socket closes, [`State::Lingering`]: it
-//! finishes its handshake if need be and flushes what is queued, within LINGER.
+//! A connection is [`State::Running`], then, once the socket closes (or its endpoint is unbound
+//! or disconnected), [`State::Lingering`]: it finishes its handshake if need be and flushes
+//! what is queued, within LINGER.
 
 use std::io::{self, IoSlice};
 use std::pin::Pin;
@@ -60,6 +61,9 @@ pub(crate) struct Conn<'a> {
     pub(crate) endpoint: &'a Endpoint,
     /// The peer.
     pub(crate) peer: &'a PeerAddr,
+    /// Cancelled when the socket closes or this endpoint is unbound or disconnected: the
+    /// connection then flushes within LINGER and ends.
+    pub(crate) stop: &'a tokio_util::sync::CancellationToken,
 }
 
 /// Where a connection is.
@@ -162,7 +166,7 @@ impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
         let link = self.conn.link;
         let pipe = self.conn.pipe;
         loop {
-            if self.state == State::Running && link.is_closed() {
+            if self.state == State::Running && self.conn.stop.is_cancelled() {
                 if !self.ready && !link.has_outbound(pipe) {
                     return DisconnectReason::SocketClosed;
                 }

@@ -5,6 +5,8 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio_util::sync::CancellationToken;
+
 use super::{driver, SocketLink, Transport};
 use crate::endpoint::Endpoint;
 use crate::monitor::SocketEvent;
@@ -13,11 +15,12 @@ use crate::monitor::SocketEvent;
 /// again, instead of spinning.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
-/// Binds `ep` now and spawns the accept loop; returns the endpoint actually bound.
+/// Binds `ep` now and spawns the accept loop; returns the endpoint actually bound, and the
+/// token that unbinds it.
 pub(crate) fn bind<T: Transport>(
     link: &Arc<dyn SocketLink>,
     ep: &Endpoint,
-) -> io::Result<Endpoint> {
+) -> io::Result<(Endpoint, CancellationToken)> {
     let (listener, bound) = match T::bind(ep) {
         Ok(b) => b,
         Err(e) => {
@@ -28,28 +31,32 @@ pub(crate) fn bind<T: Transport>(
             return Err(e);
         }
     };
-    link.add_bound(bound.clone());
     link.monitors().emit(|| SocketEvent::Listening {
         endpoint: bound.clone(),
     });
+    let stop = link.shutdown().child_token();
     let task = tokio::spawn(accept_loop::<T>(
         link.clone(),
         listener,
         Arc::new(bound.clone()),
+        stop.clone(),
     ));
     link.add_task(task);
-    Ok(bound)
+    Ok((bound, stop))
 }
 
-/// `endpoint` is shared with every connection it accepts (not copied into each one's task).
+/// `endpoint` is shared with every connection it accepts (not copied into each one's task), and
+/// so is `stop` (the socket closing, or this endpoint unbound).
 async fn accept_loop<T: Transport>(
     link: Arc<dyn SocketLink>,
     listener: T::Listener,
     endpoint: Arc<Endpoint>,
+    stop: CancellationToken,
 ) {
+    let stop = Arc::new(stop);
     loop {
         let accepted = tokio::select! {
-            _ = link.shutdown().cancelled() => break,
+            _ = stop.cancelled() => break,
             r = T::accept(&listener) => r,
         };
         match accepted {
@@ -60,6 +67,7 @@ async fn accept_loop<T: Transport>(
                 });
                 let link2 = link.clone();
                 let endpoint = endpoint.clone();
+                let stop = stop.clone();
                 let task = tokio::spawn(async move {
                     T::configure(&stream, link2.options());
                     let (pipe, notify) = link2.new_pipe(false);
@@ -69,6 +77,7 @@ async fn accept_loop<T: Transport>(
                         notify: &notify,
                         endpoint: &endpoint,
                         peer: &peer,
+                        stop: &stop,
                     };
                     driver::run(&conn, stream, false).await;
                 });
@@ -84,7 +93,7 @@ async fn accept_loop<T: Transport>(
                     error: e,
                 });
                 tokio::select! {
-                    _ = link.shutdown().cancelled() => break,
+                    _ = stop.cancelled() => break,
                     _ = tokio::time::sleep(ACCEPT_BACKOFF) => {}
                 }
             }

@@ -39,8 +39,13 @@ pub(crate) use recv_bufs::RecvBufs;
 pub(crate) use stream::ByteStream;
 
 /// Binds `ep` now (so that "address in use" comes back to the caller) and starts accepting.
-/// Returns the endpoint actually bound (the port the OS chose for port 0).
-pub(crate) fn bind(link: &Arc<dyn SocketLink>, ep: &Endpoint) -> io::Result<Endpoint> {
+/// Returns the endpoint actually bound (the port the OS chose for port 0) and the token that
+/// unbinds it: cancelled, the listener closes and its connections flush (within LINGER) and
+/// end. It is a child of the socket's shutdown token.
+pub(crate) fn bind(
+    link: &Arc<dyn SocketLink>,
+    ep: &Endpoint,
+) -> io::Result<(Endpoint, CancellationToken)> {
     match ep {
         Endpoint::Tcp { .. } => listener::bind::<tcp::Tcp>(link, ep),
         #[cfg(unix)]
@@ -53,15 +58,17 @@ pub(crate) fn bind(link: &Arc<dyn SocketLink>, ep: &Endpoint) -> io::Result<Endp
     }
 }
 
-/// Creates the connecting side's pipe now and starts dialling `ep` in the background.
-pub(crate) fn connect(link: &Arc<dyn SocketLink>, ep: Endpoint) {
+/// Creates the connecting side's pipe now and starts dialling `ep` in the background. Returns
+/// the token that disconnects it: cancelled, the dialling stops and the connection flushes
+/// (within LINGER) and ends, and its pipe goes. A child of the socket's shutdown token.
+pub(crate) fn connect(link: &Arc<dyn SocketLink>, ep: Endpoint) -> CancellationToken {
     match ep {
         Endpoint::Tcp { .. } => dialer::connect::<tcp::Tcp>(link, ep),
         #[cfg(unix)]
         Endpoint::Ipc { .. } => dialer::connect::<ipc::Ipc>(link, ep),
         // Refused when parsed: `Endpoint::Ipc` is never made on such platforms.
         #[cfg(not(unix))]
-        Endpoint::Ipc { .. } => {}
+        Endpoint::Ipc { .. } => link.shutdown().child_token(),
     }
 }
 
@@ -113,8 +120,6 @@ pub(crate) trait SocketLink: Send + Sync + 'static {
     fn monitors(&self) -> &Monitors;
     /// Keeps a task so that closing the socket can wait for it.
     fn add_task(&self, task: tokio::task::JoinHandle<()>);
-    /// Records a bound endpoint.
-    fn add_bound(&self, ep: Endpoint);
 
     /// Creates a pipe. `persistent`: the connecting side's, which outlives its connections.
     fn new_pipe(&self, persistent: bool) -> (PipeId, Arc<Notify>);
@@ -141,11 +146,6 @@ pub(crate) trait SocketLink: Send + Sync + 'static {
     ) -> bool;
     /// True if `pipe` has outbound messages queued.
     fn has_outbound(&self, pipe: PipeId) -> bool;
-
-    /// True once the socket is closing.
-    fn is_closed(&self) -> bool {
-        self.shutdown().is_cancelled()
-    }
 }
 
 /// A random 32-bit value from the standard library's per-process hash seed (no RNG crate):

@@ -9,7 +9,7 @@
 //!   path longer than a Unix socket address holds is an error, not a truncation.
 
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 
 /// A parsed endpoint.
@@ -22,6 +22,9 @@ pub enum Endpoint {
         host: Host,
         /// The port; `0` means "any" (bind only).
         port: u16,
+        /// `tcp://SOURCE;HOST:PORT` (connect only): the local address, and port (`0`: any),
+        /// the connection is made from. libzmq also takes an interface name there; we do not.
+        source: Option<SocketAddr>,
     },
     /// IPC: a Unix domain socket.
     Ipc {
@@ -39,6 +42,7 @@ pub const MAX_IPC_PATH: usize = 103;
 
 /// The host part of a TCP endpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Host {
     /// `*`: every interface (bind only).
     Any,
@@ -81,6 +85,10 @@ impl FromStr for Endpoint {
             "ipc" => return parse_ipc(rest).map_err(err),
             _ => return Err(err("unsupported transport (tcp and ipc are implemented)")),
         }
+        let (source, rest) = match rest.split_once(';') {
+            Some((src, dst)) => (Some(parse_source(src).map_err(err)?), dst),
+            None => (None, rest),
+        };
         let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
             let Some((addr, port)) = v6.split_once("]:") else {
                 return Err(err("IPv6 address must be written [addr]:port"));
@@ -115,8 +123,28 @@ impl FromStr for Endpoint {
             port.parse::<u16>()
                 .map_err(|_| err("port must be a number from 0 to 65535, or *"))?
         };
-        Ok(Endpoint::Tcp { host, port })
+        Ok(Endpoint::Tcp { host, port, source })
     }
+}
+
+/// The source part of `tcp://SOURCE;HOST:PORT`: an IP address (`*` for any), with an optional
+/// port.
+fn parse_source(src: &str) -> Result<SocketAddr, &'static str> {
+    if let Ok(a) = src.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    let ip = match src {
+        "*" => IpAddr::from([0, 0, 0, 0]),
+        _ => src
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .map_err(|_| {
+                "the source of tcp://SOURCE;HOST:PORT must be an IP address (with an optional \
+                 :port); interface names are not supported"
+            })?,
+    };
+    Ok(SocketAddr::new(ip, 0))
 }
 
 #[cfg(feature = "tokio")]
@@ -132,6 +160,19 @@ impl Endpoint {
             input: self.to_string(),
             reason,
         })
+    }
+
+    /// Refuses what can only be connected: a source address (`tcp://SOURCE;HOST:PORT`).
+    pub(crate) fn check_bindable(&self) -> Result<(), EndpointError> {
+        match self {
+            Endpoint::Tcp {
+                source: Some(_), ..
+            } => Err(EndpointError {
+                input: self.to_string(),
+                reason: "a source address (SOURCE;HOST:PORT) is for connect only",
+            }),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -160,12 +201,21 @@ fn parse_ipc(path: &str) -> Result<Endpoint, &'static str> {
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Endpoint::Tcp { host, port } => match host {
-                Host::Any => write!(f, "tcp://*:{port}"),
-                Host::Ip(IpAddr::V6(ip)) => write!(f, "tcp://[{ip}]:{port}"),
-                Host::Ip(ip) => write!(f, "tcp://{ip}:{port}"),
-                Host::Name(n) => write!(f, "tcp://{n}:{port}"),
-            },
+            Endpoint::Tcp { host, port, source } => {
+                f.write_str("tcp://")?;
+                match source {
+                    Some(SocketAddr::V6(a)) if a.port() == 0 => write!(f, "[{}];", a.ip())?,
+                    Some(a) if a.port() == 0 => write!(f, "{};", a.ip())?,
+                    Some(a) => write!(f, "{a};")?,
+                    None => {}
+                }
+                match host {
+                    Host::Any => write!(f, "*:{port}"),
+                    Host::Ip(IpAddr::V6(ip)) => write!(f, "[{ip}]:{port}"),
+                    Host::Ip(ip) => write!(f, "{ip}:{port}"),
+                    Host::Name(n) => write!(f, "{n}:{port}"),
+                }
+            }
             Endpoint::Ipc { path } => write!(f, "ipc://{path}"),
         }
     }
@@ -183,6 +233,9 @@ mod tests {
             "tcp://[::1]:5570",
             "tcp://localhost:1",
             "tcp://127.0.0.1:0",
+            "tcp://127.0.0.1;127.0.0.1:5570",
+            "tcp://127.0.0.1:6000;localhost:5570",
+            "tcp://[::1];[::1]:5570",
         ] {
             let e: Endpoint = s.parse().unwrap();
             assert_eq!(e.to_string(), s);
@@ -223,6 +276,7 @@ mod tests {
             "tcp://1.2.3.4:-1",
             "ipc://",
             "ipc://a\0b",
+            "tcp://eth0;127.0.0.1:5",
             "inproc://x",
         ] {
             let e = s.parse::<Endpoint>().unwrap_err();

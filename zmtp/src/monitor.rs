@@ -308,6 +308,7 @@ mod tests {
             endpoint: Endpoint::Tcp {
                 host: crate::endpoint::Host::Any,
                 port: n,
+                source: None,
             },
         }
     }

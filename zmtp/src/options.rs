@@ -82,6 +82,10 @@ pub struct SocketOptions {
     /// ZMQ_XPUB_WELCOME_MSG: sent by an XPUB to each subscriber when its handshake is done.
     /// Default none.
     pub xpub_welcome_msg: Option<Bytes>,
+    /// ZMQ_IPV6: `tcp://*` binds every IPv6 and IPv4 interface (a dual-stack socket), and host
+    /// names resolve to IPv6 addresses too. Default false: IPv4 only, as libzmq. IPv6 literals
+    /// (`tcp://[::1]:5570`) work either way.
+    pub ipv6: bool,
     /// ZMQ_TCP_KEEPALIVE: `Some(true)`/`Some(false)` to force SO_KEEPALIVE, `None` for the OS
     /// default (libzmq's -1).
     pub tcp_keepalive: Option<bool>,
@@ -118,6 +122,7 @@ impl Default for SocketOptions {
             xpub_nodrop: false,
             xpub_manual: false,
             xpub_welcome_msg: None,
+            ipv6: false,
             tcp_keepalive: None,
             tcp_keepalive_idle: None,
             tcp_keepalive_intvl: None,

@@ -158,3 +158,66 @@ async fn ipv6_literals_both_ways() {
     assert!(a.recv("r").ends_with(&hex(b"x")));
     d.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipv6_option_binds_both_families_on_star() {
+    if !have_ipv6_loopback() {
+        eprintln!(
+            "SKIPPED ipv6_option_binds_both_families_on_star: this machine has no IPv6 loopback"
+        );
+        return;
+    }
+    let mut opts = zmtp::SocketOptions::default();
+    opts.ipv6 = true;
+    let router = Router::with_options(opts).unwrap();
+    let ep = router.bind("tcp://*:0").unwrap();
+    let p = port(&ep);
+    let mut a = Agent::spawn("dealers");
+    a.ok(&format!(
+        "sock six DEALER ipv6=1 routing_id={}",
+        hex(b"six")
+    ));
+    a.ok(&format!("sock four DEALER routing_id={}", hex(b"four")));
+    a.ok(&format!("connect_ep six tcp://[::1]:{p}"));
+    a.ok(&format!("connect_ep four tcp://127.0.0.1:{p}"));
+    a.expect(&format!("send six {}", hex(b"a")), "SENT");
+    a.expect(&format!("send four {}", hex(b"b")), "SENT");
+    let mut got = vec![recv(&router).await, recv(&router).await];
+    got.sort_by(|x, y| x.frames()[0].cmp(&y.frames()[0]));
+    assert_eq!(got, vec![m(&[b"four", b"b"]), m(&[b"six", b"a"])]);
+    router.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connect_from_a_source_address() {
+    let router = Router::new();
+    let mut mon = router.monitor();
+    let ep = router.bind("tcp://127.0.0.1:0").unwrap();
+    let src = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let d = Dealer::new();
+    d.connect(&format!("tcp://127.0.0.1:{src};127.0.0.1:{}", port(&ep)))
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + STEP;
+    let peer = loop {
+        match tokio::time::timeout_at(deadline, mon.recv()).await {
+            Ok(Some(zmtp::SocketEvent::Accepted { peer, .. })) => break peer,
+            Ok(Some(_)) => {}
+            other => panic!("no Accepted event: {other:?}"),
+        }
+    };
+    assert_eq!(peer.to_string(), format!("tcp://127.0.0.1:{src}"));
+    // A source is for connect only; an interface name is not supported.
+    assert!(matches!(
+        Router::new().bind("tcp://127.0.0.1:1;127.0.0.1:0"),
+        Err(Error::Endpoint(_))
+    ));
+    assert!(matches!(
+        Dealer::new().connect("tcp://eth0;127.0.0.1:5"),
+        Err(Error::Endpoint(_))
+    ));
+    d.close().await;
+    router.close().await;
+}

@@ -140,6 +140,7 @@ impl<K: SocketKind> Socket<K> {
     /// A malformed endpoint, the OS refusing the address (port in use...), a closed socket.
     pub fn bind(&self, endpoint: &str) -> Result<Endpoint, Error> {
         let ep: Endpoint = endpoint.parse()?;
+        ep.check_bindable()?;
         if self.core().is_closed() {
             return Err(Error::Closed);
         }

@@ -37,7 +37,7 @@ pub(crate) fn connect<T: Transport>(link: &Arc<dyn SocketLink>, ep: Endpoint) ->
             });
             let dialled = tokio::select! {
                 _ = give_up_dial(&*link, &stop, pipe) => break,
-                r = T::dial(&ep) => r,
+                r = T::dial(&ep, link.options()) => r,
             };
             let retry = match dialled {
                 Ok((stream, peer)) => {

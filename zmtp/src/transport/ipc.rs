@@ -53,7 +53,7 @@ impl Transport for Ipc {
     type Stream = UnixStream;
     type Listener = IpcListener;
 
-    fn bind(ep: &Endpoint) -> io::Result<(IpcListener, Endpoint)> {
+    fn bind(ep: &Endpoint, _: &SocketOptions) -> io::Result<(IpcListener, Endpoint)> {
         let Endpoint::Ipc { path } = ep else {
             return Err(invalid("not an ipc endpoint"));
         };
@@ -95,7 +95,7 @@ impl Transport for Ipc {
         Ok((stream, PeerAddr::Ipc(listener.path.clone())))
     }
 
-    async fn dial(ep: &Endpoint) -> io::Result<(UnixStream, PeerAddr)> {
+    async fn dial(ep: &Endpoint, _: &SocketOptions) -> io::Result<(UnixStream, PeerAddr)> {
         let Endpoint::Ipc { path } = ep else {
             return Err(invalid("not an ipc endpoint"));
         };

@@ -21,7 +21,7 @@ pub(crate) fn bind<T: Transport>(
     link: &Arc<dyn SocketLink>,
     ep: &Endpoint,
 ) -> io::Result<(Endpoint, CancellationToken)> {
-    let (listener, bound) = match T::bind(ep) {
+    let (listener, bound) = match T::bind(ep, link.options()) {
         Ok(b) => b,
         Err(e) => {
             link.monitors().emit(|| SocketEvent::BindFailed {

@@ -80,7 +80,7 @@ pub(crate) trait Transport: Send + Sync + 'static {
     type Listener: Send + Sync + 'static;
 
     /// Binds `ep`; returns the listener and the endpoint actually bound.
-    fn bind(ep: &Endpoint) -> io::Result<(Self::Listener, Endpoint)>;
+    fn bind(ep: &Endpoint, options: &SocketOptions) -> io::Result<(Self::Listener, Endpoint)>;
 
     /// Accepts the next connection.
     fn accept(
@@ -88,7 +88,10 @@ pub(crate) trait Transport: Send + Sync + 'static {
     ) -> impl Future<Output = io::Result<(Self::Stream, PeerAddr)>> + Send;
 
     /// Dials `ep` once.
-    fn dial(ep: &Endpoint) -> impl Future<Output = io::Result<(Self::Stream, PeerAddr)>> + Send;
+    fn dial(
+        ep: &Endpoint,
+        options: &SocketOptions,
+    ) -> impl Future<Output = io::Result<(Self::Stream, PeerAddr)>> + Send;
 
     /// Applies the socket's options to a new connection (TCP_NODELAY, keepalive...).
     fn configure(stream: &Self::Stream, options: &SocketOptions);

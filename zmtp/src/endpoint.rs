@@ -4,6 +4,7 @@
 //! - `tcp://127.0.0.1:5570`, `tcp://*:5570` (all interfaces, bind only), `tcp://[::1]:5570`,
 //!   `tcp://localhost:5570` (a name, resolved when dialling or binding), and port `0` or `*`
 //!   when binding (the OS picks; read the bound endpoint back from the socket);
+//! - `inproc://name` (sockets of this process: messages handed over as they are);
 //! - `ipc:///tmp/feed.sock` (a Unix domain socket; Unix only), `ipc://@feed` (Linux's abstract
 //!   namespace: no file), `ipc://*` (bind only: a fresh path in the temporary directory). A
 //!   path longer than a Unix socket address holds is an error, not a truncation.
@@ -25,6 +26,11 @@ pub enum Endpoint {
         /// `tcp://SOURCE;HOST:PORT` (connect only): the local address, and port (`0`: any),
         /// the connection is made from. libzmq also takes an interface name there; we do not.
         source: Option<SocketAddr>,
+    },
+    /// inproc: between sockets of this process, messages handed over without encoding.
+    Inproc {
+        /// The name, unique in the process while bound.
+        name: String,
     },
     /// IPC: a Unix domain socket.
     Ipc {
@@ -83,7 +89,17 @@ impl FromStr for Endpoint {
         match scheme {
             "tcp" => {}
             "ipc" => return parse_ipc(rest).map_err(err),
-            _ => return Err(err("unsupported transport (tcp and ipc are implemented)")),
+            "inproc" if rest.is_empty() => return Err(err("inproc needs a name")),
+            "inproc" => {
+                return Ok(Endpoint::Inproc {
+                    name: rest.to_string(),
+                })
+            }
+            _ => {
+                return Err(err(
+                    "unsupported transport (tcp, ipc and inproc are implemented)",
+                ))
+            }
         }
         let (source, rest) = match rest.split_once(';') {
             Some((src, dst)) => (Some(parse_source(src).map_err(err)?), dst),
@@ -217,6 +233,7 @@ impl fmt::Display for Endpoint {
                 }
             }
             Endpoint::Ipc { path } => write!(f, "ipc://{path}"),
+            Endpoint::Inproc { name } => write!(f, "inproc://{name}"),
         }
     }
 }
@@ -249,7 +266,12 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn ipc_paths_and_their_limit() {
-        for s in ["ipc:///tmp/a.sock", "ipc://rel/x", "ipc://*"] {
+        for s in [
+            "ipc:///tmp/a.sock",
+            "ipc://rel/x",
+            "ipc://*",
+            "inproc://a-b/c",
+        ] {
             let e: Endpoint = s.parse().unwrap();
             assert_eq!(e.to_string(), s);
         }
@@ -277,7 +299,7 @@ mod tests {
             "ipc://",
             "ipc://a\0b",
             "tcp://eth0;127.0.0.1:5",
-            "inproc://x",
+            "inproc://",
         ] {
             let e = s.parse::<Endpoint>().unwrap_err();
             assert!(e.to_string().starts_with("invalid endpoint"), "{s}: {e}");

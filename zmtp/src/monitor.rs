@@ -33,6 +33,8 @@ pub enum PeerAddr {
     /// An IPC peer: the path of the endpoint (Unix domain socket peers have no address of
     /// their own).
     Ipc(String),
+    /// An inproc peer: the name of the endpoint.
+    Inproc(String),
 }
 
 impl fmt::Display for PeerAddr {
@@ -40,6 +42,7 @@ impl fmt::Display for PeerAddr {
         match self {
             PeerAddr::Tcp(a) => write!(f, "tcp://{a}"),
             PeerAddr::Ipc(path) => write!(f, "ipc://{path}"),
+            PeerAddr::Inproc(name) => write!(f, "inproc://{name}"),
         }
     }
 }

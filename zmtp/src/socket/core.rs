@@ -625,36 +625,41 @@ impl<B: Behaviour> SocketLink for Core<B> {
         batch: &mut Vec<Message>,
     ) -> bool {
         let budget = max_bytes.saturating_sub(session.pending_out());
-        {
-            let mut st = self.lock();
-            let Some(p) = st.pipes.get_mut(id) else {
-                return true;
-            };
-            if p.kick {
-                return true;
-            }
-            let mut bytes = 0;
-            while bytes < budget {
-                let Some(msg) = p.outbound.pop_front() else {
-                    break;
-                };
-                bytes += msg.byte_len() + 2 * msg.len();
-                batch.push(msg);
-            }
-            // Senders waiting for room are woken once the pipe is down to half its SNDHWM
-            // (libzmq's low-water mark), not after every batch: waking them for every few
-            // messages costs a futex round trip per batch.
-            let hwm = self.options.sndhwm;
-            let low = hwm == 0 || p.outbound.len() <= hwm / 2;
-            let wake = !batch.is_empty() && low && st.send_waiters > 0;
-            drop(st);
-            if wake {
-                self.send_ready.notify_waiters();
-            }
+        if self.take_outbound(id, budget, batch) {
+            return true;
         }
         for msg in batch.drain(..) {
             // The socket API refuses empty messages, so this cannot fail once ready.
             let _ = session.send(&msg);
+        }
+        false
+    }
+
+    fn take_outbound(&self, id: PipeId, max_bytes: usize, batch: &mut Vec<Message>) -> bool {
+        let mut st = self.lock();
+        let Some(p) = st.pipes.get_mut(id) else {
+            return true;
+        };
+        if p.kick {
+            return true;
+        }
+        let mut bytes = 0;
+        while bytes < max_bytes {
+            let Some(msg) = p.outbound.pop_front() else {
+                break;
+            };
+            bytes += msg.byte_len() + 2 * msg.len();
+            batch.push(msg);
+        }
+        // Senders waiting for room are woken once the pipe is down to half its SNDHWM
+        // (libzmq's low-water mark), not after every batch: waking them for every few
+        // messages costs a futex round trip per batch.
+        let hwm = self.options.sndhwm;
+        let low = hwm == 0 || p.outbound.len() <= hwm / 2;
+        let wake = !batch.is_empty() && low && st.send_waiters > 0;
+        drop(st);
+        if wake {
+            self.send_ready.notify_waiters();
         }
         false
     }

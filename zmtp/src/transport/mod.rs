@@ -9,10 +9,12 @@
 //! - `recv_bufs.rs`: receive buffers recycled between a socket's connections.
 //!
 //! Adding a transport: one file implementing [`Transport`] (and [`ByteStream`] for its stream),
-//! an [`Endpoint`] variant, and its line in [`bind`] and [`connect`].
+//! an [`Endpoint`] variant, and its line in [`bind`] and [`connect`]. `inproc.rs` is the one
+//! transport without bytes: it relays messages between two sockets' pipes.
 
 pub(crate) mod dialer;
 pub(crate) mod driver;
+pub(crate) mod inproc;
 #[cfg(unix)]
 pub(crate) mod ipc;
 pub(crate) mod listener;
@@ -48,6 +50,7 @@ pub(crate) fn bind(
 ) -> io::Result<(Endpoint, CancellationToken)> {
     match ep {
         Endpoint::Tcp { .. } => listener::bind::<tcp::Tcp>(link, ep),
+        Endpoint::Inproc { .. } => inproc::bind(link, ep),
         #[cfg(unix)]
         Endpoint::Ipc { .. } => listener::bind::<ipc::Ipc>(link, ep),
         #[cfg(not(unix))]
@@ -64,6 +67,7 @@ pub(crate) fn bind(
 pub(crate) fn connect(link: &Arc<dyn SocketLink>, ep: Endpoint) -> CancellationToken {
     match ep {
         Endpoint::Tcp { .. } => dialer::connect::<tcp::Tcp>(link, ep),
+        Endpoint::Inproc { .. } => inproc::connect(link, &ep),
         #[cfg(unix)]
         Endpoint::Ipc { .. } => dialer::connect::<ipc::Ipc>(link, ep),
         // Refused when parsed: `Endpoint::Ipc` is never made on such platforms.
@@ -147,6 +151,9 @@ pub(crate) trait SocketLink: Send + Sync + 'static {
         max_bytes: usize,
         batch: &mut Vec<Message>,
     ) -> bool;
+    /// Takes queued outbound messages of `pipe` into `batch`, about `max_bytes` of them (at
+    /// least one if any). Returns true if the pipe is gone or was asked to disconnect.
+    fn take_outbound(&self, pipe: PipeId, max_bytes: usize, batch: &mut Vec<Message>) -> bool;
     /// True if `pipe` has outbound messages queued.
     fn has_outbound(&self, pipe: PipeId) -> bool;
 }

@@ -283,18 +283,40 @@ fn broker_sigkill_and_restart_on_same_ports() {
             break (f, b);
         }
     };
-    let front = format!("tcp://127.0.0.1:{fp}");
-    let back = format!("tcp://127.0.0.1:{bp}");
-    let args = ["--frontend", &front, "--backend", &back];
+    sigkill_and_restart(
+        &format!("tcp://127.0.0.1:{fp}"),
+        &format!("tcp://127.0.0.1:{bp}"),
+    );
+}
+
+#[test]
+fn broker_sigkill_and_restart_on_the_same_ipc_paths() {
+    // SIGKILL leaves the socket files behind: the new broker takes the stale files over.
+    let dir = std::env::temp_dir();
+    let pid = std::process::id();
+    let (front, back) = (
+        dir.join(format!("zmtp-e2e-{pid}-front.sock")),
+        dir.join(format!("zmtp-e2e-{pid}-back.sock")),
+    );
+    let _ = (std::fs::remove_file(&front), std::fs::remove_file(&back));
+    sigkill_and_restart(
+        &format!("ipc://{}", front.display()),
+        &format!("ipc://{}", back.display()),
+    );
+    let _ = (std::fs::remove_file(&front), std::fs::remove_file(&back));
+}
+
+/// A broker on `front`/`back` with 2 spawned and 2 external workers serves a client; it is
+/// SIGKILLed (its workers go with it), a new one binds the same endpoints, the external
+/// workers reconnect by themselves and serve a new client.
+fn sigkill_and_restart(front: &str, back: &str) {
+    let args = ["--frontend", front, "--backend", back];
 
     let (mut b1, f1, b1_back) = broker(&[&args[..], &["--workers", "2"]].concat());
-    assert_eq!(
-        (f1.as_str(), b1_back.as_str()),
-        (front.as_str(), back.as_str())
-    );
+    assert_eq!((f1.as_str(), b1_back.as_str()), (front, back));
     let spawned = broker_workers(&b1, 2);
-    let ext = [our_worker("ext1", &back), our_worker("ext2", &back)];
-    let mut c = our_client("before", &front, &["--requests", "40", "--window", "4"]);
+    let ext = [our_worker("ext1", back), our_worker("ext2", back)];
+    let mut c = our_client("before", front, &["--requests", "40", "--window", "4"]);
     assert_client_ok(&mut c);
 
     let t = Instant::now();
@@ -308,7 +330,7 @@ fn broker_sigkill_and_restart_on_same_ports() {
     let (_b2, _, _) = broker(&[&args[..], &["--workers", "0"]].concat());
     // Reconnect interval is 100 ms: both are back well within this.
     thread::sleep(Duration::from_millis(500));
-    let mut c = our_client("after", &front, &["--requests", "40", "--window", "4"]);
+    let mut c = our_client("after", front, &["--requests", "40", "--window", "4"]);
     assert_client_ok(&mut c);
     let counts = count_lines(&ext, |l| l.ends_with(" from after"), 40);
     assert_eq!(counts.iter().sum::<usize>(), 40, "per worker: {counts:?}");

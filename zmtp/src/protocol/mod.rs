@@ -22,6 +22,7 @@ pub mod mechanism;
 pub mod metadata;
 pub mod peer;
 pub mod session;
+pub mod z85;
 
 pub use error::{DecodeError, ProtocolError};
 pub use peer::PeerInfo;

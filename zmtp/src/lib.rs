@@ -38,6 +38,8 @@ pub mod routing;
 pub mod socket_type;
 
 #[cfg(feature = "tokio")]
+pub mod auth;
+#[cfg(feature = "tokio")]
 pub mod monitor;
 #[cfg(feature = "tokio")]
 pub mod options;

@@ -6,6 +6,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::protocol::limits::{MAX_HEARTBEAT_TTL_MS, MAX_ROUTING_ID_LEN};
+use crate::protocol::mechanism::MechanismConfig;
 use crate::protocol::session::SessionConfig;
 use crate::socket_type::SocketType;
 
@@ -82,6 +83,19 @@ pub struct SocketOptions {
     /// ZMQ_XPUB_WELCOME_MSG: sent by an XPUB to each subscriber when its handshake is done.
     /// Default none.
     pub xpub_welcome_msg: Option<Bytes>,
+    /// ZMQ_PLAIN_SERVER: this socket is a PLAIN server (RFC 24): clients must present a user
+    /// name and password, checked by `authenticator` (without one, every client is welcome;
+    /// libzmq refuses all without a ZAP handler). Default false.
+    pub plain_server: bool,
+    /// ZMQ_PLAIN_USERNAME: set, this socket is a PLAIN client with this user name (at most 255
+    /// bytes). Default none.
+    pub plain_username: Option<Bytes>,
+    /// ZMQ_PLAIN_PASSWORD: the PLAIN client's password (at most 255 bytes). Default none
+    /// (empty).
+    pub plain_password: Option<Bytes>,
+    /// The decision on each peer during its handshake (libzmq's ZAP handler): see
+    /// [`crate::auth`]. Default none: every peer is accepted.
+    pub authenticator: Option<crate::auth::AuthHandle>,
     /// ZMQ_IPV6: `tcp://*` binds every IPv6 and IPv4 interface (a dual-stack socket), and host
     /// names resolve to IPv6 addresses too. Default false: IPv4 only, as libzmq. IPv6 literals
     /// (`tcp://[::1]:5570`) work either way.
@@ -122,6 +136,10 @@ impl Default for SocketOptions {
             xpub_nodrop: false,
             xpub_manual: false,
             xpub_welcome_msg: None,
+            plain_server: false,
+            plain_username: None,
+            plain_password: None,
+            authenticator: None,
             ipv6: false,
             tcp_keepalive: None,
             tcp_keepalive_idle: None,
@@ -141,6 +159,13 @@ impl SocketOptions {
             if id.is_empty() || id.len() > MAX_ROUTING_ID_LEN {
                 return Err("routing_id must be 1 to 255 bytes");
             }
+        }
+        let too_long = |v: &Option<Bytes>| v.as_ref().is_some_and(|b| b.len() > 255);
+        if too_long(&self.plain_username) || too_long(&self.plain_password) {
+            return Err("plain_username and plain_password must be at most 255 bytes");
+        }
+        if self.plain_server && self.plain_username.is_some() {
+            return Err("a socket is a PLAIN server or a PLAIN client, not both");
         }
         if self.heartbeat_ttl.as_millis() > u128::from(MAX_HEARTBEAT_TTL_MS) {
             return Err(
@@ -174,6 +199,17 @@ impl SocketOptions {
         c.heartbeat_ivl = self.heartbeat_ivl;
         c.heartbeat_timeout = self.heartbeat_timeout;
         c.heartbeat_ttl = self.heartbeat_ttl;
+        c.mechanism = if self.plain_server {
+            MechanismConfig::PlainServer
+        } else if let Some(username) = &self.plain_username {
+            MechanismConfig::PlainClient {
+                username: username.clone(),
+                password: self.plain_password.clone().unwrap_or_default(),
+            }
+        } else {
+            MechanismConfig::Null
+        };
+        c.authenticate = self.authenticator.is_some();
         c
     }
 }

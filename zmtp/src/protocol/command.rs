@@ -50,6 +50,18 @@ pub enum Command {
 impl Command {
     /// Parses a command frame's body.
     pub fn parse(body: &Bytes) -> Result<Command, DecodeError> {
+        // libzmq 4.3.5's PLAIN and CURVE write ERROR's prefix as the C string "\x05ERROR",
+        // whose hex escape swallows the `E`: the body is `^RROR` + reason (9 bytes for "400").
+        // Read as the ERROR it means.
+        if let Some(rest) = body.strip_prefix(b"^RROR") {
+            if let Some((&len, reason)) = rest.split_first() {
+                if let Some(reason) = reason.get(..len as usize) {
+                    return Ok(Command::Error {
+                        reason: Bytes::copy_from_slice(reason),
+                    });
+                }
+            }
+        }
         let Some(&name_len) = body.first() else {
             return Err(DecodeError::MalformedCommand("empty command frame"));
         };
@@ -146,6 +158,18 @@ impl Command {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn libzmq_plain_error_with_its_swallowed_e() {
+        // Captured from libzmq 4.3.5's PLAIN server refusing a password: 04 09 '^RROR' 03 '400'.
+        let c = Command::parse(&Bytes::from_static(b"^RROR\x03400")).unwrap();
+        assert_eq!(
+            c,
+            Command::Error {
+                reason: Bytes::from_static(b"400")
+            }
+        );
+    }
 
     #[test]
     fn libzmq_ping_bytes() {

@@ -178,7 +178,8 @@ impl ProtocolError {
             ProtocolError::Decode(DecodeError::MalformedMetadata(_)) => Some("Malformed metadata"),
             ProtocolError::IncompatibleSocketType { .. } => Some("Invalid socket type"),
             ProtocolError::UnexpectedCommand { .. } => Some("Unexpected command"),
-            ProtocolError::AuthenticationFailed { status: 300 } => Some("300"),
+            // A temporary failure closes without ERROR, as libzmq does.
+            ProtocolError::AuthenticationFailed { status: 300 } => None,
             ProtocolError::AuthenticationFailed { status: 500 } => Some("500"),
             ProtocolError::AuthenticationFailed { .. } => Some("400"),
             ProtocolError::MessageBeforeHandshake => Some("Message before handshake"),

@@ -28,6 +28,8 @@ pub const VERSION_MAJOR: u8 = 3;
 pub const VERSION_MINOR: u8 = 1;
 /// The NULL mechanism name as it appears in the greeting.
 pub const MECHANISM_NULL: [u8; 20] = *b"NULL\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+/// The PLAIN mechanism's name, NUL-padded to 20 bytes.
+pub const MECHANISM_PLAIN: [u8; 20] = *b"PLAIN\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
 
 /// A peer's greeting, parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

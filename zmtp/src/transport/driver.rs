@@ -140,6 +140,8 @@ struct Driver<'c, 'a, S> {
     /// Reading stopped: the pipe is at RCVHWM.
     paused: bool,
     state: State,
+    /// The session waits for a decision on this peer (boxed: rare, and connections stay small).
+    auth: Option<Box<crate::protocol::mechanism::AuthRequest>>,
 }
 
 impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
@@ -156,6 +158,7 @@ impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
             ready: false,
             paused: false,
             state: State::Running,
+            auth: None,
         }
     }
 
@@ -196,6 +199,13 @@ impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
                 if let Err(end) = self.read_turn() {
                     return end;
                 }
+            }
+            if let Some(req) = self.auth.take() {
+                // Boxed: the wait's state stays out of every connection's future.
+                if let Err(end) = Box::pin(self.decide(*req)).await {
+                    return end;
+                }
+                continue;
             }
             if self.ready && !was_ready {
                 // Messages may have been queued before the handshake finished.
@@ -330,16 +340,59 @@ impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
                 SessionEvent::Cancel(topic) => {
                     self.msgs.push(Message::from(subs::encode(false, &topic)));
                 }
-                SessionEvent::Authenticate(req) => {
-                    // No socket asks for authentication yet (ZAP comes with PLAIN and CURVE):
-                    // refuse rather than let a peer in unchecked.
-                    tracing::warn!(peer = %conn.peer, mechanism = req.mechanism, "no authenticator: peer refused");
-                    self.session
-                        .authenticate(now(), AuthDecision::Deny { status: 500 })?;
-                }
+                // Decided on after this turn's reads ([`Driver::decide`]).
+                SessionEvent::Authenticate(req) => self.auth = Some(Box::new(req)),
             }
         }
         Ok(())
+    }
+
+    /// Asks the socket's authenticator about the peer and hands the decision to the session,
+    /// waiting at most until the handshake deadline (and not past the socket's close).
+    async fn decide(
+        &mut self,
+        req: crate::protocol::mechanism::AuthRequest,
+    ) -> Result<(), DisconnectReason> {
+        let conn = self.conn;
+        let decision = match conn.link.options().authenticator.clone() {
+            Some(auth) => {
+                let peer = crate::auth::AuthPeer {
+                    mechanism: req.mechanism,
+                    address: conn.peer.clone(),
+                    identity: req.identity,
+                    credentials: req.credentials,
+                };
+                let deadline = self
+                    .session
+                    .poll_timeout()
+                    .map(tokio::time::Instant::from_std);
+                let until = async {
+                    match deadline {
+                        Some(d) => tokio::time::sleep_until(d).await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    d = auth.0.authenticate(peer) => d,
+                    _ = conn.stop.cancelled() => return Err(DisconnectReason::SocketClosed),
+                    _ = until => return Err(self.fail(ProtocolError::HandshakeTimeout)),
+                }
+            }
+            // Asked only when an authenticator is set; refuse rather than let a peer in.
+            None => AuthDecision::Deny { status: 500 },
+        };
+        if let AuthDecision::Deny { status } = &decision {
+            tracing::warn!(peer = %conn.peer, endpoint = %conn.endpoint, status, mechanism = req.mechanism, "peer refused by the authenticator");
+        }
+        let mut msgs_bytes = 0;
+        let r = self
+            .session
+            .authenticate(now(), decision)
+            .and_then(|()| self.drain_events(&mut msgs_bytes));
+        if !self.msgs.is_empty() {
+            self.paused = conn.link.deliver(conn.pipe, &mut self.msgs);
+        }
+        r.map_err(|e| self.fail(e))
     }
 
     /// Ends the connection on a protocol error, after one non-blocking attempt to flush what

@@ -19,6 +19,7 @@ Commands:
                                rest integers). LINGER=0, RCVTIMEO/SNDTIMEO=10 s unless set.
   bind NAME PORT               bind tcp://127.0.0.1:PORT (0: ephemeral) -> "PORT n"
   connect NAME PORT            -> "OK"
+  auth_plain USER:PASS...       start a ZAP handler (zmq.auth) accepting these PLAIN users -> "OK"
   bind_ep NAME EP              bind any endpoint (ipc://..., tcp://[::1]:0) -> "BOUND last_endpoint"
   connect_ep NAME EP           connect to any endpoint -> "OK"
   subscribe NAME [HEX]         SUB: subscribe to the prefix (hex; none: everything) -> "OK"
@@ -53,6 +54,7 @@ from zmq.utils.monitor import recv_monitor_message
 TIMEOUT_MS = 10_000
 
 ctx = zmq.Context()
+authenticators = []
 socks = {}
 monitors = {}
 events = {}
@@ -127,7 +129,8 @@ def run(cmd, args):
         for kv in args[2:]:
             k, v = kv.split("=", 1)
             opt = getattr(zmq, k.upper())
-            s.setsockopt(opt, bytes.fromhex(v) if k.endswith("routing_id") else int(v))
+            hexed = k.endswith(("routing_id", "username", "password"))
+            s.setsockopt(opt, bytes.fromhex(v) if hexed else int(v))
         socks[name] = s
         return "OK"
     if cmd == "bind":
@@ -136,6 +139,14 @@ def run(cmd, args):
         return "PORT " + s.getsockopt(zmq.LAST_ENDPOINT).decode().rsplit(":", 1)[1]
     if cmd == "connect":
         socks[args[0]].connect(f"tcp://127.0.0.1:{args[1]}")
+        return "OK"
+    if cmd == "auth_plain":
+        from zmq.auth.thread import ThreadAuthenticator
+
+        auth = ThreadAuthenticator(ctx)
+        auth.start()
+        auth.configure_plain(domain="*", passwords=dict(a.split(":", 1) for a in args))
+        authenticators.append(auth)
         return "OK"
     if cmd == "bind_ep":
         socks[args[0]].bind(args[1])

@@ -9,6 +9,7 @@
 //! [`MechanismConfig`], and its line in [`MechanismConfig::build`].
 
 pub mod null;
+pub mod plain;
 
 use std::fmt;
 
@@ -138,6 +139,15 @@ pub enum MechanismConfig {
     /// NULL (RFC 23/37): no security.
     #[default]
     Null,
+    /// PLAIN client (RFC 24): a user name and password, in clear text.
+    PlainClient {
+        /// The user name (at most 255 bytes).
+        username: Bytes,
+        /// The password (at most 255 bytes).
+        password: Bytes,
+    },
+    /// PLAIN server (RFC 24): with `authenticate`, each client's credentials are decided on.
+    PlainServer,
 }
 
 impl MechanismConfig {
@@ -153,6 +163,15 @@ impl MechanismConfig {
         match self {
             MechanismConfig::Null => {
                 Box::new(null::Null::new(socket_type, routing_id, authenticate))
+            }
+            MechanismConfig::PlainClient { username, password } => Box::new(plain::Plain::client(
+                socket_type,
+                routing_id,
+                username,
+                password,
+            )),
+            MechanismConfig::PlainServer => {
+                Box::new(plain::Plain::server(socket_type, routing_id, authenticate))
             }
         }
     }

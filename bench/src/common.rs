@@ -10,6 +10,21 @@ use std::time::{Duration, Instant};
 /// The bind endpoint every server role uses: loopback, OS-chosen port.
 pub const BIND_ANY: &str = "tcp://127.0.0.1:0";
 
+/// The endpoint of the inproc cell's one-process runs (`inproc-thr`): the receiver binds it,
+/// the sender, in the same process, connects to it. One run per process, so one fixed name.
+pub const INPROC_EP: &str = "inproc://zbench-thr";
+
+/// The environment variable through which the parent picks the transport of a throughput
+/// receiver (`thr-recv`) or echo server (`echo`): the ipc cell sets it to a fresh
+/// `ipc:///tmp/zbench-PID-N.sock` per run. The sender and the latency client connect to the
+/// endpoint the server printed, whatever its transport.
+pub const BIND_ENV: &str = "ZBENCH_BIND";
+
+/// The endpoint a `thr-recv` or `echo` role binds: [`BIND_ENV`] if set, else [`BIND_ANY`].
+pub fn bind_ep() -> String {
+    std::env::var(BIND_ENV).unwrap_or_else(|_| BIND_ANY.to_string())
+}
+
 /// Tells the parent we are listening (or connected) and where.
 pub fn ready(parts: &[&str]) {
     let mut out = std::io::stdout().lock();

@@ -14,7 +14,7 @@ fn last_ep(s: &zmq::Socket) -> String {
 pub fn thr_recv(size: usize, count: usize) {
     let ctx = zmq::Context::new();
     let r = ctx.socket(zmq::ROUTER).unwrap();
-    r.bind(BIND_ANY).unwrap();
+    r.bind(&bind_ep()).unwrap();
     ready(&[&last_ep(&r)]);
     let mut id = zmq::Message::new();
     let mut body = zmq::Message::new();
@@ -44,7 +44,7 @@ pub fn thr_send(ep: &str, size: usize, count: usize) {
 pub fn echo() {
     let ctx = zmq::Context::new();
     let r = ctx.socket(zmq::ROUTER).unwrap();
-    r.bind(BIND_ANY).unwrap();
+    r.bind(&bind_ep()).unwrap();
     ready(&[&last_ep(&r)]);
     let mut id = zmq::Message::new();
     let mut body = zmq::Message::new();
@@ -129,6 +129,41 @@ pub fn push_send(ep: &str, size: usize, count: usize) {
     }
     sender_done();
     drop(s);
+}
+
+// ---------------------------------------------------------------- inproc (cell inproc)
+
+/// One process, one context shared by both sockets (libzmq's inproc endpoints live in the
+/// context): the ROUTER binds [`INPROC_EP`] on the main thread, which receives; the DEALER
+/// connects and sends from a second thread, as libzmq's own `perf/inproc_thr` does. Blocking
+/// calls, one fresh `zmq_msg_t` copy per send, one reused `zmq_msg_t` per receive, as the thr
+/// roles. The context keeps its default I/O thread (inproc does not use it).
+pub fn inproc_thr(size: usize, count: usize) {
+    let ctx = zmq::Context::new();
+    let r = ctx.socket(zmq::ROUTER).unwrap();
+    r.bind(INPROC_EP).unwrap();
+    let ctx2 = ctx.clone();
+    let sender = std::thread::spawn(move || {
+        let d = ctx2.socket(zmq::DEALER).unwrap();
+        d.connect(INPROC_EP).unwrap();
+        let p = payload(size);
+        for _ in 0..count {
+            d.send(&p[..], 0).unwrap();
+        }
+        // Closed by the main thread once everything arrived.
+        d
+    });
+    let mut id = zmq::Message::new();
+    let mut body = zmq::Message::new();
+    let mut clock = ThrClock::new();
+    for _ in 0..count {
+        r.recv(&mut id, 0).unwrap();
+        clock.tick();
+        r.recv(&mut body, 0).unwrap();
+        check_size(body.len(), size);
+    }
+    clock.finish(count, size);
+    let _d = sender.join().unwrap();
 }
 
 // ---------------------------------------------------------------- PUB/SUB (cell pubsub)

@@ -34,7 +34,7 @@ pub fn thr_recv(size: usize, count: usize) {
     let ctx = Context::new();
     app_rt().block_on(async {
         let r = sock(&ctx, SocketType::Router, false);
-        let ep = r.bind(BIND_ANY).await.expect("bind");
+        let ep = r.bind(&bind_ep()).await.expect("bind");
         ready(&[&ep.to_string()]);
         let mut clock = ThrClock::new();
         for _ in 0..count {
@@ -67,7 +67,7 @@ pub fn echo() {
     let ctx = Context::new();
     app_rt().block_on(async {
         let r = sock(&ctx, SocketType::Router, true);
-        let ep = r.bind(BIND_ANY).await.expect("bind");
+        let ep = r.bind(&bind_ep()).await.expect("bind");
         ready(&[&ep.to_string()]);
         loop {
             let m = r.recv().await.expect("recv");
@@ -157,6 +157,40 @@ pub fn push_send(ep: &str, size: usize, count: usize) {
     });
     sender_done();
     drop(s);
+}
+
+// ---------------------------------------------------------------- inproc (cell inproc)
+
+/// One process, one `Context::new()` (inproc names live in the context; one dedicated I/O
+/// thread, as in the thr roles): the ROUTER binds [`INPROC_EP`] (`inproc://name`, as libzmq
+/// spells it), the DEALER connects, and the sender is a task spawned on the current-thread
+/// application runtime whose main future receives (the thr roles' runtime; omq's own
+/// router_dealer bench runs its inproc cells as tasks on one thread too).
+pub fn inproc_thr(size: usize, count: usize) {
+    let ctx = Context::new();
+    app_rt().block_on(async {
+        let r = sock(&ctx, SocketType::Router, false);
+        r.bind(INPROC_EP).await.expect("bind");
+        let d = sock(&ctx, SocketType::Dealer, false);
+        d.connect(INPROC_EP).await.expect("connect");
+        let p = payload(size);
+        let sender = tokio::spawn(async move {
+            for _ in 0..count {
+                d.send(Message::single(Bytes::copy_from_slice(&p)))
+                    .await
+                    .expect("send");
+            }
+            d
+        });
+        let mut clock = ThrClock::new();
+        for _ in 0..count {
+            let m = r.recv().await.expect("recv");
+            clock.tick();
+            check_size(m.get(1).map_or(0, |f| f.len()), size);
+        }
+        clock.finish(count, size);
+        drop(sender);
+    });
 }
 
 // ---------------------------------------------------------------- PUB/SUB (cell pubsub)

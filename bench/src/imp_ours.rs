@@ -13,6 +13,9 @@
 //! waits, so on a current-thread runtime a tight publishing loop would not let the connection
 //! tasks run until it ends, and everything past SNDHWM would be dropped), the subscribers on a
 //! current-thread runtime (as the 16 B throughput receiver).
+//!
+//! inproc (cell inproc): both sockets in one process on the thr roles' runtime for the size,
+//! the sender a spawned task (see [`inproc_thr`]).
 
 use std::time::Instant;
 
@@ -32,7 +35,7 @@ fn dealer() -> Dealer {
 pub fn thr_recv(size: usize, count: usize) {
     runtime_for(size).block_on(async {
         let r = router();
-        let ep = r.bind(BIND_ANY).expect("bind");
+        let ep = r.bind(&bind_ep()).expect("bind");
         ready(&[&ep.to_string()]);
         let mut clock = ThrClock::new();
         for _ in 0..count {
@@ -71,7 +74,7 @@ const BATCH: usize = 256;
 pub fn thr_recv_batch(size: usize, count: usize) {
     runtime_for(size).block_on(async {
         let r = router();
-        let ep = r.bind(BIND_ANY).expect("bind");
+        let ep = r.bind(&bind_ep()).expect("bind");
         ready(&[&ep.to_string()]);
         let mut clock = ThrClock::new();
         let mut buf = Vec::with_capacity(BATCH);
@@ -115,7 +118,7 @@ pub fn thr_send_batch(ep: &str, size: usize, count: usize) {
 pub fn echo() {
     ct_runtime().block_on(async {
         let r = router();
-        let ep = r.bind(BIND_ANY).expect("bind");
+        let ep = r.bind(&bind_ep()).expect("bind");
         ready(&[&ep.to_string()]);
         loop {
             let m = r.recv().await.expect("recv");
@@ -355,6 +358,77 @@ pub fn subscriber_batch(ep: &str, size: usize, count: usize, hwm: usize) {
     subscribe(ep, size, count, hwm, true);
 }
 
+// ---------------------------------------------------------------- inproc (cell inproc)
+
+/// One process: the ROUTER binds [`INPROC_EP`], the DEALER connects to it, and the sender is a
+/// task spawned on the same runtime as the receiving loop (the thr roles' runtime for `size`:
+/// current-thread under 16 KiB, so sender, receiver and the inproc relay task share one
+/// thread; 2 workers from 16 KiB up, the receiver then on the thread calling `block_on`).
+/// The receiver's clock and report are the thr receiver's; `cpu_s` is the whole process's.
+pub fn inproc_thr(size: usize, count: usize) {
+    runtime_for(size).block_on(async {
+        let r = router();
+        r.bind(INPROC_EP).expect("bind");
+        let d = dealer();
+        d.connect(INPROC_EP).expect("connect");
+        let p = payload(size);
+        let sender = tokio::spawn(async move {
+            for _ in 0..count {
+                d.send(Message::from(Bytes::copy_from_slice(&p)))
+                    .await
+                    .expect("send");
+            }
+            d
+        });
+        let mut clock = ThrClock::new();
+        for _ in 0..count {
+            let m = r.recv().await.expect("recv");
+            clock.tick();
+            check_size(m.get(1).map_or(0, |f| f.len()), size);
+        }
+        clock.finish(count, size);
+        drop(sender);
+    });
+}
+
+/// As [`inproc_thr`], with `Dealer::send_many` and `Router::recv_many` (`BATCH` per call).
+pub fn inproc_thr_batch(size: usize, count: usize) {
+    runtime_for(size).block_on(async {
+        let r = router();
+        r.bind(INPROC_EP).expect("bind");
+        let d = dealer();
+        d.connect(INPROC_EP).expect("connect");
+        let p = payload(size);
+        let sender = tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(BATCH);
+            let mut sent = 0;
+            while sent < count {
+                let n = BATCH.min(count - sent);
+                batch.extend((0..n).map(|_| Message::from(Bytes::copy_from_slice(&p))));
+                d.send_many(&mut batch).await.expect("send");
+                sent += n;
+            }
+            d
+        });
+        let mut clock = ThrClock::new();
+        let mut buf = Vec::with_capacity(BATCH);
+        let mut got = 0;
+        while got < count {
+            let n = r
+                .recv_many(&mut buf, BATCH.min(count - got))
+                .await
+                .expect("recv");
+            for m in buf.drain(..) {
+                clock.tick();
+                check_size(m.get(1).map_or(0, |f| f.len()), size);
+            }
+            got += n;
+        }
+        clock.finish(count, size);
+        drop(sender);
+    });
+}
+
 fn ct_runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -362,8 +436,9 @@ fn ct_runtime() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
-/// The runtime for a throughput role with `size`-byte messages (see the module doc).
-fn runtime_for(size: usize) -> tokio::runtime::Runtime {
+/// The runtime for a throughput role with `size`-byte messages (see the module doc); also the
+/// inproc cell's `mpsc` ceiling's.
+pub fn runtime_for(size: usize) -> tokio::runtime::Runtime {
     if size < 16 * 1024 {
         ct_runtime()
     } else {

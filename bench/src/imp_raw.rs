@@ -1,10 +1,12 @@
 //! The raw-TCP ceiling: blocking std sockets writing and reading the same ZMTP frames (1-byte
 //! flags + 1- or 8-byte size + payload) with no protocol logic: no handshake, no queues, no
 //! routing. The sender copies the payload into its write buffer per message; the receiver reads
-//! every payload into a buffer.
+//! every payload into a buffer. In the ipc cell the same over a std `UnixStream` (the server
+//! binds the path the parent gave in `ZBENCH_BIND`).
 
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::time::Instant;
 
 use crate::common::*;
@@ -42,21 +44,84 @@ fn read_frame<R: Read>(r: &mut R, buf: &mut Vec<u8>) -> usize {
     size
 }
 
-fn listen() -> TcpListener {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    ready(&[&format!("tcp://{}", l.local_addr().unwrap())]);
-    l
+/// A TCP or Unix-domain stream (`TCP_NODELAY` on TCP).
+enum Conn {
+    Tcp(TcpStream),
+    Unix(UnixStream),
 }
 
-fn dial(ep: &str) -> TcpStream {
+impl Conn {
+    fn try_clone(&self) -> std::io::Result<Conn> {
+        Ok(match self {
+            Conn::Tcp(s) => Conn::Tcp(s.try_clone()?),
+            Conn::Unix(s) => Conn::Unix(s.try_clone()?),
+        })
+    }
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Tcp(s) => s.read(buf),
+            Conn::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Tcp(s) => s.write(buf),
+            Conn::Unix(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+enum Listener {
+    Tcp(TcpListener),
+    Unix(UnixListener),
+}
+
+impl Listener {
+    fn accept(&self) -> Conn {
+        match self {
+            Listener::Tcp(l) => {
+                let (s, _) = l.accept().unwrap();
+                s.set_nodelay(true).unwrap();
+                Conn::Tcp(s)
+            }
+            Listener::Unix(l) => Conn::Unix(l.accept().unwrap().0),
+        }
+    }
+}
+
+/// Binds 127.0.0.1 on a free port, or the ipc path in `ZBENCH_BIND`, and says READY.
+fn listen() -> Listener {
+    let ep = bind_ep();
+    if let Some(path) = ep.strip_prefix("ipc://") {
+        let l = UnixListener::bind(path).unwrap();
+        ready(&[&ep]);
+        return Listener::Unix(l);
+    }
+    let l = TcpListener::bind(ep.trim_start_matches("tcp://")).unwrap();
+    ready(&[&format!("tcp://{}", l.local_addr().unwrap())]);
+    Listener::Tcp(l)
+}
+
+fn dial(ep: &str) -> Conn {
+    if let Some(path) = ep.strip_prefix("ipc://") {
+        return Conn::Unix(UnixStream::connect(path).unwrap());
+    }
     let s = TcpStream::connect(ep.trim_start_matches("tcp://")).unwrap();
     s.set_nodelay(true).unwrap();
-    s
+    Conn::Tcp(s)
 }
 
 pub fn thr_recv(size: usize, count: usize) {
-    let l = listen();
-    let (s, _) = l.accept().unwrap();
+    let s = listen().accept();
     let mut r = BufReader::with_capacity(BUF, s);
     let mut buf = Vec::new();
     let mut clock = ThrClock::new();
@@ -83,9 +148,7 @@ pub fn thr_send(ep: &str, size: usize, count: usize) {
 }
 
 pub fn echo() {
-    let l = listen();
-    let (s, _) = l.accept().unwrap();
-    s.set_nodelay(true).unwrap();
+    let s = listen().accept();
     let mut r = BufReader::with_capacity(BUF, s.try_clone().unwrap());
     let mut w = s;
     let mut buf = Vec::new();

@@ -58,7 +58,11 @@ async fn sock(ctx: &Context, t: SocketType) -> Socket {
 }
 
 async fn bind(s: &Socket) -> String {
-    s.bind(BIND_ANY).await.expect("bind");
+    bind_at(s, BIND_ANY).await
+}
+
+async fn bind_at(s: &Socket, ep: &str) -> String {
+    s.bind(ep).await.expect("bind");
     let ep = s.get_option(LAST_ENDPOINT).await.expect("LAST_ENDPOINT");
     String::from_utf8(ep)
         .unwrap()
@@ -70,7 +74,7 @@ pub fn thr_recv(size: usize, count: usize) {
     mt_runtime().block_on(async {
         let ctx = new_ctx();
         let r = sock(&ctx, SocketType::Router).await;
-        let ep = bind(&r).await;
+        let ep = bind_at(&r, &bind_ep()).await;
         ready(&[&ep]);
         let mut clock = ThrClock::new();
         for _ in 0..count {
@@ -104,7 +108,7 @@ pub fn echo() {
     mt_runtime().block_on(async {
         let ctx = new_ctx();
         let r = sock(&ctx, SocketType::Router).await;
-        let ep = bind(&r).await;
+        let ep = bind_at(&r, &bind_ep()).await;
         ready(&[&ep]);
         loop {
             let m = r.recv_multipart().await.expect("recv");
@@ -212,6 +216,41 @@ pub fn push_send(ep: &str, size: usize, count: usize) {
     });
     sender_done();
     drop(keep);
+}
+
+// ---------------------------------------------------------------- inproc (cell inproc)
+
+/// One process, one `Context` (rzmq's inproc names live in the context; its `inproc` feature
+/// is on by default): the ROUTER binds [`INPROC_EP`] (`inproc://name`), the DEALER connects,
+/// AUTO_DELIMITER off on both as in the thr roles, and the sender is a task spawned on the
+/// 2-worker runtime whose `block_on` future receives (rzmq's own benches spawn both ends as
+/// tasks on a multi-thread runtime). Only `rzmq`: the io_uring backend carries TCP and ipc
+/// sessions only, so `rzmq-uring` would run this very code.
+pub fn inproc_thr(size: usize, count: usize) {
+    mt_runtime().block_on(async {
+        let ctx = new_ctx();
+        let r = sock(&ctx, SocketType::Router).await;
+        r.bind(INPROC_EP).await.expect("bind");
+        let d = sock(&ctx, SocketType::Dealer).await;
+        d.connect(INPROC_EP).await.expect("connect");
+        let p = payload(size);
+        let sender = tokio::spawn(async move {
+            for _ in 0..count {
+                d.send(Msg::from_bytes(Bytes::copy_from_slice(&p)))
+                    .await
+                    .expect("send");
+            }
+            d
+        });
+        let mut clock = ThrClock::new();
+        for _ in 0..count {
+            let m = r.recv_multipart().await.expect("recv");
+            clock.tick();
+            check_size(m.get(1).map_or(0, |f| f.size()), size);
+        }
+        clock.finish(count, size);
+        drop((sender, r, ctx));
+    });
 }
 
 // ---------------------------------------------------------------- PUB/SUB (cell pubsub)

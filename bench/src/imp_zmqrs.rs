@@ -17,7 +17,7 @@ use crate::common::*;
 pub fn thr_recv(size: usize, count: usize) {
     mt_runtime().block_on(async {
         let mut r = RouterSocket::new();
-        let ep = r.bind(BIND_ANY).await.expect("bind");
+        let ep = r.bind(&bind_ep()).await.expect("bind");
         ready(&[&ep.to_string()]);
         let mut clock = ThrClock::new();
         for _ in 0..count {
@@ -49,7 +49,7 @@ pub fn thr_send(ep: &str, size: usize, count: usize) {
 pub fn echo() {
     mt_runtime().block_on(async {
         let mut r = RouterSocket::new();
-        let ep = r.bind(BIND_ANY).await.expect("bind");
+        let ep = r.bind(&bind_ep()).await.expect("bind");
         ready(&[&ep.to_string()]);
         loop {
             let m = r.recv().await.expect("recv");
@@ -176,5 +176,21 @@ pub fn subscriber(ep: &str, size: usize, count: usize, _hwm: usize) {
                 return c.finish();
             }
         }
+    });
+}
+
+// ---------------------------------------------------------------- inproc (cell inproc)
+
+/// zmq.rs 0.7 has no inproc transport (its `Transport` is `Tcp` or `Ipc`; `inproc` parses to
+/// `EndpointError::UnknownTransport`), so the inproc cell does not run it. This role only
+/// shows that: it tries to bind [`INPROC_EP`] and exits with status 4 and the error.
+pub fn inproc_thr(_size: usize, _count: usize) {
+    mt_runtime().block_on(async {
+        let mut r = RouterSocket::new();
+        match r.bind(INPROC_EP).await {
+            Ok(ep) => eprintln!("zmq.rs bound {ep}: inproc is supported after all"),
+            Err(e) => eprintln!("zmq.rs cannot bind {INPROC_EP}: {e}"),
+        }
+        std::process::exit(4);
     });
 }

@@ -1,4 +1,5 @@
-//! zbench: cross-implementation ZeroMQ benchmarks over tcp 127.0.0.1 (issue #5).
+//! zbench: cross-implementation ZeroMQ benchmarks (issue #5) over tcp 127.0.0.1 and, in the
+//! ipc cell, ipc://; the inproc cell runs sender and receiver in one process over inproc://.
 //!
 //! The orchestrator (no arguments, or `--quick` / `--full` and options) re-invokes this binary
 //! with `role IMPL WHAT ARGS...` so that each sender, receiver, echo server, proxy, load
@@ -9,6 +10,7 @@
 mod broker;
 mod common;
 mod imp_libzmq;
+mod imp_mpsc;
 mod imp_omq;
 mod imp_ours;
 mod imp_raw;
@@ -35,6 +37,7 @@ macro_rules! roles {
             "push-send" => $m::push_send(&$a[0], num(&$a[1]), num(&$a[2])),
             "pub" => $m::publisher(num(&$a[0]), num(&$a[1]), num(&$a[2])),
             "sub" => $m::subscriber(&$a[0], num(&$a[1]), num(&$a[2]), num(&$a[3])),
+            "inproc-thr" => $m::inproc_thr(num(&$a[0]), num(&$a[1])),
             w => panic!("unknown role {w}"),
         }
     };
@@ -65,6 +68,8 @@ fn role(args: &[String]) {
         ("ours-batch", "push-recv") => imp_ours::push_recv_batch(num(&a[0]), num(&a[1])),
         ("ours-batch", "push-send") => imp_ours::push_send_batch(&a[0], num(&a[1]), num(&a[2])),
         ("ours-batch", "pub") => imp_ours::publisher_batch(num(&a[0]), num(&a[1]), num(&a[2])),
+        ("ours-batch", "inproc-thr") => imp_ours::inproc_thr_batch(num(&a[0]), num(&a[1])),
+        ("mpsc", "inproc-thr") => imp_mpsc::inproc_thr(num(&a[0]), num(&a[1])),
         ("ours-batch", "sub") => {
             imp_ours::subscriber_batch(&a[0], num(&a[1]), num(&a[2]), num(&a[3]))
         }

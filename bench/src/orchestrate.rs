@@ -41,10 +41,36 @@ pub const ALL_BROKERS: &[&str] = &[
     "rzmq",
     "rzmq-uring",
 ];
-pub const ALL_CELLS: &[&str] = &["thr", "lat", "broker", "mem", "push", "pubsub"];
+pub const ALL_CELLS: &[&str] = &[
+    "thr", "lat", "broker", "mem", "push", "pubsub", "ipc", "inproc",
+];
 pub const SIZES: &[usize] = &[16, 256, 4096, 65536, 1 << 20];
 /// Message sizes of the push cell (PUSH -> PULL), unless `--push-sizes` or `--sizes` says.
 pub const PUSH_SIZES: &[usize] = &[16, 65536];
+/// Message sizes of the ipc cell (thr over ipc://), unless `--ipc-sizes` or `--sizes` says.
+pub const IPC_SIZES: &[usize] = &[16, 65536];
+/// Message sizes of the inproc cell, unless `--inproc-sizes` or `--sizes` says.
+pub const INPROC_SIZES: &[usize] = &[16, 65536];
+/// The inproc cell's ceiling, run in every round of that cell whatever `--impls` says: a
+/// bounded `tokio::sync::mpsc` channel between two tasks (see `imp_mpsc`).
+pub const INPROC_CEILING: &str = "mpsc";
+/// Implementations the inproc cell does not run, and why (the report prints the reasons).
+pub const NO_INPROC: &[(&str, &str)] = &[
+    (
+        "raw",
+        "no sockets and no process boundary to cross; `mpsc` is this cell's ceiling",
+    ),
+    (
+        "zmqrs",
+        "zmq.rs 0.7 has no inproc transport: its endpoints are tcp and ipc only, \
+         `inproc://` is `EndpointError::UnknownTransport`",
+    ),
+    (
+        "rzmq-uring",
+        "rzmq's io_uring backend carries TCP and ipc sessions only; over inproc it would run \
+         the very code of the `rzmq` column",
+    ),
+];
 /// The pubsub cell: one PUB, this many SUB processes, messages of this size.
 pub const PUBSUB_SUBS: usize = 4;
 pub const PUBSUB_SIZE: usize = 16;
@@ -63,6 +89,10 @@ pub struct Cfg {
     pub sizes: Vec<usize>,
     /// Message sizes of the push cell.
     pub push_sizes: Vec<usize>,
+    /// Message sizes of the ipc cell.
+    pub ipc_sizes: Vec<usize>,
+    /// Message sizes of the inproc cell.
+    pub inproc_sizes: Vec<usize>,
     /// SNDHWM/RCVHWM of the pubsub cell.
     pub pub_hwm: usize,
     /// Connection counts of the memory cell.
@@ -88,12 +118,15 @@ pub struct Sample {
 fn usage() -> ! {
     eprintln!(
         "usage: zbench [--quick | --full] [--rounds N] [--impls a,b,..] [--brokers a,b,..]\n\
-         \x20             [--cells thr,lat,broker,mem,push,pubsub] [--sizes 16,256,..]\n\
-         \x20             [--push-sizes 16,65536] [--pub-hwm N] [--conns N,..]\n\
+         \x20             [--cells thr,lat,broker,mem,push,pubsub,ipc,inproc]\n\
+         \x20             [--sizes 16,256,..] [--push-sizes 16,65536] [--ipc-sizes 16,65536]\n\
+         \x20             [--inproc-sizes 16,65536] [--pub-hwm N]\n\
+         \x20             [--conns N,..]\n\
          \x20             [--broker-bin PATH] [--scale F] [--out DIR]\n\
          impls: {ALL_IMPLS:?}\nbrokers: {ALL_BROKERS:?}\n\
-         CPU per message is taken from the 16 B throughput runs (cells thr and push).\n\
-         --sizes applies to thr, and to push unless --push-sizes is given."
+         CPU per message is taken from the 16 B throughput runs (cells thr, push, ipc, inproc).\n\
+         --sizes applies to thr, and to push, ipc and inproc unless --push-sizes, --ipc-sizes\n\
+         or --inproc-sizes is given. The inproc cell always runs its ceiling, mpsc, too."
     );
     std::process::exit(2)
 }
@@ -116,6 +149,8 @@ fn parse(args: &[String]) -> Cfg {
         cells: ALL_CELLS.iter().map(|s| s.to_string()).collect(),
         sizes: SIZES.to_vec(),
         push_sizes: PUSH_SIZES.to_vec(),
+        ipc_sizes: IPC_SIZES.to_vec(),
+        inproc_sizes: INPROC_SIZES.to_vec(),
         pub_hwm: PUBSUB_HWM,
         conns: vec![1000, 2000],
         broker_bin: Some(default_broker),
@@ -131,6 +166,8 @@ fn parse(args: &[String]) -> Cfg {
     let mut scale = None;
     let mut sizes_given = false;
     let mut push_sizes = None;
+    let mut ipc_sizes = None;
+    let mut inproc_sizes = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut val = || it.next().cloned().unwrap_or_else(|| usage());
@@ -147,6 +184,12 @@ fn parse(args: &[String]) -> Cfg {
             }
             "--push-sizes" => {
                 push_sizes = Some(list(&val()).iter().map(|s| crate::num(s)).collect());
+            }
+            "--ipc-sizes" => {
+                ipc_sizes = Some(list(&val()).iter().map(|s| crate::num(s)).collect());
+            }
+            "--inproc-sizes" => {
+                inproc_sizes = Some(list(&val()).iter().map(|s| crate::num(s)).collect());
             }
             "--pub-hwm" => cfg.pub_hwm = crate::num(&val()),
             "--conns" => cfg.conns = list(&val()).iter().map(|s| crate::num(s)).collect(),
@@ -166,6 +209,16 @@ fn parse(args: &[String]) -> Cfg {
         Some(v) => v,
         None if sizes_given => cfg.sizes.clone(),
         None => cfg.push_sizes,
+    };
+    cfg.ipc_sizes = match ipc_sizes {
+        Some(v) => v,
+        None if sizes_given => cfg.sizes.clone(),
+        None => cfg.ipc_sizes,
+    };
+    cfg.inproc_sizes = match inproc_sizes {
+        Some(v) => v,
+        None if sizes_given => cfg.sizes.clone(),
+        None => cfg.inproc_sizes,
     };
     cfg
 }
@@ -225,13 +278,24 @@ pub struct Proc {
 
 impl Proc {
     pub fn role(name: &str, args: &[String]) -> Proc {
+        Proc::role_bind(name, args, None)
+    }
+
+    /// A server role (`thr-recv`, `echo`) that binds `bind` instead of tcp://127.0.0.1:0.
+    pub fn role_bind(name: &str, args: &[String], bind: Option<&str>) -> Proc {
         let exe = EXE
             .get()
             .cloned()
             .unwrap_or_else(|| std::env::current_exe().unwrap());
         let mut full = vec!["role".to_string()];
         full.extend_from_slice(args);
-        Proc::spawn(name, Command::new(exe).args(&full))
+        let mut cmd = Command::new(exe);
+        cmd.args(&full);
+        match bind {
+            Some(ep) => cmd.env(crate::common::BIND_ENV, ep),
+            None => cmd.env_remove(crate::common::BIND_ENV),
+        };
+        Proc::spawn(name, &mut cmd)
     }
 
     pub fn spawn(name: &str, cmd: &mut Command) -> Proc {
@@ -378,14 +442,25 @@ pub fn thr_count(size: usize, scale: f64) -> usize {
     ((base as f64 * scale) as usize).max(100)
 }
 
-/// One-way throughput: the receiver role `{kind}-recv` binds, the sender `{kind}-send`
-/// connects and sends `count` messages (kind `thr`: DEALER -> ROUTER; `push`: PUSH -> PULL).
-fn run_thr(kind: &str, imp: &str, size: usize, count: usize) -> Result<Metrics, String> {
+/// One-way throughput: the receiver role `{kind}-recv` binds (tcp://127.0.0.1:0, or `bind`),
+/// the sender `{kind}-send` connects and sends `count` messages (kind `thr`: DEALER -> ROUTER;
+/// `push`: PUSH -> PULL).
+fn run_thr(
+    kind: &str,
+    imp: &str,
+    size: usize,
+    count: usize,
+    bind: Option<&str>,
+) -> Result<Metrics, String> {
     // Generous for the slowest implementation; a stalled run fails instead of holding the round.
     let t = Duration::from_secs(60);
     let (recv, send) = (format!("{kind}-recv"), format!("{kind}-send"));
-    let mut rx = Proc::role(&format!("{imp} {recv}"), &[s(imp), recv, s(size), s(count)]);
-    let ep = rx.expect("READY", Duration::from_secs(20))?;
+    let mut rx = Proc::role_bind(
+        &format!("{imp} {recv}"),
+        &[s(imp), recv, s(size), s(count)],
+        bind,
+    );
+    let ep = bound(&mut rx, bind)?;
     let mut tx = Proc::role(
         &format!("{imp} {send}"),
         &[s(imp), send, ep, s(size), s(count)],
@@ -402,6 +477,40 @@ fn run_thr(kind: &str, imp: &str, size: usize, count: usize) -> Result<Metrics, 
     m.push((s("cpu_send_s_per_M"), w["cpu_s"] * per_m));
     m.push((s("cpu_total_s_per_M"), (r["cpu_s"] + w["cpu_s"]) * per_m));
     Ok(m)
+}
+
+/// One-way throughput over inproc:// in one process (role `inproc-thr`): the receiver binds,
+/// the sender connects and sends `count` messages from another task or thread of the same
+/// process; the process reports the thr receiver's RESULT line, its `cpu_s` being the whole
+/// process's (sender, receiver and whatever runs between them, over its whole life).
+fn run_inproc(imp: &str, size: usize, count: usize) -> Result<Metrics, String> {
+    // Generous for the slowest implementation; a stalled run fails instead of holding the
+    // round (dropping the Proc kills and reaps it).
+    let t = Duration::from_secs(90);
+    let mut p = Proc::role(
+        &format!("{imp} inproc-thr"),
+        &[s(imp), s("inproc-thr"), s(size), s(count)],
+    );
+    let r = p.result(t)?;
+    let per_m = 1e6 / count as f64;
+    Ok(vec![
+        (s("msgs_per_s"), r["msgs_per_s"]),
+        (s("mb_per_s"), r["mb_per_s"]),
+        (s("cpu_s_per_M"), r["cpu_s"] * per_m),
+    ])
+}
+
+/// The implementations of the inproc cell, in round order: the ceiling first, then those of
+/// `impls` that have inproc.
+pub fn inproc_impls(impls: &[String]) -> Vec<String> {
+    std::iter::once(INPROC_CEILING.to_string())
+        .chain(
+            impls
+                .iter()
+                .filter(|i| i.as_str() != INPROC_CEILING && !NO_INPROC.iter().any(|(n, _)| n == i))
+                .cloned(),
+        )
+        .collect()
 }
 
 /// Messages the publisher sends in the pubsub cell: the 16 B thr count divided among the
@@ -474,9 +583,15 @@ fn run_pubsub(imp: &str, size: usize, count: usize, hwm: usize) -> Result<Metric
     ])
 }
 
-fn run_lat(imp: &str, size: usize, warm: usize, count: usize) -> Result<Metrics, String> {
-    let mut srv = Proc::role(&format!("{imp} echo"), &[s(imp), s("echo")]);
-    let ep = srv.expect("READY", Duration::from_secs(20))?;
+fn run_lat(
+    imp: &str,
+    size: usize,
+    warm: usize,
+    count: usize,
+    bind: Option<&str>,
+) -> Result<Metrics, String> {
+    let mut srv = Proc::role_bind(&format!("{imp} echo"), &[s(imp), s("echo")], bind);
+    let ep = bound(&mut srv, bind)?;
     let mut cl = Proc::role(
         &format!("{imp} lat"),
         &[s(imp), s("lat"), ep, s(size), s(warm), s(count)],
@@ -486,6 +601,43 @@ fn run_lat(imp: &str, size: usize, warm: usize, count: usize) -> Result<Metrics,
         .iter()
         .map(|k| (s(k).replace("_ns", "_us"), r[*k] / 1e3))
         .collect())
+}
+
+/// The endpoint a server role printed as READY; if it was told to bind `bind`, it must be
+/// that one (a role that ignored it would measure TCP in the ipc cell).
+fn bound(p: &mut Proc, bind: Option<&str>) -> Result<String, String> {
+    let ep = p.expect("READY", Duration::from_secs(20))?;
+    match bind {
+        Some(b) if ep != b => Err(format!("{}: bound {ep}, not {b}", p.name)),
+        _ => Ok(ep),
+    }
+}
+
+/// A fresh ipc:// endpoint in the temp dir for one run of the ipc cell; the socket file is
+/// removed when this is dropped (after the run's processes, which the run function kills and
+/// reaps before returning), whether the implementation removed it or not.
+struct IpcEndpoint {
+    path: PathBuf,
+    ep: String,
+}
+
+impl IpcEndpoint {
+    fn new() -> IpcEndpoint {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("zbench-{}-{n}.sock", std::process::id()));
+        let ep = format!("ipc://{}", path.display());
+        IpcEndpoint { path, ep }
+    }
+}
+
+impl Drop for IpcEndpoint {
+    fn drop(&mut self) {
+        use std::os::unix::fs::FileTypeExt;
+        if std::fs::symlink_metadata(&self.path).is_ok_and(|m| m.file_type().is_socket()) {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 fn free_port() -> u16 {
@@ -675,17 +827,22 @@ pub fn main(args: &[String]) {
             for &size in &cfg.sizes {
                 let count = thr_count(size, cfg.scale);
                 for imp in &cfg.impls {
-                    record("thr", &s(size), imp, run_thr("thr", imp, size, count));
+                    record("thr", &s(size), imp, run_thr("thr", imp, size, count, None));
                 }
             }
         }
+        let (lat_warm, lat_count) = (
+            (2000.0 * cfg.scale.max(0.5)) as usize,
+            (40_000.0 * cfg.scale).max(1000.0) as usize,
+        );
         if has("lat") {
-            let (warm, count) = (
-                (2000.0 * cfg.scale.max(0.5)) as usize,
-                (40_000.0 * cfg.scale) as usize,
-            );
             for imp in cfg.impls.iter().filter(|i| !THR_ONLY.contains(&i.as_str())) {
-                record("lat", "64", imp, run_lat(imp, 64, warm, count.max(1000)));
+                record(
+                    "lat",
+                    "64",
+                    imp,
+                    run_lat(imp, 64, lat_warm, lat_count, None),
+                );
             }
         }
         if has("broker") {
@@ -721,7 +878,12 @@ pub fn main(args: &[String]) {
                     .iter()
                     .filter(|i| !NO_SOCKETS.contains(&i.as_str()))
                 {
-                    record("push", &s(size), imp, run_thr("push", imp, size, count));
+                    record(
+                        "push",
+                        &s(size),
+                        imp,
+                        run_thr("push", imp, size, count, None),
+                    );
                 }
             }
         }
@@ -738,6 +900,32 @@ pub fn main(args: &[String]) {
                     imp,
                     run_pubsub(imp, PUBSUB_SIZE, count, cfg.pub_hwm),
                 );
+            }
+        }
+        if has("ipc") {
+            // The thr cell's DEALER -> ROUTER runs and the lat cell's echo over ipc://: the same
+            // roles, the server binding a fresh socket file in the temp dir.
+            for &size in &cfg.ipc_sizes {
+                let count = thr_count(size, cfg.scale);
+                for imp in &cfg.impls {
+                    let ipc = IpcEndpoint::new();
+                    let res = run_thr("thr", imp, size, count, Some(&ipc.ep));
+                    record("ipc", &s(size), imp, res);
+                }
+            }
+            for imp in cfg.impls.iter().filter(|i| !THR_ONLY.contains(&i.as_str())) {
+                let ipc = IpcEndpoint::new();
+                let res = run_lat(imp, 64, lat_warm, lat_count, Some(&ipc.ep));
+                record("ipc", "lat-64", imp, res);
+            }
+        }
+        if has("inproc") {
+            // One process per run, sender and receiver in it, over inproc://.
+            for &size in &cfg.inproc_sizes {
+                let count = thr_count(size, cfg.scale);
+                for imp in inproc_impls(&cfg.impls) {
+                    record("inproc", &s(size), &imp, run_inproc(&imp, size, count));
+                }
             }
         }
     }

@@ -83,7 +83,21 @@ fn table(
     others_exclude: &[&str],
     rows: &[Row<'_>],
 ) {
-    let has_raw = cols.iter().any(|c| c == "raw");
+    table_ceil(out, m, cols, ours, others_exclude, rows, "raw");
+}
+
+/// As [`table`], with the ceiling column `ceil` (raw TCP in most cells; the inproc cell's
+/// `mpsc`): an `ours/{ceil}` ratio if that column is there.
+fn table_ceil(
+    out: &mut String,
+    m: &Medians,
+    cols: &[String],
+    ours: &str,
+    others_exclude: &[&str],
+    rows: &[Row<'_>],
+    ceil: &str,
+) {
+    let has_raw = cols.iter().any(|c| c == ceil);
     let has_libzmq = cols.iter().any(|c| c == "libzmq");
     let mut head = vec!["".to_string()];
     head.extend(cols.iter().cloned());
@@ -93,7 +107,7 @@ fn table(
         head.push("ours/libzmq".into());
     }
     if has_raw {
-        head.push("ours/raw".into());
+        head.push(format!("ours/{ceil}"));
     }
     out.push_str(&format!("| {} |\n", head.join(" | ")));
     out.push_str(&format!("|{}\n", "---|".repeat(head.len())));
@@ -127,7 +141,7 @@ fn table(
             line.push(ratio(m.get(r.cell, &r.case, r.metric, "libzmq")));
         }
         if has_raw {
-            line.push(ratio(m.get(r.cell, &r.case, r.metric, "raw")));
+            line.push(ratio(m.get(r.cell, &r.case, r.metric, ceil)));
         }
         out.push_str(&format!("| {} |\n", line.join(" | ")));
     }
@@ -384,6 +398,162 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
         })
         .collect();
         table(&mut o, &m, &socks, "ours", not_others, &rows);
+    }
+    if have("ipc") {
+        let thr_rows = |metric: &'static str| -> Vec<Row<'static>> {
+            cfg.ipc_sizes
+                .iter()
+                .map(|&z| Row {
+                    label: size_label(z),
+                    cell: "ipc",
+                    case: z.to_string(),
+                    metric,
+                    higher_better: true,
+                })
+                .collect()
+        };
+        o.push_str(
+            "### Throughput over ipc:// (Unix domain sockets), DEALER → ROUTER, one-way \
+             (msgs/s; higher is better; raw = std UnixStream)\n\n",
+        );
+        let rows = thr_rows("msgs_per_s");
+        table(&mut o, &m, &impls, "ours", not_others, &rows);
+        o.push_str("### Throughput over ipc:// (MB/s of payload, 10^6 B; higher is better)\n\n");
+        let rows = thr_rows("mb_per_s");
+        table(&mut o, &m, &impls, "ours", not_others, &rows);
+        if cfg.ipc_sizes.contains(&16) {
+            o.push_str(
+                "### CPU, 16 B throughput over ipc:// (user+sys CPU seconds per million \
+                 messages; lower is better)\n\n",
+            );
+            let rows: Vec<Row> = [
+                ("sender + receiver", "cpu_total_s_per_M"),
+                ("sender", "cpu_send_s_per_M"),
+                ("receiver", "cpu_recv_s_per_M"),
+            ]
+            .iter()
+            .map(|(l, k)| Row {
+                label: l.to_string(),
+                cell: "ipc",
+                case: "16".into(),
+                metric: k,
+                higher_better: false,
+            })
+            .collect();
+            table(&mut o, &m, &impls, "ours", not_others, &rows);
+        }
+        if samples
+            .iter()
+            .any(|s| s.cell == "ipc" && s.case == "lat-64")
+        {
+            o.push_str(
+                "### Round-trip latency over ipc://, DEALER ↔ ROUTER echo, 64 B, one message \
+                 in flight (µs; lower is better)\n\n",
+            );
+            let rows: Vec<Row> = [
+                ("p50", "p50_us"),
+                ("p99", "p99_us"),
+                ("p99.9", "p999_us"),
+                ("mean", "mean_us"),
+            ]
+            .iter()
+            .map(|(l, k)| Row {
+                label: l.to_string(),
+                cell: "ipc",
+                case: "lat-64".into(),
+                metric: k,
+                higher_better: false,
+            })
+            .collect();
+            table(&mut o, &m, &p2p, "ours", not_others, &rows);
+        }
+    }
+    if have("inproc") {
+        use crate::orchestrate::{inproc_impls, INPROC_CEILING, NO_INPROC};
+        let cols = inproc_impls(&impls);
+        // The ceiling and ours with the batch calls are never "others".
+        let excl: Vec<&str> = not_others
+            .iter()
+            .copied()
+            .chain(std::iter::once(INPROC_CEILING))
+            .collect();
+        let rows = |metric: &'static str| -> Vec<Row<'static>> {
+            cfg.inproc_sizes
+                .iter()
+                .map(|&z| Row {
+                    label: size_label(z),
+                    cell: "inproc",
+                    case: z.to_string(),
+                    metric,
+                    higher_better: true,
+                })
+                .collect()
+        };
+        o.push_str(&format!(
+            "### Throughput over inproc://, DEALER → ROUTER, one-way, sender and receiver in one \
+             process (msgs/s; higher is better; ceiling `{INPROC_CEILING}` = bounded \
+             tokio::sync::mpsc, capacity 1000, same messages)\n\n"
+        ));
+        table_ceil(
+            &mut o,
+            &m,
+            &cols,
+            "ours",
+            &excl,
+            &rows("msgs_per_s"),
+            INPROC_CEILING,
+        );
+        o.push_str("### Throughput over inproc:// (MB/s of payload, 10^6 B; higher is better)\n\n");
+        table_ceil(
+            &mut o,
+            &m,
+            &cols,
+            "ours",
+            &excl,
+            &rows("mb_per_s"),
+            INPROC_CEILING,
+        );
+        if cfg.inproc_sizes.contains(&16) {
+            o.push_str(
+                "### CPU, 16 B throughput over inproc:// (user+sys CPU seconds of the whole \
+                 process per million messages; lower is better)\n\n",
+            );
+            let rows = [Row {
+                label: "process (sender + receiver)".into(),
+                cell: "inproc",
+                case: "16".into(),
+                metric: "cpu_s_per_M",
+                higher_better: false,
+            }];
+            table_ceil(&mut o, &m, &cols, "ours", &excl, &rows, INPROC_CEILING);
+        }
+        // ours-batch against the ceiling (the table's ratios use `ours`).
+        let vs: Vec<String> = cfg
+            .inproc_sizes
+            .iter()
+            .filter_map(|&z| {
+                let c = z.to_string();
+                let b = m.get("inproc", &c, "msgs_per_s", "ours-batch")?;
+                let x = m.get("inproc", &c, "msgs_per_s", INPROC_CEILING)?;
+                Some(format!("{} {:.2}", size_label(z), b / x))
+            })
+            .collect();
+        if !vs.is_empty() {
+            o.push_str(&format!(
+                "ours-batch/{INPROC_CEILING} (msgs/s): {}.\n\n",
+                vs.join(", ")
+            ));
+        }
+        let na: Vec<String> = NO_INPROC
+            .iter()
+            .filter(|(n, _)| impls.iter().any(|i| i == n))
+            .map(|(n, why)| format!("- {n}: {why}\n"))
+            .collect();
+        if !na.is_empty() {
+            o.push_str("Not applicable in the inproc cell:\n\n");
+            o.push_str(&na.concat());
+            o.push('\n');
+        }
     }
     if !failures.is_empty() {
         o.push_str("### Failures\n\n");

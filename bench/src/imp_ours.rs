@@ -76,21 +76,7 @@ pub fn thr_recv_batch(size: usize, count: usize) {
         let r = router();
         let ep = r.bind(&bind_ep()).expect("bind");
         ready(&[&ep.to_string()]);
-        let mut clock = ThrClock::new();
-        let mut buf = Vec::with_capacity(BATCH);
-        let mut got = 0;
-        while got < count {
-            let n = r
-                .recv_many(&mut buf, BATCH.min(count - got))
-                .await
-                .expect("recv");
-            for m in buf.drain(..) {
-                clock.tick();
-                check_size(m.get(1).map_or(0, |f| f.len()), size);
-            }
-            got += n;
-        }
-        clock.finish(count, size);
+        recv_batches(&r, count, size, 1).await;
     });
 }
 
@@ -224,21 +210,7 @@ pub fn push_recv_batch(size: usize, count: usize) {
         let r = Pull::with_options(SocketOptions::default()).expect("pull");
         let ep = r.bind(BIND_ANY).expect("bind");
         ready(&[&ep.to_string()]);
-        let mut clock = ThrClock::new();
-        let mut buf = Vec::with_capacity(BATCH);
-        let mut got = 0;
-        while got < count {
-            let n = r
-                .recv_many(&mut buf, BATCH.min(count - got))
-                .await
-                .expect("recv");
-            for m in buf.drain(..) {
-                clock.tick();
-                check_size(m.get(0).map_or(0, |f| f.len()), size);
-            }
-            got += n;
-        }
-        clock.finish(count, size);
+        recv_batches(&r, count, size, 0).await;
     });
 }
 
@@ -410,23 +382,34 @@ pub fn inproc_thr_batch(size: usize, count: usize) {
             }
             d
         });
-        let mut clock = ThrClock::new();
-        let mut buf = Vec::with_capacity(BATCH);
-        let mut got = 0;
-        while got < count {
-            let n = r
-                .recv_many(&mut buf, BATCH.min(count - got))
-                .await
-                .expect("recv");
-            for m in buf.drain(..) {
-                clock.tick();
-                check_size(m.get(1).map_or(0, |f| f.len()), size);
-            }
-            got += n;
-        }
-        clock.finish(count, size);
+        recv_batches(&r, count, size, 1).await;
         drop(sender);
     });
+}
+
+/// Receives `count` messages with `recv_many`, timing them (the payload is frame `frame`), and
+/// prints the thr RESULT line.
+async fn recv_batches<K: zmtp::socket::SocketKind>(
+    r: &zmtp::Socket<K>,
+    count: usize,
+    size: usize,
+    frame: usize,
+) {
+    let mut clock = ThrClock::new();
+    let mut buf = Vec::with_capacity(BATCH);
+    let mut got = 0;
+    while got < count {
+        let n = r
+            .recv_many(&mut buf, BATCH.min(count - got))
+            .await
+            .expect("recv");
+        for m in buf.drain(..) {
+            clock.tick();
+            check_size(m.get(frame).map_or(0, |f| f.len()), size);
+        }
+        got += n;
+    }
+    clock.finish(count, size);
 }
 
 fn ct_runtime() -> tokio::runtime::Runtime {

@@ -528,3 +528,119 @@ impl Driver {
         );
     }
 }
+
+/// `plain_handshake`: the PLAIN mechanism (RFC 24) inside a session, with arbitrary peer bytes
+/// after a valid PLAIN greeting.
+///
+/// Layout: byte 0: bit 0 we are the server (else the client, user `u`, password `p`), bit 1
+/// authentication on, bit 2 the decision is "accept" (else "deny 400"); byte 1: our socket
+/// type (index into [`SOCKET_TYPES`]); then chunks of peer bytes, each a length byte and that
+/// many bytes.
+///
+/// Checks: no panic; our greeting names PLAIN with the as-server flag of our role, and a
+/// client's first command is exactly its HELLO; a decision is asked for only of a server with
+/// authentication on, once, with the two credentials; Ready comes at most once, never after a
+/// denial, and for an authenticating server only after the decision; every error is sticky;
+/// our output stays in proportion to the input.
+pub fn plain_handshake(data: &[u8]) {
+    use zmtp::protocol::greeting::MECHANISM_PLAIN;
+    use zmtp::protocol::mechanism::{AuthDecision, MechanismConfig};
+
+    let mut inp = Input::new(data);
+    let flags = inp.u8();
+    let (server, auth, accept) = (flags & 1 != 0, flags & 2 != 0, flags & 4 != 0);
+    let ours = SOCKET_TYPES[inp.u8() as usize % SOCKET_TYPES.len()];
+    let mut cfg = SessionConfig::new(ours);
+    cfg.mechanism = if server {
+        MechanismConfig::PlainServer
+    } else {
+        MechanismConfig::PlainClient {
+            username: Bytes::from_static(b"u"),
+            password: Bytes::from_static(b"p"),
+        }
+    };
+    cfg.authenticate = auth;
+    let now = Instant::now();
+    let mut s = Session::new(cfg, now);
+    let first = s.out().to_vec();
+    assert_eq!(
+        first[..GREETING_LEN],
+        Greeting::ours(MECHANISM_PLAIN, server)
+    );
+    if server {
+        assert_eq!(first.len(), GREETING_LEN, "a server speaks second");
+    } else {
+        assert_eq!(&first[GREETING_LEN..], b"\x04\x0a\x05HELLO\x01u\x01p");
+    }
+    let n = s.out().len();
+    s.out().advance(n);
+    let mut out_total = first.len();
+
+    let mut buf = BytesMut::new();
+    buf.extend_from_slice(&Greeting::ours(MECHANISM_PLAIN, !server));
+    let mut fed = GREETING_LEN;
+    let (mut asked, mut ready, mut denied) = (0, 0, false);
+    let mut r = s.handle_input(now, &mut buf);
+    loop {
+        while let Some(ev) = s.poll_event() {
+            match ev {
+                SessionEvent::Authenticate(req) => {
+                    assert!(server && auth, "a decision asked for by a {ours} client");
+                    asked += 1;
+                    assert_eq!(asked, 1, "a decision asked for twice");
+                    assert_eq!(req.mechanism, "PLAIN");
+                    assert_eq!(req.credentials.len(), 2);
+                    let decision = if accept {
+                        AuthDecision::Accept {
+                            user_id: req.credentials[0].clone(),
+                        }
+                    } else {
+                        AuthDecision::Deny { status: 400 }
+                    };
+                    let d = s.authenticate(now, decision);
+                    if !accept {
+                        assert_eq!(d, Err(ProtocolError::AuthenticationFailed { status: 400 }));
+                        denied = true;
+                    }
+                    if d.is_err() {
+                        r = d;
+                    }
+                }
+                SessionEvent::Ready(_) => {
+                    ready += 1;
+                    assert_eq!(ready, 1, "Ready twice");
+                    assert!(!denied, "Ready after a denial");
+                    if server && auth {
+                        assert_eq!(asked, 1, "Ready before the decision");
+                    }
+                }
+                _ => {}
+            }
+        }
+        let n = s.out().len();
+        out_total += n;
+        s.out().advance(n);
+        assert!(
+            out_total <= 4096 + 4 * fed,
+            "{out_total} bytes out for {fed} in"
+        );
+        if let Err(e) = &r {
+            assert_eq!(
+                s.handle_input(now, &mut BytesMut::from(&b"\x04\x00"[..]))
+                    .as_ref(),
+                Err(e),
+                "the error is not sticky"
+            );
+            assert_eq!(s.poll_event(), None);
+            return;
+        }
+        if inp.is_empty() || fed > MAX_FED {
+            return;
+        }
+        let n = inp.u8() as usize;
+        let bytes = inp.bytes(n);
+        buf.extend_from_slice(bytes);
+        fed += bytes.len();
+        r = s.handle_input(now, &mut buf);
+    }
+}

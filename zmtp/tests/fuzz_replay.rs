@@ -66,3 +66,8 @@ fn command() {
 fn handshake() {
     replay("handshake", checks::handshake);
 }
+
+#[test]
+fn plain_handshake() {
+    replay("plain_handshake", checks::plain_handshake);
+}

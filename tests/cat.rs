@@ -423,3 +423,65 @@ fn cat_with_a_closed_stdout_ends_quietly() {
         "{err}"
     );
 }
+
+#[test]
+fn cat_plain_server_and_client_with_pyzmq() {
+    // zmtp-cat as a PLAIN server with a users file: the right password is served, the wrong
+    // one never reaches it.
+    let users = std::env::temp_dir().join(format!("zmtp-cat-users-{}", std::process::id()));
+    std::fs::write(&users, "# who may come in\nalice:pw1\n").unwrap();
+    let mut c = cat(&[
+        "rep",
+        "--bind",
+        "tcp://127.0.0.1:0",
+        "--echo",
+        "--count",
+        "1",
+        "--plain-server",
+        "--plain-users",
+        users.to_str().unwrap(),
+    ]);
+    let port = bound_port(&c);
+    let mut a = Agent::spawn("plain-reqs");
+    a.ok(&format!(
+        "sock bad REQ plain_username={} plain_password={}",
+        hex(b"alice"),
+        hex(b"nope")
+    ));
+    a.ok(&format!("connect bad {port}"));
+    a.expect(&format!("send bad {}", hex(b"sneak")), "SENT");
+    a.ok(&format!(
+        "sock good REQ plain_username={} plain_password={}",
+        hex(b"alice"),
+        hex(b"pw1")
+    ));
+    a.ok(&format!("connect good {port}"));
+    a.expect(&format!("send good {}", hex(b"hi")), "SENT");
+    assert_eq!(a.recv("good"), hex(b"hi"));
+    exits(&mut c, 0);
+    assert_eq!(c.remaining_lines(STEP), vec!["hi"], "only the good request");
+    let _ = std::fs::remove_file(&users);
+
+    // zmtp-cat as a PLAIN client of a pyzmq server checked by zmq.auth.
+    a.ok("auth_plain admin:secret");
+    a.ok("sock r REP plain_server=1");
+    let port = a.bind("r", 0);
+    a.start("echo r 1");
+    let mut c = cat(&[
+        "req",
+        "--connect",
+        &ep(port),
+        "--plain-user",
+        "admin",
+        "--plain-password",
+        "secret",
+    ]);
+    c.write("ping\n");
+    c.end_stdin();
+    exits(&mut c, 0);
+    assert_eq!(a.reply(STEP), "ECHOED 1");
+    assert_eq!(c.remaining_lines(STEP), vec!["ping"]);
+    // Flags that do not go together: one line, exit 2.
+    let mut c = cat(&["req", "--connect", &ep(port), "--plain-password", "x"]);
+    exits(&mut c, 2);
+}

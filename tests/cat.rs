@@ -485,3 +485,28 @@ fn cat_plain_server_and_client_with_pyzmq() {
     let mut c = cat(&["req", "--connect", &ep(port), "--plain-password", "x"]);
     exits(&mut c, 2);
 }
+
+#[test]
+fn cat_keygen_prints_a_curve_pair_libzmq_agrees_with() {
+    let mut c = cat(&["keygen"]);
+    exits(&mut c, 0);
+    let lines = c.remaining_lines(STEP);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let public = lines[0].strip_prefix("public ").expect("public line");
+    let secret = lines[1].strip_prefix("secret ").expect("secret line");
+    assert_eq!((public.len(), secret.len()), (40, 40));
+    // libzmq derives the same public key from the secret one.
+    let out = Command::new(common::python())
+        .args([
+            "-c",
+            "import sys, zmq; print(zmq.curve_public(sys.argv[1].encode()).decode())",
+            secret,
+        ])
+        .output()
+        .expect("python");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), public);
+    // Two runs give two pairs.
+    let mut c2 = cat(&["keygen"]);
+    exits(&mut c2, 0);
+    assert_ne!(c2.remaining_lines(STEP)[1], lines[1]);
+}

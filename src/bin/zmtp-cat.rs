@@ -31,6 +31,8 @@ const BIN: &str = "zmtp-cat";
 /// Without --count, sending types exit 0 at the end of stdin once what was read has left
 /// (waiting at most --linger-ms); the others run until SIGINT or SIGTERM.
 ///
+/// `zmtp-cat keygen` prints a new CURVE key pair: `public <Z85>` and `secret <Z85>`.
+///
 /// Examples:
 ///
 ///   zmtp-cat rep --bind tcp://127.0.0.1:5555 --echo
@@ -134,6 +136,16 @@ struct Config {
 
 #[tokio::main]
 async fn main() {
+    // `zmtp-cat keygen`: a new CURVE key pair, as two lines.
+    if std::env::args().nth(1).as_deref() == Some("keygen") {
+        if std::env::args().len() > 2 {
+            usage("keygen takes no arguments");
+        }
+        let pair = zmtp::curve::KeyPair::generate();
+        zmtp_demo::outln!("public {}", pair.public_z85());
+        zmtp_demo::outln!("secret {}", pair.secret_z85());
+        std::process::exit(0);
+    }
     let args: Args = parse_args();
     init_logging();
     if args.bind.is_empty() && args.connect.is_empty() {

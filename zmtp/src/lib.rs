@@ -39,6 +39,8 @@ pub mod socket_type;
 
 #[cfg(feature = "tokio")]
 pub mod auth;
+#[cfg(feature = "curve")]
+pub mod curve;
 #[cfg(feature = "tokio")]
 pub mod monitor;
 #[cfg(feature = "tokio")]

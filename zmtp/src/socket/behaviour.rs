@@ -61,7 +61,8 @@ pub trait Behaviour: Send + Sized + 'static {
     }
 
     /// The handshake on `id`'s connection is done. Sets the pipe's `routing_id` (the id the
-    /// peer is known by, reported in monitor events).
+    /// peer is known by, reported in monitor events). By default the peer is known by the id it
+    /// announced and its messages flow ([`attach_peer`]).
     fn attach(
         &mut self,
         pipes: &mut Pipes,
@@ -69,18 +70,23 @@ pub trait Behaviour: Send + Sized + 'static {
         peer: &PeerInfo,
         addr: &PeerAddr,
         options: &SocketOptions,
-    ) -> Attached;
+    ) -> Attached {
+        let _ = (addr, options);
+        attach_peer(pipes, id, peer)
+    }
 
     /// `id`'s connection ended; `routing_id` is the pipe's. `removed`: the pipe goes away (its
     /// queued output discarded); otherwise it is a connecting pipe kept, with its queues, for
-    /// the next connection.
+    /// the next connection. By default nothing is kept per peer, so nothing is done.
     fn detach(
         &mut self,
         id: PipeId,
         routing_id: Option<&RoutingId>,
         removed: bool,
         options: &SocketOptions,
-    );
+    ) {
+        let _ = (id, routing_id, removed, options);
+    }
 
     /// Messages to hand the application when `id`'s connection ends for good (XPUB: the
     /// cancels of the topics only that subscriber had).
@@ -174,5 +180,23 @@ impl RoundRobin {
     pub(crate) fn pick(&mut self, pipes: &Pipes, options: &SocketOptions) -> Option<PipeId> {
         let hwm = options.sndhwm;
         self.lb.pick(|id| pipes.has_room(id, hwm))
+    }
+
+    /// For [`Behaviour::send`] of DEALER and PUSH: `msg` to the next peer with room, or back
+    /// to wait for room.
+    #[inline(always)]
+    pub(crate) fn send(
+        &mut self,
+        pipes: &mut Pipes,
+        msg: Message,
+        options: &SocketOptions,
+    ) -> Attempt<()> {
+        match self.pick(pipes, options) {
+            Some(id) => {
+                pipes.push_outbound(id, msg);
+                Attempt::Done(())
+            }
+            None => Attempt::Wait(msg),
+        }
     }
 }

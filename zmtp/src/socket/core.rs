@@ -374,14 +374,11 @@ impl<B: Behaviour> Core<B> {
                 return false;
             };
             let entry = st.endpoints.remove(i);
-            let notifies: Vec<Arc<Notify>> = st.pipes.iter().map(|p| p.notify.clone()).collect();
-            (entry, notifies)
+            (entry, st.pipes.notifies())
         };
         entry.stop.cancel();
         // Its connections look at the token when woken (the others wake for nothing).
-        for n in notifies {
-            n.notify_one();
-        }
+        wake_all(notifies);
         true
     }
 
@@ -391,15 +388,13 @@ impl<B: Behaviour> Core<B> {
 
     /// Starts closing: no more sends or receives; connection tasks flush within LINGER and end.
     pub(crate) fn close(&self) {
-        let notifies: Vec<Arc<Notify>> = {
+        let notifies = {
             let mut st = self.lock();
             st.closed = true;
-            st.pipes.iter().map(|p| p.notify.clone()).collect()
+            st.pipes.notifies()
         };
         self.shutdown.cancel();
-        for n in notifies {
-            n.notify_one();
-        }
+        wake_all(notifies);
         self.recv_ready.notify_waiters();
         self.send_ready.notify_waiters();
     }
@@ -425,6 +420,13 @@ impl<B: Behaviour> Core<B> {
             self.wake_senders_locked(st);
         }
         r
+    }
+}
+
+/// Wakes every connection task of `notifies` (taken under the lock, woken after it).
+fn wake_all(notifies: Vec<Arc<Notify>>) {
+    for n in notifies {
+        n.notify_one();
     }
 }
 

@@ -64,13 +64,7 @@ impl Behaviour for DealerBehaviour {
         _: SendMode,
         options: &SocketOptions,
     ) -> Attempt<()> {
-        match self.rr.pick(pipes, options) {
-            Some(id) => {
-                pipes.push_outbound(id, msg);
-                Attempt::Done(())
-            }
-            None => Attempt::Wait(msg),
-        }
+        self.rr.send(pipes, msg, options)
     }
 
     #[inline]

@@ -112,8 +112,9 @@ impl Pipes {
         self.map.remove(&id);
     }
 
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &Pipe> {
-        self.map.values().map(|p| &**p)
+    /// Every pipe's wake-up, to notify once the lock is released.
+    pub(crate) fn notifies(&self) -> Vec<Arc<Notify>> {
+        self.map.values().map(|p| p.notify.clone()).collect()
     }
 
     /// True if the pipe exists and its outbound queue is under SNDHWM.
@@ -125,22 +126,22 @@ impl Pipes {
     /// Queues `msg` on pipe `id` and wakes its connection if it was idle.
     #[inline(always)]
     pub(crate) fn push_outbound(&mut self, id: PipeId, msg: Message) {
-        let conflate = self.conflate;
-        if let Some(p) = self.get_mut(id) {
-            if conflate {
-                p.outbound.clear();
-            }
-            let was_empty = p.outbound.is_empty();
-            p.outbound.push_back(msg);
-            if was_empty {
-                p.notify.notify_one();
-            }
-        }
+        self.push(id, msg, self.conflate);
     }
 
     /// Queues a control message (a subscription) on pipe `id`: never conflated away.
     pub(crate) fn push_control(&mut self, id: PipeId, msg: Message) {
+        self.push(id, msg, false);
+    }
+
+    /// Queues `msg` on pipe `id` (replacing what is queued if `conflate`), and wakes its
+    /// connection if it was idle.
+    #[inline(always)]
+    fn push(&mut self, id: PipeId, msg: Message, conflate: bool) {
         if let Some(p) = self.get_mut(id) {
+            if conflate {
+                p.outbound.clear();
+            }
             let was_empty = p.outbound.is_empty();
             p.outbound.push_back(msg);
             if was_empty {

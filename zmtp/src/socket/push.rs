@@ -64,13 +64,7 @@ impl Behaviour for PushBehaviour {
         _: SendMode,
         options: &SocketOptions,
     ) -> Attempt<()> {
-        match self.rr.pick(pipes, options) {
-            Some(id) => {
-                pipes.push_outbound(id, msg);
-                Attempt::Done(())
-            }
-            None => Attempt::Wait(msg),
-        }
+        self.rr.send(pipes, msg, options)
     }
 
     fn received(&mut self, _: PipeId, _: Option<RoutingId>, _: Message) -> Option<Message> {

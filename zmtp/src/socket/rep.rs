@@ -4,17 +4,14 @@
 //! request without a delimiter is dropped; a reply to a peer that left, or is at SNDHWM, is
 //! dropped (as a ROUTER would).
 
-use super::behaviour::{attach_peer, Attempt, Behaviour, SendMode};
+use super::behaviour::{Attempt, Behaviour, SendMode};
 use super::error::Error;
 use super::pipe::Pipes;
 use crate::message::Message;
-use crate::monitor::PeerAddr;
 use crate::options::SocketOptions;
-use crate::protocol::peer::PeerInfo;
 use crate::routing::reqrep::RepState;
 use crate::routing::{PipeId, RoutingId};
 use crate::socket_type::SocketType;
-use crate::transport::Attached;
 
 /// The REP socket type's rules; the socket is [`crate::Rep`].
 #[derive(Debug)]
@@ -32,19 +29,6 @@ impl Behaviour for RepBehaviour {
             state: RepState::default(),
         }
     }
-
-    fn attach(
-        &mut self,
-        pipes: &mut Pipes,
-        id: PipeId,
-        peer: &PeerInfo,
-        _: &PeerAddr,
-        _: &SocketOptions,
-    ) -> Attached {
-        attach_peer(pipes, id, peer)
-    }
-
-    fn detach(&mut self, _: PipeId, _: Option<&RoutingId>, _: bool, _: &SocketOptions) {}
 
     fn send(
         &mut self,

@@ -21,7 +21,7 @@
 //! }));
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -159,6 +159,72 @@ impl PlainPasswords {
 }
 
 impl Authenticator for PlainPasswords {
+    fn authenticate(&self, peer: AuthPeer) -> AuthFuture {
+        Box::pin(std::future::ready(self.check(&peer)))
+    }
+}
+
+/// CURVE clients allowed by their public key: a client whose key is on the list is accepted,
+/// with the key in Z85 as its user id (as pyzmq's `zmq.auth` does); anything else is denied
+/// (400).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CurveKeys {
+    keys: HashSet<[u8; 32]>,
+}
+
+impl CurveKeys {
+    /// No keys.
+    pub fn new() -> Self {
+        CurveKeys::default()
+    }
+
+    /// Allows a key.
+    pub fn insert(&mut self, public_key: [u8; 32]) {
+        self.keys.insert(public_key);
+    }
+
+    /// How many keys are allowed.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// True if no key is allowed.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Reads one Z85 public key (40 characters) a line; blank lines and `#` comments are
+    /// skipped, as is anything after the key on its line. An error names the first bad line.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut k = CurveKeys::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let key = line.split_whitespace().next().unwrap_or_default();
+            let key = crate::protocol::z85::decode_key(key)
+                .map_err(|e| format!("line {}: not a Z85 public key: {e}", i + 1))?;
+            k.insert(key);
+        }
+        Ok(k)
+    }
+
+    /// The decision on a CURVE peer's public key.
+    pub fn check(&self, peer: &AuthPeer) -> AuthDecision {
+        match (peer.mechanism, peer.credentials.as_slice()) {
+            ("CURVE", [key]) => match <[u8; 32]>::try_from(&key[..]) {
+                Ok(k) if self.keys.contains(&k) => AuthDecision::Accept {
+                    user_id: Bytes::from(crate::protocol::z85::encode(&k).unwrap_or_default()),
+                },
+                _ => AuthDecision::Deny { status: 400 },
+            },
+            _ => AuthDecision::Deny { status: 400 },
+        }
+    }
+}
+
+impl Authenticator for CurveKeys {
     fn authenticate(&self, peer: AuthPeer) -> AuthFuture {
         Box::pin(std::future::ready(self.check(&peer)))
     }

@@ -93,6 +93,22 @@ pub struct SocketOptions {
     /// ZMQ_PLAIN_PASSWORD: the PLAIN client's password (at most 255 bytes). Default none
     /// (empty).
     pub plain_password: Option<Bytes>,
+    /// ZMQ_CURVE_SERVER: this socket is a CURVE server (RFC 26), with `curve_secretkey` as its
+    /// permanent key. Clients must know its public key; `authenticator` decides on each
+    /// client's public key (without one, any client that knows ours is served). Needs the
+    /// crate's `curve` feature. Default false.
+    pub curve_server: bool,
+    /// ZMQ_CURVE_SECRETKEY: our permanent secret key (a server's, or a client's own). A client
+    /// without one gets a fresh key pair when the socket is made (read it back from
+    /// `Socket::options`). Default none.
+    pub curve_secretkey: Option<[u8; 32]>,
+    /// ZMQ_CURVE_PUBLICKEY: our permanent public key. It is always derived from
+    /// `curve_secretkey`; set, it must match (libzmq wants both set; we check them). Default
+    /// none.
+    pub curve_publickey: Option<[u8; 32]>,
+    /// ZMQ_CURVE_SERVERKEY: set, this socket is a CURVE client of the server with this public
+    /// key. Default none.
+    pub curve_serverkey: Option<[u8; 32]>,
     /// The decision on each peer during its handshake (libzmq's ZAP handler): see
     /// [`crate::auth`]. Default none: every peer is accepted.
     pub authenticator: Option<crate::auth::AuthHandle>,
@@ -139,6 +155,10 @@ impl Default for SocketOptions {
             plain_server: false,
             plain_username: None,
             plain_password: None,
+            curve_server: false,
+            curve_secretkey: None,
+            curve_publickey: None,
+            curve_serverkey: None,
             authenticator: None,
             ipv6: false,
             tcp_keepalive: None,
@@ -164,8 +184,30 @@ impl SocketOptions {
         if too_long(&self.plain_username) || too_long(&self.plain_password) {
             return Err("plain_username and plain_password must be at most 255 bytes");
         }
-        if self.plain_server && self.plain_username.is_some() {
-            return Err("a socket is a PLAIN server or a PLAIN client, not both");
+        let roles = [
+            self.plain_server,
+            self.plain_username.is_some(),
+            self.curve_server,
+            self.curve_serverkey.is_some(),
+        ];
+        if roles.iter().filter(|&&r| r).count() > 1 {
+            return Err(
+                "a socket has one security role: PLAIN server or client, CURVE server or client",
+            );
+        }
+        if self.curve_server || self.curve_serverkey.is_some() {
+            if !cfg!(feature = "curve") {
+                return Err("CURVE needs the crate's `curve` feature");
+            }
+            if self.curve_server && self.curve_secretkey.is_none() {
+                return Err("a CURVE server needs curve_secretkey");
+            }
+        }
+        #[cfg(feature = "curve")]
+        if let (Some(public), Some(secret)) = (self.curve_publickey, self.curve_secretkey) {
+            if crate::curve::KeyPair::from_secret(secret).public != public {
+                return Err("curve_publickey is not the public key of curve_secretkey");
+            }
         }
         if self.heartbeat_ttl.as_millis() > u128::from(MAX_HEARTBEAT_TTL_MS) {
             return Err(
@@ -201,6 +243,8 @@ impl SocketOptions {
         c.heartbeat_ttl = self.heartbeat_ttl;
         c.mechanism = if self.plain_server {
             MechanismConfig::PlainServer
+        } else if let Some(mechanism) = self.curve_mechanism() {
+            mechanism
         } else if let Some(username) = &self.plain_username {
             MechanismConfig::PlainClient {
                 username: username.clone(),
@@ -211,6 +255,37 @@ impl SocketOptions {
         };
         c.authenticate = self.authenticator.is_some();
         c
+    }
+
+    /// Completes what [`SocketOptions::validate`] accepted: a CURVE client without a key pair
+    /// gets a fresh one, and the public key is derived from the secret.
+    pub(crate) fn complete(&mut self) {
+        #[cfg(feature = "curve")]
+        {
+            if self.curve_serverkey.is_some() && self.curve_secretkey.is_none() {
+                self.curve_secretkey = Some(crate::curve::KeyPair::generate().secret);
+            }
+            if let Some(secret) = self.curve_secretkey {
+                self.curve_publickey = Some(crate::curve::KeyPair::from_secret(secret).public);
+            }
+        }
+    }
+
+    #[cfg(feature = "curve")]
+    fn curve_mechanism(&self) -> Option<MechanismConfig> {
+        let secret_key = self.curve_secretkey?;
+        if self.curve_server {
+            return Some(MechanismConfig::CurveServer { secret_key });
+        }
+        Some(MechanismConfig::CurveClient {
+            server_key: self.curve_serverkey?,
+            secret_key,
+        })
+    }
+
+    #[cfg(not(feature = "curve"))]
+    fn curve_mechanism(&self) -> Option<MechanismConfig> {
+        None
     }
 }
 

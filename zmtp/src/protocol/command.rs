@@ -48,6 +48,19 @@ pub enum Command {
 }
 
 impl Command {
+    /// The name and the data of a command frame's body, neither interpreted (for a
+    /// mechanism whose commands reuse a name: CURVE's READY carries a box, not metadata).
+    pub fn split(body: &Bytes) -> Result<(&[u8], Bytes), DecodeError> {
+        let Some(&name_len) = body.first() else {
+            return Err(DecodeError::MalformedCommand("empty command frame"));
+        };
+        let name_end = 1 + name_len as usize;
+        let Some(name) = body.get(1..name_end) else {
+            return Err(DecodeError::MalformedCommand("command name truncated"));
+        };
+        Ok((name, body.slice(name_end..)))
+    }
+
     /// Parses a command frame's body.
     pub fn parse(body: &Bytes) -> Result<Command, DecodeError> {
         // libzmq 4.3.5's PLAIN and CURVE write ERROR's prefix as the C string "\x05ERROR",

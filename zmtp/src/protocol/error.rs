@@ -107,6 +107,46 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
+/// A CurveZMQ check that failed (RFC 26): the peer holds other keys than it claims, or its
+/// bytes were altered or replayed. libzmq reports these as
+/// `ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC`, `_INVALID_SEQUENCE` and `_KEY_EXCHANGE`, and sends
+/// no ERROR command for them; neither do we.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CryptoError {
+    /// A box did not open: the wrong key, or altered bytes. The text names the box and the
+    /// likely cause.
+    BadBox(&'static str),
+    /// A short nonce not greater than the last one the peer used (a replay, or a peer that
+    /// reuses nonces).
+    NonceNotIncreasing {
+        /// The nonce received.
+        nonce: u64,
+        /// The last one accepted.
+        last: u64,
+    },
+    /// The cookie or the vouch names other keys than this connection's.
+    KeyMismatch(&'static str),
+    /// Our own short nonces are used up (2^64 - 2 boxes sent on one connection).
+    NonceExhausted,
+}
+
+impl fmt::Display for CryptoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CryptoError::BadBox(what) => write!(f, "CURVE: {what}"),
+            CryptoError::NonceNotIncreasing { nonce, last } => write!(
+                f,
+                "CURVE: nonce {nonce} is not greater than the last one, {last} (replayed?)"
+            ),
+            CryptoError::KeyMismatch(what) => write!(f, "CURVE: {what}"),
+            CryptoError::NonceExhausted => f.write_str("CURVE: our nonces are used up"),
+        }
+    }
+}
+
+impl std::error::Error for CryptoError {}
+
 /// Renders a 20-byte mechanism field for humans (trailing NULs cut, non-ASCII escaped).
 pub(crate) fn mechanism_str(name: &[u8; 20]) -> String {
     let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
@@ -152,6 +192,8 @@ pub enum ProtocolError {
         /// The ZAP status code: 300 (temporary), 400 (denied) or 500 (internal error).
         status: u16,
     },
+    /// A CURVE check failed: wrong keys, altered or replayed bytes.
+    Crypto(CryptoError),
     /// The peer sent an ERROR command; the session is over and must not be retried.
     PeerError {
         /// The reason the peer gave (at most 32 bytes kept).
@@ -168,6 +210,7 @@ impl ProtocolError {
             | ProtocolError::Decode(DecodeError::UnsupportedVersion { .. })
             | ProtocolError::HandshakeTimeout
             | ProtocolError::HeartbeatTimeout
+            | ProtocolError::Crypto(_)
             | ProtocolError::PeerError { .. } => None,
             ProtocolError::Decode(DecodeError::UnsupportedMechanism { .. })
             | ProtocolError::MechanismMismatch { .. } => Some("Mechanism mismatch"),
@@ -193,6 +236,12 @@ impl ProtocolError {
             self,
             ProtocolError::HandshakeTimeout | ProtocolError::HeartbeatTimeout
         )
+    }
+}
+
+impl From<CryptoError> for ProtocolError {
+    fn from(e: CryptoError) -> Self {
+        ProtocolError::Crypto(e)
     }
 }
 
@@ -226,6 +275,7 @@ impl fmt::Display for ProtocolError {
             ProtocolError::AuthenticationFailed { status } => {
                 write!(f, "authentication failed (ZAP status {status})")
             }
+            ProtocolError::Crypto(e) => e.fmt(f),
             ProtocolError::PeerError { reason } => write!(f, "peer sent ERROR: {reason}"),
         }
     }

@@ -30,6 +30,8 @@ pub const VERSION_MINOR: u8 = 1;
 pub const MECHANISM_NULL: [u8; 20] = *b"NULL\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
 /// The PLAIN mechanism's name, NUL-padded to 20 bytes.
 pub const MECHANISM_PLAIN: [u8; 20] = *b"PLAIN\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+/// The CURVE mechanism's name, NUL-padded to 20 bytes.
+pub const MECHANISM_CURVE: [u8; 20] = *b"CURVE\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
 
 /// A peer's greeting, parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

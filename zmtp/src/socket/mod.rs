@@ -104,8 +104,9 @@ impl<K: SocketKind> Socket<K> {
     /// # Errors
     /// [`Error::InvalidOption`] for values libzmq would refuse or that cannot work (a routing
     /// id of 0 or more than 255 bytes, a HEARTBEAT_TTL over 6553.5 s...).
-    pub fn with_options(options: SocketOptions) -> Result<Self, Error> {
+    pub fn with_options(mut options: SocketOptions) -> Result<Self, Error> {
         options.validate().map_err(Error::InvalidOption)?;
+        options.complete();
         Ok(Socket {
             h: Arc::new(Handle {
                 core: Core::new(options),

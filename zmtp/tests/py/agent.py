@@ -15,11 +15,15 @@ Frame descriptors (what receive commands print, and SENT echoes): "-" for an emp
 for up to 64 bytes, "#LEN:CRC32" (8 hex digits, zlib's CRC-32) for longer ones.
 
 Commands:
-  sock NAME TYPE [OPT=VAL...]  new socket; OPT is a zmq option name (routing_id takes hex, the
-                               rest integers). LINGER=0, RCVTIMEO/SNDTIMEO=10 s unless set.
+  sock NAME TYPE [OPT=VAL...]  new socket; OPT is a zmq option name (routing_id, username,
+                               password and the curve_*key options take hex, the rest
+                               integers). LINGER=0, RCVTIMEO/SNDTIMEO=10 s unless set.
   bind NAME PORT               bind tcp://127.0.0.1:PORT (0: ephemeral) -> "PORT n"
   connect NAME PORT            -> "OK"
   auth_plain USER:PASS...       start a ZAP handler (zmq.auth) accepting these PLAIN users -> "OK"
+  auth_curve HEXKEY...         start a ZAP handler (a REP on inproc://zeromq.zap.01) accepting
+                               CURVE clients with these public keys, user id "u-" + the key's
+                               first 4 hex digits -> "OK"
   bind_ep NAME EP              bind any endpoint (ipc://..., tcp://[::1]:0) -> "BOUND last_endpoint"
   connect_ep NAME EP           connect to any endpoint -> "OK"
   subscribe NAME [HEX]         SUB: subscribe to the prefix (hex; none: everything) -> "OK"
@@ -129,7 +133,7 @@ def run(cmd, args):
         for kv in args[2:]:
             k, v = kv.split("=", 1)
             opt = getattr(zmq, k.upper())
-            hexed = k.endswith(("routing_id", "username", "password"))
+            hexed = k.endswith(("routing_id", "username", "password", "key"))
             s.setsockopt(opt, bytes.fromhex(v) if hexed else int(v))
         socks[name] = s
         return "OK"
@@ -147,6 +151,30 @@ def run(cmd, args):
         auth.start()
         auth.configure_plain(domain="*", passwords=dict(a.split(":", 1) for a in args))
         authenticators.append(auth)
+        return "OK"
+    if cmd == "auth_curve":
+        import threading
+
+        allowed = {bytes.fromhex(a) for a in args}
+        zap = ctx.socket(zmq.REP)
+        zap.setsockopt(zmq.LINGER, 0)
+        zap.bind("inproc://zeromq.zap.01")
+
+        def serve():
+            while True:
+                try:
+                    f = zap.recv_multipart()
+                except zmq.ZMQError:
+                    return
+                version, request_id, mechanism, creds = f[0], f[1], f[5], f[6:]
+                key = creds[0] if creds else b""
+                ok = mechanism == b"CURVE" and key in allowed
+                user = ("u-" + key.hex()[:4]).encode() if ok else b""
+                zap.send_multipart(
+                    [version, request_id, b"200" if ok else b"400", b"OK" if ok else b"denied", user, b""]
+                )
+
+        threading.Thread(target=serve, daemon=True).start()
         return "OK"
     if cmd == "bind_ep":
         socks[args[0]].bind(args[1])

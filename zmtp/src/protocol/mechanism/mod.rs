@@ -8,6 +8,8 @@
 //! Adding a mechanism: one file here implementing [`Mechanism`], a variant of
 //! [`MechanismConfig`], and its line in [`MechanismConfig::build`].
 
+#[cfg(feature = "curve")]
+pub mod curve;
 pub mod null;
 pub mod plain;
 
@@ -16,6 +18,7 @@ use std::fmt;
 use bytes::Bytes;
 
 use crate::protocol::codec::OutBuf;
+use crate::protocol::command::Command;
 use crate::protocol::error::ProtocolError;
 use crate::protocol::frame::Frame;
 use crate::protocol::peer::PeerInfo;
@@ -100,6 +103,12 @@ pub trait Mechanism: fmt::Debug + Send {
         false
     }
 
+    /// The bytes [`Mechanism::seal`] adds to a frame (CURVE: 33), so that the frame size
+    /// limit (MAXMSGSIZE) applies to the frame carried, not to its wrapping.
+    fn frame_overhead(&self) -> usize {
+        0
+    }
+
     /// Turns an outgoing frame into what goes on the wire.
     fn seal(&mut self, frame: Frame) -> Result<Frame, ProtocolError> {
         Ok(frame)
@@ -109,6 +118,24 @@ pub trait Mechanism: fmt::Debug + Send {
     fn open(&mut self, frame: Frame) -> Result<Frame, ProtocolError> {
         Ok(frame)
     }
+}
+
+/// A command with a name the mechanism knows (HELLO, WELCOME...) and `data` after it.
+pub(crate) fn command(name: &'static [u8], data: Bytes) -> Command {
+    Command::Unknown {
+        name: Bytes::from_static(name),
+        data,
+    }
+}
+
+/// Our metadata as INITIATE or READY carry it: `Socket-Type`, then `Identity` where libzmq
+/// sends it.
+pub(crate) fn our_metadata(socket_type: SocketType, routing_id: &Bytes) -> Bytes {
+    let mut b = bytes::BytesMut::new();
+    if let Command::Ready(md) = null::ready_command(socket_type, routing_id) {
+        md.encode(&mut b);
+    }
+    b.freeze()
 }
 
 /// What stands in for a mechanism whose work is over (the handshake is done and it does not
@@ -148,6 +175,22 @@ pub enum MechanismConfig {
     },
     /// PLAIN server (RFC 24): with `authenticate`, each client's credentials are decided on.
     PlainServer,
+    /// CURVE client (RFC 26), with its permanent key pair (given by its secret key), for the
+    /// server whose public key is `server_key`.
+    #[cfg(feature = "curve")]
+    CurveClient {
+        /// The server's public key (S).
+        server_key: [u8; 32],
+        /// Our permanent secret key (c); the public key is derived from it.
+        secret_key: [u8; 32],
+    },
+    /// CURVE server (RFC 26) with its permanent secret key; with `authenticate`, each
+    /// client's public key is decided on.
+    #[cfg(feature = "curve")]
+    CurveServer {
+        /// Our permanent secret key (s).
+        secret_key: [u8; 32],
+    },
 }
 
 impl MechanismConfig {
@@ -173,6 +216,25 @@ impl MechanismConfig {
             MechanismConfig::PlainServer => {
                 Box::new(plain::Plain::server(socket_type, routing_id, authenticate))
             }
+            #[cfg(feature = "curve")]
+            MechanismConfig::CurveClient {
+                server_key,
+                secret_key,
+            } => Box::new(curve::CurveClient::new(
+                socket_type,
+                routing_id,
+                *server_key,
+                *secret_key,
+                curve::os_random,
+            )),
+            #[cfg(feature = "curve")]
+            MechanismConfig::CurveServer { secret_key } => Box::new(curve::CurveServer::new(
+                socket_type,
+                routing_id,
+                *secret_key,
+                authenticate,
+                curve::os_random,
+            )),
         }
     }
 }

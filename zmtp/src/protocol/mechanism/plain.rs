@@ -16,12 +16,12 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::null::on_command as peer_ready;
-use super::{AuthDecision, AuthRequest, Mechanism, Step};
+use super::{command, AuthDecision, AuthRequest, Mechanism, Step};
 use crate::protocol::codec::OutBuf;
 use crate::protocol::command::Command;
 use crate::protocol::error::{DecodeError, PeerText, ProtocolError};
 use crate::protocol::greeting::MECHANISM_PLAIN;
-use crate::protocol::metadata::{Metadata, IDENTITY, SOCKET_TYPE};
+use crate::protocol::metadata::Metadata;
 use crate::protocol::peer::PeerInfo;
 use crate::socket_type::SocketType;
 
@@ -93,16 +93,9 @@ impl Plain {
         }
     }
 
-    /// Our metadata (INITIATE or READY): `Socket-Type`, then `Identity` where libzmq sends it.
+    /// Our metadata (INITIATE or READY).
     fn metadata(&self) -> Bytes {
-        let mut md = Metadata::new();
-        md.push(SOCKET_TYPE.as_bytes(), self.socket_type.as_str().as_bytes());
-        if self.socket_type.sends_identity() {
-            md.push(IDENTITY.as_bytes(), self.routing_id.clone());
-        }
-        let mut b = BytesMut::new();
-        md.encode(&mut b);
-        b.freeze()
+        super::our_metadata(self.socket_type, &self.routing_id)
     }
 
     fn unexpected(&mut self, cmd: &Command) -> ProtocolError {
@@ -122,14 +115,6 @@ impl Plain {
         command(b"WELCOME", Bytes::new()).encode(out);
         self.state = State::WaitInitiate;
         Step::Continue
-    }
-}
-
-/// A command with a name this module knows and `data` after it.
-fn command(name: &'static [u8], data: Bytes) -> Command {
-    Command::Unknown {
-        name: Bytes::from_static(name),
-        data,
     }
 }
 

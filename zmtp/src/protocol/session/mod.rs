@@ -191,9 +191,12 @@ impl Session {
         let mut out = OutBuf::new();
         out.push_raw(&Greeting::ours(mechanism.name(), mechanism.as_server()));
         mechanism.start(&mut out);
+        // The size limit applies to the frames carried, not to their wrapping: the decoder
+        // allows for it, and the assembly checks what the mechanism opened.
+        let overhead = mechanism.frame_overhead() as u64;
         Session {
             timers: Timers::new(now, config.handshake_ivl),
-            decoder: FrameDecoder::new(config.max_msg_size),
+            decoder: FrameDecoder::new(config.max_msg_size.map(|m| m.saturating_add(overhead))),
             assembly: Assembly::new(config.max_msg_size),
             sealed: mechanism.transforms_frames(),
             mechanism,
@@ -538,7 +541,10 @@ impl Session {
 
     /// Ends the session with `error`: queues an ERROR command if the error calls for one.
     fn fail(&mut self, error: ProtocolError) {
-        if let Some(reason) = error.error_reason() {
+        // Once frames are sealed, a command in clear would not parse on the other side (libzmq
+        // sends none then either).
+        let sealed_traffic = self.sealed && self.phase == Phase::Traffic;
+        if let Some(reason) = error.error_reason().filter(|_| !sealed_traffic) {
             Command::Error {
                 reason: Bytes::from_static(reason.as_bytes()),
             }

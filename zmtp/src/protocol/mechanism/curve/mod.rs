@@ -244,14 +244,3 @@ pub(crate) fn read_nonce(data: &[u8], at: usize) -> u64 {
     n.copy_from_slice(&data[at..at + 8]);
     u64::from_be_bytes(n)
 }
-
-/// For tests and fuzzing: a deterministic source of "random" bytes (a counter), so that runs
-/// repeat.
-#[doc(hidden)]
-pub fn counter_random(buf: &mut [u8]) {
-    use std::sync::atomic::{AtomicU8, Ordering};
-    static NEXT: AtomicU8 = AtomicU8::new(1);
-    for b in buf {
-        *b = NEXT.fetch_add(1, Ordering::Relaxed);
-    }
-}

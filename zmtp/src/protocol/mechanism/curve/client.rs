@@ -37,10 +37,10 @@ pub struct CurveClient {
     /// S.
     server_key: [u8; 32],
     /// C and c.
-    public: [u8; 32],
+    pub(super) public: [u8; 32],
     secret: SecretKey,
     /// C′ and c′, this connection's.
-    transient_public: [u8; 32],
+    pub(super) transient_public: [u8; 32],
     transient_secret: SecretKey,
     random: Random,
     state: State,

@@ -401,3 +401,160 @@ async fn heartbeats_travel_inside_the_boxes() {
     );
     d.close().await;
 }
+
+/// A TCP relay to `upstream` on 127.0.0.1 that records both directions of the first
+/// connection: (client to server, server to client).
+type Recorded = std::sync::Arc<std::sync::Mutex<(Vec<u8>, Vec<u8>)>>;
+
+async fn tap(upstream: u16) -> (u16, Recorded) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let p = l.local_addr().unwrap().port();
+    let rec: Recorded = Default::default();
+    let r = rec.clone();
+    tokio::spawn(async move {
+        let (down, _) = l.accept().await.unwrap();
+        let up = tokio::net::TcpStream::connect(("127.0.0.1", upstream))
+            .await
+            .unwrap();
+        let (mut dr, mut dw) = down.into_split();
+        let (mut ur, mut uw) = up.into_split();
+        let r2 = r.clone();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 1 << 16];
+            while let Ok(n @ 1..) = dr.read(&mut buf).await {
+                r2.lock().unwrap().0.extend_from_slice(&buf[..n]);
+                if uw.write_all(&buf[..n]).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let mut buf = vec![0u8; 1 << 16];
+        while let Ok(n @ 1..) = ur.read(&mut buf).await {
+            r.lock().unwrap().1.extend_from_slice(&buf[..n]);
+            if dw.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+    });
+    (p, rec)
+}
+
+/// The frames after the 64-byte greeting: (flags, body).
+fn frames(wire: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut rest = &wire[64..];
+    let mut out = Vec::new();
+    while rest.len() >= 2 {
+        let (len, head) = if rest[0] & 0x02 != 0 {
+            (
+                u64::from_be_bytes(rest[1..9].try_into().unwrap()) as usize,
+                9,
+            )
+        } else {
+            (rest[1] as usize, 2)
+        };
+        out.push((rest[0], rest[head..head + len].to_vec()));
+        rest = &rest[head + len..];
+    }
+    out
+}
+
+fn nonce_at(b: &[u8], at: usize) -> u64 {
+    u64::from_be_bytes(b[at..at + 8].try_into().unwrap())
+}
+
+/// Checks a recorded CURVE conversation: the client's HELLO (200 B, 72 zero bytes, nonce 1)
+/// and INITIATE (>= 257 B, nonce 2) and the server's WELCOME (168 B) and READY (>= 30 B,
+/// nonce 1) as command frames; then `c2s` and `s2c` MESSAGEs in data frames with no flags,
+/// 33 bytes over their frame, nonces counting up from 3 (client) and 2 (server).
+fn check_conversation(rec: &Recorded, c2s: &[usize], s2c: &[usize]) {
+    let (up, down) = rec.lock().unwrap().clone();
+    assert_eq!(&up[12..17], b"CURVE");
+    assert_eq!(&down[12..17], b"CURVE");
+    let (up, down) = (frames(&up), frames(&down));
+    assert_eq!(up.len(), 2 + c2s.len(), "{:?}", up.len());
+    assert_eq!(down.len(), 2 + s2c.len());
+    let (flags, hello) = &up[0];
+    assert_eq!((*flags, hello.len()), (0x04, 200));
+    assert_eq!(&hello[..8], b"\x05HELLO\x01\x00");
+    assert!(hello[8..80].iter().all(|&b| b == 0));
+    assert_eq!(nonce_at(hello, 112), 1);
+    let (flags, initiate) = &up[1];
+    assert_eq!(flags & 0x04, 0x04);
+    assert!(initiate.len() >= 257 && initiate.starts_with(b"\x08INITIATE"));
+    assert_eq!(nonce_at(initiate, 105), 2);
+    let (flags, welcome) = &down[0];
+    assert_eq!((*flags, welcome.len()), (0x04, 168));
+    assert!(welcome.starts_with(b"\x07WELCOME"));
+    let (flags, ready) = &down[1];
+    assert_eq!(*flags, 0x04);
+    assert!(ready.len() >= 30 && ready.starts_with(b"\x05READY"));
+    assert_eq!(nonce_at(ready, 6), 1);
+    for (dir, frames, sizes, first) in [("c2s", &up, c2s, 3), ("s2c", &down, s2c, 2)] {
+        for (i, ((flags, body), size)) in frames[2..].iter().zip(sizes).enumerate() {
+            assert_eq!(*flags & !0x02, 0x00, "{dir} MESSAGE {i}: outer flags");
+            assert!(body.starts_with(b"\x07MESSAGE"), "{dir} {i}");
+            assert_eq!(body.len(), size + 33, "{dir} MESSAGE {i}");
+            assert_eq!(nonce_at(body, 8), first + i as u64, "{dir} MESSAGE {i}");
+        }
+    }
+}
+
+/// Waits until `rec` holds `frames` frames each way past the greetings.
+async fn recorded(rec: &Recorded, up: usize, down: usize) {
+    let deadline = tokio::time::Instant::now() + STEP;
+    loop {
+        {
+            let (u, d) = &*rec.lock().unwrap();
+            if u.len() > 64 && d.len() > 64 && frames(u).len() >= up && frames(d).len() >= down {
+                return;
+            }
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not recorded");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bytes_each_side_sends_captured() {
+    let server = KeyPair::generate();
+    let me = KeyPair::generate();
+    // Our client, through the tap, to a pyzmq server: our HELLO, INITIATE and MESSAGEs,
+    // libzmq's WELCOME, READY and MESSAGEs.
+    let mut a = Agent::spawn("curve-tap");
+    a.ok(&format!("sock r ROUTER {}", py_server(&server)));
+    let p = a.bind("r", 0);
+    let (tp, rec) = tap(p).await;
+    let mut o = client_opts(&server, &me);
+    o.routing_id = Some(Bytes::from_static(b"t"));
+    let d = Dealer::with_options(o).unwrap();
+    d.connect(&format!("tcp://127.0.0.1:{tp}")).unwrap();
+    d.send(m(&[b"abc", b"defgh"])).await.unwrap();
+    assert_eq!(
+        a.recv("r"),
+        format!("{} {} {}", hex(b"t"), hex(b"abc"), hex(b"defgh"))
+    );
+    a.expect(&format!("send r {} {}", hex(b"t"), hex(b"xy")), "SENT");
+    assert_eq!(recv(&d).await, m(&[b"xy"]));
+    recorded(&rec, 4, 3).await;
+    check_conversation(&rec, &[3, 5], &[2]);
+    d.close().await;
+
+    // A pyzmq client, through the tap, to our server: the other way round.
+    let router = Router::with_options(server_opts(&server)).unwrap();
+    let ep = router.bind("tcp://127.0.0.1:0").unwrap();
+    let (tp, rec) = tap(port(&ep)).await;
+    a.ok(&format!(
+        "sock c DEALER {} routing_id={}",
+        py_client(&server, &me),
+        hex(b"c")
+    ));
+    a.ok(&format!("connect c {tp}"));
+    a.expect(&format!("send c {} -", hex(b"1234")), "SENT");
+    assert_eq!(recv(&router).await, m(&[b"c", b"1234", b""]));
+    router.send(m(&[b"c", b"reply", b"z"])).await.unwrap();
+    assert_eq!(a.recv("c"), format!("{} {}", hex(b"reply"), hex(b"z")));
+    recorded(&rec, 4, 4).await;
+    check_conversation(&rec, &[4, 0], &[5, 1]);
+    router.close().await;
+}

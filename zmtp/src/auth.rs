@@ -39,8 +39,8 @@ pub struct AuthPeer {
     pub mechanism: &'static str,
     /// Where the peer connects from.
     pub address: PeerAddr,
-    /// The routing id it announced (empty if none; PLAIN and CURVE learn it only after the
-    /// decision, so it is empty there, as in libzmq's ZAP requests).
+    /// The routing id it announced (empty if none, and always empty for PLAIN, whose
+    /// decision comes before the peer's metadata; NULL and CURVE give it).
     pub identity: Bytes,
     /// PLAIN: user name, password. CURVE: the client's 32-byte public key. NULL: none.
     pub credentials: Vec<Bytes>,

@@ -1,6 +1,10 @@
 //! Multipart messages.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
+
+use crate::protocol::metadata::Metadata;
 
 /// Frames kept inline, without a heap allocation: enough for a body, a ROUTER's routing-id
 /// prefix and an empty delimiter.
@@ -17,6 +21,40 @@ const INLINE_FRAMES: usize = 3;
 #[derive(Clone)]
 pub struct Message {
     repr: Repr,
+    /// The connection's metadata, on messages from authenticated peers only.
+    meta: Option<Arc<PeerMetadata>>,
+}
+
+/// What a received message tells about the connection it came in on: libzmq's message
+/// metadata (`zmq_msg_gets`). Set on messages from peers that an authenticator
+/// ([`crate::SocketOptions::authenticator`]) accepted; other messages carry none, so that
+/// they cost nothing more.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerMetadata {
+    /// The user id the authenticator gave (libzmq's `User-Id`).
+    pub user_id: Bytes,
+    /// The peer's address: an IP address for TCP, the endpoint's path or name for ipc and
+    /// inproc (libzmq's `Peer-Address`).
+    pub peer_address: String,
+    /// The properties the peer sent in its handshake (`Socket-Type`, `Identity`...).
+    pub properties: Metadata,
+}
+
+impl PeerMetadata {
+    /// A property by name, as `zmq_msg_gets` finds it: `User-Id`, `Peer-Address`, or one the
+    /// peer sent (names compared without regard to case).
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        if name.eq_ignore_ascii_case("User-Id") {
+            return Some(&self.user_id);
+        }
+        if name.eq_ignore_ascii_case("Peer-Address") {
+            return Some(self.peer_address.as_bytes());
+        }
+        self.properties
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| &v[..])
+    }
 }
 
 #[derive(Clone)]
@@ -43,6 +81,7 @@ impl Message {
                 len: 0,
                 frames: [Bytes::new(), Bytes::new(), Bytes::new()],
             },
+            meta: None,
         }
     }
 
@@ -156,6 +195,23 @@ impl Message {
     pub fn iter(&self) -> std::slice::Iter<'_, Bytes> {
         self.frames().iter()
     }
+
+    /// The metadata of the connection the message came in on, if its peer was
+    /// authenticated (see [`PeerMetadata`]).
+    pub fn metadata(&self) -> Option<&PeerMetadata> {
+        self.meta.as_deref()
+    }
+
+    /// A metadata property (libzmq's `zmq_msg_gets`): `User-Id`, `Peer-Address` or one the
+    /// peer sent. `None` if the message carries no metadata or not that property.
+    pub fn property(&self, name: &str) -> Option<&[u8]> {
+        self.meta.as_deref()?.get(name)
+    }
+
+    /// Attaches the connection's metadata (on receipt).
+    pub(crate) fn set_metadata(&mut self, meta: Arc<PeerMetadata>) {
+        self.meta = Some(meta);
+    }
 }
 
 impl PartialEq for Message {
@@ -193,6 +249,7 @@ impl From<Vec<Bytes>> for Message {
         } else {
             Message {
                 repr: Repr::Heap(frames),
+                meta: None,
             }
         }
     }

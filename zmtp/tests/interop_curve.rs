@@ -146,7 +146,10 @@ async fn pyzmq_dealers_with_our_curve_router() {
     let id = outcome(&mut mon).await.unwrap();
     assert_eq!(id.as_ref().map(|r| &r.0[..]), Some(&b"py"[..]));
     a.expect(&format!("send d {} {}", hex(b"one"), hex(b"two")), "SENT");
-    assert_eq!(recv(&router).await, m(&[b"py", b"one", b"two"]));
+    let got = recv(&router).await;
+    assert_eq!(got, m(&[b"py", b"one", b"two"]));
+    // No authenticator: no metadata on the messages (they cost nothing more).
+    assert!(got.metadata().is_none());
     router.send(m(&[b"py", b"three"])).await.unwrap();
     assert_eq!(a.recv("d"), hex(b"three"));
     let sent = a.expect("send d @1048576:3", "SENT");
@@ -184,6 +187,12 @@ async fn our_allow_list_refuses_a_pyzmq_client_and_serves_the_others() {
     a.expect(&format!("send good {}", hex(b"hi")), "SENT");
     let got = recv(&router).await;
     assert_eq!(got, m(&[b"g", b"hi"]));
+    // The user id the allow-list gave (the key in Z85), as libzmq's User-Id.
+    assert_eq!(got.property("User-Id"), Some(good.public_z85().as_bytes()));
+    assert_eq!(got.property("peer-address"), Some(&b"127.0.0.1"[..]));
+    assert_eq!(got.property("Socket-Type"), Some(&b"DEALER"[..]));
+    assert_eq!(got.property("Identity"), Some(&b"g"[..]));
+    assert_eq!(got.property("X-Nothing"), None);
 
     // Not on the list: ERROR "400", libzmq reports an authentication failure, nothing arrives.
     a.ok(&format!("connect bad {}", port(&ep)));

@@ -99,7 +99,9 @@ async fn pyzmq_plain_clients_with_our_server_and_authenticator() {
     let id = outcome(&mut mon).await.unwrap();
     assert_eq!(id.as_ref().map(|r| &r.0[..]), Some(&b"g"[..]));
     a.expect(&format!("send good {}", hex(b"hi")), "SENT");
-    assert_eq!(recv(&router).await, m(&[b"g", b"hi"]));
+    let got = recv(&router).await;
+    assert_eq!(got, m(&[b"g", b"hi"]));
+    assert_eq!(got.property("User-Id"), Some(&b"alice"[..]));
     router.send(m(&[b"g", b"yo"])).await.unwrap();
     assert_eq!(a.recv("good"), hex(b"yo"));
 

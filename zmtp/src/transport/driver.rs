@@ -23,7 +23,7 @@ use tokio::sync::Notify;
 
 use super::{ByteStream, SocketLink};
 use crate::endpoint::Endpoint;
-use crate::message::Message;
+use crate::message::{Message, PeerMetadata};
 use crate::monitor::{DisconnectReason, PeerAddr, SocketEvent};
 use crate::protocol::codec::{OutBuf, READ_AHEAD_LEN};
 use crate::protocol::error::ProtocolError;
@@ -142,6 +142,8 @@ struct Driver<'c, 'a, S> {
     state: State,
     /// The session waits for a decision on this peer (boxed: rare, and connections stay small).
     auth: Option<Box<crate::protocol::mechanism::AuthRequest>>,
+    /// Attached to every message received once an authenticator accepted the peer.
+    meta: Option<Arc<PeerMetadata>>,
 }
 
 impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
@@ -159,6 +161,7 @@ impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
             paused: false,
             state: State::Running,
             auth: None,
+            meta: None,
         }
     }
 
@@ -317,12 +320,25 @@ impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
         let conn = self.conn;
         while let Some(ev) = self.session.poll_event() {
             match ev {
-                SessionEvent::Message(m) => {
+                SessionEvent::Message(mut m) => {
                     *msgs_bytes += m.byte_len();
+                    if let Some(meta) = &self.meta {
+                        m.set_metadata(meta.clone());
+                    }
                     self.msgs.push(m);
                 }
                 SessionEvent::Ready(info) => {
                     self.ready = true;
+                    if conn.link.options().authenticator.is_some() {
+                        self.meta = Some(Arc::new(PeerMetadata {
+                            user_id: info.user_id.clone(),
+                            peer_address: match conn.peer {
+                                PeerAddr::Tcp(a) => a.ip().to_string(),
+                                PeerAddr::Ipc(p) | PeerAddr::Inproc(p) => p.clone(),
+                            },
+                            properties: info.metadata.clone(),
+                        }));
+                    }
                     let attached = conn.link.attach(conn.pipe, &info, conn.peer);
                     conn.link
                         .monitors()

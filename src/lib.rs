@@ -2,6 +2,7 @@
 //! error exit, and stdout lines that survive a reader going away.
 
 pub mod cat;
+pub mod security;
 
 use std::fmt::Display;
 use std::io::Write;
@@ -76,6 +77,13 @@ pub fn parse_args<T: clap::Parser>() -> T {
             std::process::exit(2);
         }
     }
+}
+
+/// Prints `bin: what (try --help)` on stderr and exits 2: an argument error found after
+/// parsing (flags that do not go together, a malformed key).
+pub fn usage(bin: &str, what: impl Display) -> ! {
+    eprintln!("{bin}: {what} (try --help)");
+    std::process::exit(2)
 }
 
 /// Prints `bin: what` on stderr and exits 1.

@@ -9,6 +9,7 @@ use tokio::io::{AsyncBufReadExt, BufReader, Stdin};
 use zmtp::socket::SocketKind;
 use zmtp::{Error, Message, Socket, SocketOptions, SocketType};
 use zmtp_demo::cat::{format_message, parse_frame, parse_line};
+use zmtp_demo::security::{security, ClientArgs, KeyArgs, ServerArgs};
 use zmtp_demo::{endpoint_arg, init_logging, parse_args};
 
 const BIN: &str = "zmtp-cat";
@@ -86,19 +87,12 @@ struct Args {
     /// At the end, wait at most L ms for what was sent to leave.
     #[arg(long, value_name = "L", default_value_t = 5000)]
     linger_ms: u64,
-    /// Be a PLAIN server: clients must give a user name and password (any, unless
-    /// --plain-users is given).
-    #[arg(long)]
-    plain_server: bool,
-    /// With --plain-server: the users allowed, one `user:password` a line.
-    #[arg(long, value_name = "FILE")]
-    plain_users: Option<std::path::PathBuf>,
-    /// Be a PLAIN client with this user name (with --plain-password).
-    #[arg(long, value_name = "U")]
-    plain_user: Option<String>,
-    /// The PLAIN client's password.
-    #[arg(long, value_name = "P")]
-    plain_password: Option<String>,
+    #[command(flatten)]
+    key: KeyArgs,
+    #[command(flatten)]
+    client: ClientArgs,
+    #[command(flatten)]
+    server: ServerArgs,
 }
 
 fn socket_type_arg(s: &str) -> Result<SocketType, String> {
@@ -184,29 +178,9 @@ async fn main() {
     opts.linger = Some(Duration::from_millis(args.linger_ms));
     // A message to an unknown peer is reported rather than silently dropped.
     opts.router_mandatory = true;
-    if args.plain_users.is_some() && !args.plain_server {
-        usage("--plain-users needs --plain-server");
-    }
-    if args.plain_password.is_some() && args.plain_user.is_none() {
-        usage("--plain-password needs --plain-user");
-    }
-    if args.plain_server && args.plain_user.is_some() {
-        usage("--plain-server and --plain-user do not go together");
-    }
-    if args.plain_server {
-        opts.plain_server = true;
-        if let Some(path) = &args.plain_users {
-            let text = std::fs::read_to_string(path)
-                .unwrap_or_else(|e| usage(format!("--plain-users {}: {e}", path.display())));
-            let users = zmtp::auth::PlainPasswords::parse(&text)
-                .unwrap_or_else(|e| usage(format!("--plain-users {}: {e}", path.display())));
-            opts.authenticator = Some(zmtp::auth::AuthHandle::new(users));
-        }
-    }
-    if let Some(user) = &args.plain_user {
-        opts.plain_username = Some(Bytes::from(user.clone()));
-        opts.plain_password = Some(Bytes::from(args.plain_password.clone().unwrap_or_default()));
-    }
+    security(&args.key, Some(&args.client), Some(&args.server))
+        .unwrap_or_else(|e| usage(e))
+        .apply(&mut opts);
     let prefixes: Vec<Bytes> = args
         .subscribe
         .iter()

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use clap::Parser;
 use zmtp::{Dealer, Message, SocketOptions};
-use zmtp_demo::{die, endpoint_arg, init_logging, parse_args};
+use zmtp_demo::security::{security, ClientArgs, KeyArgs, CLIENT_SECRET_KEY_HELP};
+use zmtp_demo::{die, endpoint_arg, init_logging, parse_args, usage};
 
 /// Request client for the DEALER/ROUTER broker demo.
 ///
@@ -18,7 +19,7 @@ use zmtp_demo::{die, endpoint_arg, init_logging, parse_args};
 /// its request, within the timeout; otherwise prints one line on stderr saying what is missing
 /// and exits 1.
 #[derive(Parser, Debug)]
-#[command(name = "client", version)]
+#[command(name = "client", version, mut_arg("curve_secret_key", |a| a.help(CLIENT_SECRET_KEY_HELP)))]
 struct Args {
     /// Routing id of this client (same as --id).
     #[arg(value_name = "ID")]
@@ -47,11 +48,17 @@ struct Args {
     /// Print only the summary.
     #[arg(long)]
     quiet: bool,
+    #[command(flatten)]
+    key: KeyArgs,
+    #[command(flatten)]
+    security: ClientArgs,
 }
 
 #[tokio::main]
 async fn main() {
     let args: Args = parse_args();
+    let security =
+        security(&args.key, Some(&args.security), None).unwrap_or_else(|e| usage("client", e));
     init_logging();
     let id = args
         .id
@@ -62,6 +69,7 @@ async fn main() {
         die("client", "the id must be 1 to 255 bytes");
     }
     let mut opts = SocketOptions::default();
+    security.apply(&mut opts);
     opts.routing_id = Some(id.clone().into_bytes().into());
     opts.linger = Some(Duration::ZERO);
     opts.sndhwm = 0;

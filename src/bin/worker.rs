@@ -7,7 +7,8 @@ use std::time::Duration;
 use clap::Parser;
 use tokio::io::AsyncReadExt;
 use zmtp::{Dealer, SocketOptions};
-use zmtp_demo::{die, endpoint_arg, init_logging, parse_args, payload_text};
+use zmtp_demo::security::{security, ClientArgs, KeyArgs, CLIENT_SECRET_KEY_HELP};
+use zmtp_demo::{die, endpoint_arg, init_logging, parse_args, payload_text, usage};
 
 /// Echo worker for the DEALER/ROUTER broker demo.
 ///
@@ -16,7 +17,7 @@ use zmtp_demo::{die, endpoint_arg, init_logging, parse_args, payload_text};
 /// the client's routing id that the broker's ROUTER put in front). Reconnects by itself when
 /// the broker goes away and comes back.
 #[derive(Parser, Debug)]
-#[command(name = "worker", version)]
+#[command(name = "worker", version, mut_arg("curve_secret_key", |a| a.help(CLIENT_SECRET_KEY_HELP)))]
 struct Args {
     /// Broker backend endpoint to connect to.
     #[arg(long, value_name = "EP", default_value = "tcp://127.0.0.1:5580", value_parser = endpoint_arg)]
@@ -34,11 +35,17 @@ struct Args {
     /// Do not print a line per request.
     #[arg(long)]
     quiet: bool,
+    #[command(flatten)]
+    key: KeyArgs,
+    #[command(flatten)]
+    security: ClientArgs,
 }
 
 #[tokio::main]
 async fn main() {
     let args: Args = parse_args();
+    let security =
+        security(&args.key, Some(&args.security), None).unwrap_or_else(|e| usage("worker", e));
     init_logging();
     let id = args
         .id
@@ -48,6 +55,7 @@ async fn main() {
         die("worker", "--id must be 1 to 255 bytes");
     }
     let mut opts = SocketOptions::default();
+    security.apply(&mut opts);
     opts.routing_id = Some(id.clone().into_bytes().into());
     opts.linger = Some(Duration::from_secs(1));
     // Answers the broker's PINGs (always) and notices a dead broker.
@@ -57,7 +65,7 @@ async fn main() {
     dealer
         .connect(&args.connect)
         .unwrap_or_else(|e| die("worker", e));
-    tracing::info!(id = %id, endpoint = %args.connect, "worker started");
+    tracing::info!(id = %id, endpoint = %args.connect, security = security.name(), "worker started");
 
     if args.parent_watch {
         tokio::spawn(async {

@@ -8,8 +8,10 @@ use std::time::Duration;
 use clap::Parser;
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
+use zmtp::curve::KeyPair;
 use zmtp::{Dealer, Error, Message, Router, RoutingId, SocketOptions};
-use zmtp_demo::{die, endpoint_arg, init_logging, parse_args};
+use zmtp_demo::security::{read_curve_keys, security, KeyArgs, SecretDir, Security, ServerArgs};
+use zmtp_demo::{endpoint_arg, init_logging, parse_args, usage};
 
 /// DEALER/ROUTER broker: clients connect to the frontend (ROUTER), workers to the backend
 /// (DEALER). Every request is forwarded unchanged, prefixed by the ROUTER with the client's
@@ -21,8 +23,35 @@ use zmtp_demo::{die, endpoint_arg, init_logging, parse_args};
 /// while more replies arrive is disconnected (logged), and everyone else keeps being served.
 /// A client with more requests in flight than --client-hwm may be disconnected even while it
 /// reads, if more of its replies than that arrive before its connection has written them.
+///
+/// Security: --curve-secret-key (or --curve-secret-key-file) makes both sockets CURVE servers
+/// with that key; clients and workers connect with --curve-server-key and the broker's public
+/// key (logged at start). --curve-clients and --curve-workers restrict who may connect on each
+/// side. The workers it spawns are given its public key and, with --curve-workers, a key pair
+/// of their own, allowed, whose secret they read from a private file (removed at exit), never
+/// from the command line. A peer that fails the handshake or is not allowed is closed and
+/// logged (WARN, with its address) and never sees a message. --plain-server likewise secures
+/// both sides with PLAIN.
 #[derive(Parser, Debug)]
-#[command(name = "broker", version)]
+#[command(
+    name = "broker",
+    version,
+    mut_arg("curve_secret_key", |a| a.help(
+        "Secure the frontend and the backend with CURVE: this is the broker's secret key (Z85, \
+         40 characters; the public key, which clients and workers need, is derived and logged). \
+         A key may begin with '-': `--curve-secret-key -abc...` works"
+    )),
+    mut_arg("plain_server", |a| a.help(
+        "Secure the frontend and the backend with PLAIN: clients and workers must give a user \
+         name and password (any, unless --plain-users is given). PLAIN sends passwords in \
+         clear text"
+    )),
+    mut_arg("curve_clients", |a| a.help(
+        "With --curve-secret-key: the clients allowed on the frontend, one Z85 public key a line \
+         (`#` comments); others are refused (WARN with their address). Default: anyone who holds \
+         the broker's public key"
+    )),
+)]
 struct Args {
     /// Number of worker processes to start (same as --workers).
     #[arg(value_name = "N")]
@@ -65,6 +94,16 @@ struct Args {
     /// and cores are free.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
     io_threads: u16,
+    #[command(flatten)]
+    key: KeyArgs,
+    #[command(flatten)]
+    security: ServerArgs,
+    /// With --curve-secret-key: the workers allowed on the backend, one Z85 public key a line
+    /// (`#` comments); others are refused (WARN with their address) and never get a request.
+    /// The workers the broker spawns are allowed too (with a key pair made for them). Default:
+    /// any worker that holds the broker's public key.
+    #[arg(long, value_name = "FILE", help_heading = "Security")]
+    curve_workers: Option<std::path::PathBuf>,
 }
 
 #[derive(Default)]
@@ -78,6 +117,7 @@ struct Stats {
 
 fn main() {
     let args: Args = parse_args();
+    let security = BrokerSecurity::new(&args).unwrap_or_else(|e| usage("broker", e));
     init_logging();
     let runtime = if args.io_threads == 1 {
         tokio::runtime::Builder::new_current_thread()
@@ -89,11 +129,138 @@ fn main() {
             .enable_all()
             .build()
     };
-    let runtime = runtime.unwrap_or_else(|e| die("broker", format!("runtime: {e}")));
-    runtime.block_on(run(args));
+    let runtime = runtime.unwrap_or_else(|e| die(format!("runtime: {e}")));
+    runtime.block_on(run(args, security));
 }
 
-async fn run(args: Args) {
+/// Where the secrets of spawned workers live while the broker runs; removed by [`die`] too.
+static SECRET_DIR: std::sync::Mutex<Option<std::path::PathBuf>> = std::sync::Mutex::new(None);
+
+/// Prints `broker: what`, removes the spawned workers' secrets, exits 1.
+fn die(what: impl std::fmt::Display) -> ! {
+    if let Some(dir) = SECRET_DIR.lock().ok().and_then(|mut d| d.take()) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    zmtp_demo::die("broker", what)
+}
+
+/// The security of both sockets and of the workers the broker spawns.
+struct BrokerSecurity {
+    frontend: Security,
+    backend: Security,
+    /// What spawned workers are given: their credentials, the secret part written to a file.
+    workers: WorkerCredentials,
+}
+
+/// The credentials of spawned workers.
+enum WorkerCredentials {
+    Null,
+    /// `--curve-server-key` the broker's public key; with an allow-list, a key pair of their own
+    /// (allowed on the backend).
+    Curve {
+        server_key: String,
+        keys: Option<KeyPair>,
+    },
+    /// `--plain-user`; with a users file, a user of their own (allowed on the backend).
+    Plain {
+        user: String,
+        password: String,
+    },
+}
+
+impl BrokerSecurity {
+    fn new(args: &Args) -> Result<BrokerSecurity, String> {
+        let frontend = security(&args.key, None, Some(&args.security))?;
+        let spawns = args.workers.or(args.n).unwrap_or(1) > 0;
+        let mut backend = frontend.clone();
+        let workers = match &mut backend {
+            Security::CurveServer { keys, allowed } => {
+                *allowed = match &args.curve_workers {
+                    Some(path) => Some(read_curve_keys("--curve-workers", path)?),
+                    None => None,
+                };
+                let own = match allowed {
+                    Some(list) if spawns => {
+                        let pair = KeyPair::generate();
+                        list.insert(pair.public);
+                        Some(pair)
+                    }
+                    _ => None,
+                };
+                WorkerCredentials::Curve {
+                    server_key: keys.public_z85(),
+                    keys: own,
+                }
+            }
+            Security::PlainServer { users } => {
+                // A name of their own: a listed user keeps its password.
+                let tag = KeyPair::generate().public;
+                let user = format!(
+                    "spawned-worker-{:02x}{:02x}{:02x}{:02x}",
+                    tag[0], tag[1], tag[2], tag[3]
+                );
+                let password = match users {
+                    Some(list) => {
+                        let password = KeyPair::generate().secret_z85();
+                        list.insert(user.clone(), password.clone());
+                        password
+                    }
+                    None => String::new(),
+                };
+                WorkerCredentials::Plain { user, password }
+            }
+            _ => WorkerCredentials::Null,
+        };
+        if args.curve_workers.is_some() && !matches!(frontend, Security::CurveServer { .. }) {
+            return Err(
+                "--curve-workers needs --curve-secret-key or --curve-secret-key-file".into(),
+            );
+        }
+        Ok(BrokerSecurity {
+            frontend,
+            backend,
+            workers,
+        })
+    }
+
+    /// The arguments that give a spawned worker its credentials; a secret goes into a file in
+    /// `dir` (made on first need).
+    fn worker_args(&self, dir: &mut Option<SecretDir>) -> std::io::Result<Vec<String>> {
+        let mut secret_file = |name: &str, text: &str| -> std::io::Result<String> {
+            if dir.is_none() {
+                let d = SecretDir::create("zmtp-broker")?;
+                if let Ok(mut slot) = SECRET_DIR.lock() {
+                    *slot = Some(d.path().to_path_buf());
+                }
+                *dir = Some(d);
+            }
+            let d = dir.as_ref().expect("created above");
+            Ok(d.write(name, text)?.to_string_lossy().into_owned())
+        };
+        Ok(match &self.workers {
+            WorkerCredentials::Null => vec![],
+            WorkerCredentials::Curve { server_key, keys } => {
+                // `=`: a key may begin with '-'.
+                let mut a = vec![format!("--curve-server-key={server_key}")];
+                if let Some(pair) = keys {
+                    a.push("--curve-secret-key-file".into());
+                    a.push(secret_file("worker.key", &pair.secret_z85())?);
+                }
+                a
+            }
+            WorkerCredentials::Plain { user, password } => {
+                let mut a = vec!["--plain-user".into(), user.clone()];
+                if !password.is_empty() {
+                    a.push("--plain-password-file".into());
+                    a.push(secret_file("worker.password", password)?);
+                }
+                a
+            }
+        })
+    }
+}
+
+async fn run(args: Args, security: BrokerSecurity) {
     let workers = args.workers.or(args.n).unwrap_or(1);
 
     let mut fo = SocketOptions::default();
@@ -101,22 +268,27 @@ async fn run(args: Args) {
     fo.maxmsgsize = (args.max_msg_size > 0).then_some(args.max_msg_size);
     fo.handshake_ivl = Some(Duration::from_millis(args.handshake_ivl_ms));
     fo.linger = Some(Duration::from_millis(args.linger_ms));
-    let frontend = Router::with_options(fo).unwrap_or_else(|e| die("broker", e));
+    security.frontend.apply(&mut fo);
+    let frontend = Router::with_options(fo).unwrap_or_else(|e| die(e));
 
     let mut bo = SocketOptions::default();
     // Notice a hung worker: it stops answering PINGs.
     bo.heartbeat_ivl = Some(Duration::from_secs(1));
     bo.heartbeat_timeout = Some(Duration::from_secs(3));
     bo.linger = Some(Duration::from_millis(args.linger_ms));
-    let backend = Dealer::with_options(bo).unwrap_or_else(|e| die("broker", e));
+    security.backend.apply(&mut bo);
+    let backend = Dealer::with_options(bo).unwrap_or_else(|e| die(e));
 
     let front_ep = frontend
         .bind(&args.frontend)
-        .unwrap_or_else(|e| die("broker", format!("frontend: {e}")));
+        .unwrap_or_else(|e| die(format!("frontend: {e}")));
     let back_ep = backend
         .bind(&args.backend)
-        .unwrap_or_else(|e| die("broker", format!("backend: {e}")));
-    tracing::info!(frontend = %front_ep, backend = %back_ep, workers, "broker started");
+        .unwrap_or_else(|e| die(format!("backend: {e}")));
+    tracing::info!(frontend = %front_ep, backend = %back_ep, workers, security = security.frontend.name(), "broker started");
+    if let Security::CurveServer { keys, .. } = &security.frontend {
+        tracing::info!(public_key = %keys.public_z85(), "CURVE: clients and workers connect with --curve-server-key and this key");
+    }
     // Printed for scripts and tests that bind port 0.
     zmtp_demo::outln!("broker: frontend {front_ep} backend {back_ep}");
 
@@ -125,6 +297,15 @@ async fn run(args: Args) {
     // Separate from `stop`: the workers must keep running while replies in flight drain.
     let (stop_workers_tx, stop_workers_rx) = watch::channel(false);
 
+    // Spawned workers' secrets: created after the binds, removed when `run` ends.
+    let mut secret_dir: Option<SecretDir> = None;
+    let worker_args = if workers > 0 {
+        security
+            .worker_args(&mut secret_dir)
+            .unwrap_or_else(|e| die(format!("cannot write the workers' credentials: {e}")))
+    } else {
+        vec![]
+    };
     let supervisor = (workers > 0).then(|| {
         let ep = connectable(&back_ep.to_string());
         tokio::spawn(supervise(
@@ -132,6 +313,7 @@ async fn run(args: Args) {
             ep,
             args.work_ms,
             args.quiet_workers,
+            worker_args,
             stop_workers_rx,
         ))
     });
@@ -178,6 +360,10 @@ async fn run(args: Args) {
     })
     .await
     .ok();
+    if let Ok(mut slot) = SECRET_DIR.lock() {
+        slot.take();
+    }
+    drop(secret_dir);
 }
 
 /// Messages moved per lock of a socket by the forwarding tasks.
@@ -246,17 +432,15 @@ async fn supervise(
     backend: String,
     work_ms: u64,
     quiet: bool,
+    credentials: Vec<String>,
     mut stop: watch::Receiver<bool>,
 ) {
     let exe = match std::env::current_exe() {
         Ok(p) => p.with_file_name("worker"),
-        Err(e) => die("broker", format!("cannot locate the worker binary: {e}")),
+        Err(e) => die(format!("cannot locate the worker binary: {e}")),
     };
     if !exe.exists() {
-        die(
-            "broker",
-            format!("worker binary not found at {}", exe.display()),
-        );
+        die(format!("worker binary not found at {}", exe.display()));
     }
     let spawn = |i: u32| -> std::io::Result<Child> {
         let mut cmd = Command::new(&exe);
@@ -267,6 +451,7 @@ async fn supervise(
             .arg("--work-ms")
             .arg(work_ms.to_string())
             .arg("--parent-watch")
+            .args(&credentials)
             .stdin(Stdio::piped())
             .kill_on_drop(true);
         if quiet {
@@ -278,7 +463,7 @@ async fn supervise(
     for i in 1..=n {
         match spawn(i) {
             Ok(c) => children.push(Some(c)),
-            Err(e) => die("broker", format!("cannot start worker#{i}: {e}")),
+            Err(e) => die(format!("cannot start worker#{i}: {e}")),
         }
     }
     loop {
@@ -320,7 +505,7 @@ fn connectable(ep: &str) -> String {
 
 async fn wait_for_signal() {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).unwrap_or_else(|e| die("broker", e));
+    let mut term = signal(SignalKind::terminate()).unwrap_or_else(|e| die(e));
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}

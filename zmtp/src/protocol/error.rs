@@ -31,7 +31,8 @@ pub enum DecodeError {
         /// The major version the peer announced (`0`/`1` for ZMTP 1.0/2.0 revisions).
         major: u8,
     },
-    /// The greeting names a mechanism this crate does not implement (only NULL is).
+    /// The greeting names a mechanism that is not even well-formed (RFC 23: upper-case
+    /// letters, digits, `-_.+`, NUL-padded).
     UnsupportedMechanism {
         /// The 20-byte, NUL-padded mechanism field.
         name: [u8; 20],

@@ -25,6 +25,41 @@ pub fn bind_ep() -> String {
     std::env::var(BIND_ENV).unwrap_or_else(|_| BIND_ANY.to_string())
 }
 
+/// The environment variable through which the parent turns CURVE on for the roles of the
+/// curve cell: `SERVER_SECRET:SERVER_PUBLIC:CLIENT_SECRET:CLIENT_PUBLIC`, each 32 bytes in hex.
+/// The binding role (ROUTER) is then the CURVE server, the connecting one (DEALER) its client.
+pub const CURVE_ENV: &str = "ZBENCH_CURVE";
+
+/// The key pairs of the curve cell.
+pub struct CurveKeys {
+    pub server_secret: [u8; 32],
+    pub server_public: [u8; 32],
+    pub client_secret: [u8; 32],
+    pub client_public: [u8; 32],
+}
+
+/// The keys in [`CURVE_ENV`], if the parent set it.
+pub fn curve_keys() -> Option<CurveKeys> {
+    let v = std::env::var(CURVE_ENV).ok()?;
+    let keys: Vec<[u8; 32]> = v
+        .split(':')
+        .map(|h| {
+            let b: Vec<u8> = (0..h.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&h[i..i + 2], 16).expect("hex"))
+                .collect();
+            b.try_into().expect("32-byte key")
+        })
+        .collect();
+    assert_eq!(keys.len(), 4, "{CURVE_ENV}: four keys");
+    Some(CurveKeys {
+        server_secret: keys[0],
+        server_public: keys[1],
+        client_secret: keys[2],
+        client_public: keys[3],
+    })
+}
+
 /// Tells the parent we are listening (or connected) and where.
 pub fn ready(parts: &[&str]) {
     let mut out = std::io::stdout().lock();

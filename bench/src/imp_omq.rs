@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use omq_tokio::options::WorkloadProfile;
-use omq_tokio::{Context, Message, Options, Socket, SocketType};
+use omq_tokio::{
+    Context, CurveKeypair, CurvePublicKey, CurveSecretKey, Message, Options, Socket, SocketType,
+};
 
 use crate::common::*;
 
@@ -26,6 +28,20 @@ fn sock(ctx: &Context, t: SocketType, latency: bool) -> Socket {
     let mut o = Options::default();
     if latency {
         o = o.workload_profile(WorkloadProfile::Latency);
+    }
+    // The curve cell: the ROUTER is the CURVE server, the DEALER its client.
+    if let Some(k) = curve_keys() {
+        let pair = |secret: [u8; 32], public: [u8; 32]| CurveKeypair {
+            public: CurvePublicKey::from_bytes(public),
+            secret: CurveSecretKey::from_bytes(secret),
+        };
+        o = match t {
+            SocketType::Router => o.curve_server(pair(k.server_secret, k.server_public)),
+            _ => o.curve_client(
+                pair(k.client_secret, k.client_public),
+                CurvePublicKey::from_bytes(k.server_public),
+            ),
+        };
     }
     ctx.socket(t, o)
 }

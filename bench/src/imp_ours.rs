@@ -24,12 +24,24 @@ use zmtp::{Dealer, Message, Pub, Pull, Push, Router, SocketOptions, Sub};
 
 use crate::common::*;
 
+/// A ROUTER with default options; the CURVE server in the curve cell.
 fn router() -> Router {
-    Router::with_options(SocketOptions::default()).expect("router")
+    let mut o = SocketOptions::default();
+    if let Some(k) = curve_keys() {
+        o.curve_server = true;
+        o.curve_secretkey = Some(k.server_secret);
+    }
+    Router::with_options(o).expect("router")
 }
 
+/// A DEALER with default options; the CURVE client in the curve cell.
 fn dealer() -> Dealer {
-    Dealer::with_options(SocketOptions::default()).expect("dealer")
+    let mut o = SocketOptions::default();
+    if let Some(k) = curve_keys() {
+        o.curve_serverkey = Some(k.server_public);
+        o.curve_secretkey = Some(k.client_secret);
+    }
+    Dealer::with_options(o).expect("dealer")
 }
 
 pub fn thr_recv(size: usize, count: usize) {

@@ -1,5 +1,6 @@
 //! zbench: cross-implementation ZeroMQ benchmarks (issue #5) over tcp 127.0.0.1 and, in the
-//! ipc cell, ipc://; the inproc cell runs sender and receiver in one process over inproc://.
+//! ipc cell, ipc://; the inproc cell runs sender and receiver in one process over inproc://;
+//! the curve cell runs the thr and lat roles with CURVE on.
 //!
 //! The orchestrator (no arguments, or `--quick` / `--full` and options) re-invokes this binary
 //! with `role IMPL WHAT ARGS...` so that each sender, receiver, echo server, proxy, load
@@ -10,6 +11,7 @@
 mod broker;
 mod common;
 mod imp_libzmq;
+mod imp_libzmq_sodium;
 mod imp_mpsc;
 mod imp_omq;
 mod imp_ours;
@@ -74,6 +76,12 @@ fn role(args: &[String]) {
             imp_ours::subscriber_batch(&a[0], num(&a[1]), num(&a[2]), num(&a[3]))
         }
         ("libzmq", w) => roles!(imp_libzmq, w, a),
+        ("libzmq-sodium", "thr-recv") => imp_libzmq_sodium::thr_recv(num(&a[0]), num(&a[1])),
+        ("libzmq-sodium", "thr-send") => imp_libzmq_sodium::thr_send(&a[0], num(&a[1]), num(&a[2])),
+        ("libzmq-sodium", "echo") => imp_libzmq_sodium::echo(),
+        ("libzmq-sodium", "lat") => {
+            imp_libzmq_sodium::lat_client(&a[0], num(&a[1]), num(&a[2]), num(&a[3]))
+        }
         ("zmqrs", w) => roles!(imp_zmqrs, w, a),
         ("omq", w) => roles!(imp_omq, w, a),
         ("rzmq", w) => roles!(imp_rzmq, w, a),

@@ -42,13 +42,25 @@ pub const ALL_BROKERS: &[&str] = &[
     "rzmq-uring",
 ];
 pub const ALL_CELLS: &[&str] = &[
-    "thr", "lat", "broker", "mem", "push", "pubsub", "ipc", "inproc",
+    "thr", "lat", "broker", "mem", "push", "pubsub", "ipc", "inproc", "curve",
 ];
 pub const SIZES: &[usize] = &[16, 256, 4096, 65536, 1 << 20];
 /// Message sizes of the push cell (PUSH -> PULL), unless `--push-sizes` or `--sizes` says.
 pub const PUSH_SIZES: &[usize] = &[16, 65536];
 /// Message sizes of the ipc cell (thr over ipc://), unless `--ipc-sizes` or `--sizes` says.
 pub const IPC_SIZES: &[usize] = &[16, 65536];
+/// Message sizes of the curve cell, unless `--curve-sizes` or `--sizes` says.
+pub const CURVE_SIZES: &[usize] = &[16, 65536];
+/// The curve cell's implementations (those with a CURVE that talks to libzmq), and the role
+/// each runs as: libzmq there is pyzmq's wheel, built with libsodium (`imp_libzmq_sodium`),
+/// since the bench's vendored libzmq has no CURVE. zmq.rs has no security mechanism at all;
+/// rzmq's CURVE is a wire format of its own that libzmq does not speak.
+pub const CURVE_IMPLS: &[(&str, &str)] = &[
+    ("libzmq", "libzmq-sodium"),
+    ("ours", "ours"),
+    ("ours-batch", "ours-batch"),
+    ("omq", "omq"),
+];
 /// Message sizes of the inproc cell, unless `--inproc-sizes` or `--sizes` says.
 pub const INPROC_SIZES: &[usize] = &[16, 65536];
 /// The inproc cell's ceiling, run in every round of that cell whatever `--impls` says: a
@@ -93,6 +105,8 @@ pub struct Cfg {
     pub ipc_sizes: Vec<usize>,
     /// Message sizes of the inproc cell.
     pub inproc_sizes: Vec<usize>,
+    /// Message sizes of the curve cell.
+    pub curve_sizes: Vec<usize>,
     /// SNDHWM/RCVHWM of the pubsub cell.
     pub pub_hwm: usize,
     /// Connection counts of the memory cell.
@@ -118,7 +132,7 @@ pub struct Sample {
 fn usage() -> ! {
     eprintln!(
         "usage: zbench [--quick | --full] [--rounds N] [--impls a,b,..] [--brokers a,b,..]\n\
-         \x20             [--cells thr,lat,broker,mem,push,pubsub,ipc,inproc]\n\
+         \x20             [--cells thr,lat,broker,mem,push,pubsub,ipc,inproc,curve]\n\
          \x20             [--sizes 16,256,..] [--push-sizes 16,65536] [--ipc-sizes 16,65536]\n\
          \x20             [--inproc-sizes 16,65536] [--pub-hwm N]\n\
          \x20             [--conns N,..]\n\
@@ -151,6 +165,7 @@ fn parse(args: &[String]) -> Cfg {
         push_sizes: PUSH_SIZES.to_vec(),
         ipc_sizes: IPC_SIZES.to_vec(),
         inproc_sizes: INPROC_SIZES.to_vec(),
+        curve_sizes: CURVE_SIZES.to_vec(),
         pub_hwm: PUBSUB_HWM,
         conns: vec![1000, 2000],
         broker_bin: Some(default_broker),
@@ -168,6 +183,7 @@ fn parse(args: &[String]) -> Cfg {
     let mut push_sizes = None;
     let mut ipc_sizes = None;
     let mut inproc_sizes = None;
+    let mut curve_sizes = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut val = || it.next().cloned().unwrap_or_else(|| usage());
@@ -190,6 +206,9 @@ fn parse(args: &[String]) -> Cfg {
             }
             "--inproc-sizes" => {
                 inproc_sizes = Some(list(&val()).iter().map(|s| crate::num(s)).collect());
+            }
+            "--curve-sizes" => {
+                curve_sizes = Some(list(&val()).iter().map(|s| crate::num(s)).collect());
             }
             "--pub-hwm" => cfg.pub_hwm = crate::num(&val()),
             "--conns" => cfg.conns = list(&val()).iter().map(|s| crate::num(s)).collect(),
@@ -219,6 +238,11 @@ fn parse(args: &[String]) -> Cfg {
         Some(v) => v,
         None if sizes_given => cfg.sizes.clone(),
         None => cfg.inproc_sizes,
+    };
+    cfg.curve_sizes = match curve_sizes {
+        Some(v) => v,
+        None if sizes_given => cfg.sizes.clone(),
+        None => cfg.curve_sizes,
     };
     cfg
 }
@@ -640,6 +664,31 @@ impl Drop for IpcEndpoint {
     }
 }
 
+/// The curve cell's implementations among `impls`: (name in the report, role).
+fn curve_impls(impls: &[String]) -> Vec<(&'static str, &'static str)> {
+    CURVE_IMPLS
+        .iter()
+        .filter(|(name, _)| impls.iter().any(|i| i == name))
+        .copied()
+        .collect()
+}
+
+/// Fresh server and client key pairs for ZBENCH_CURVE.
+fn curve_env() -> String {
+    let hex = |k: &[u8; 32]| k.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let (server, client) = (
+        zmtp::curve::KeyPair::generate(),
+        zmtp::curve::KeyPair::generate(),
+    );
+    format!(
+        "{}:{}:{}:{}",
+        hex(&server.secret),
+        hex(&server.public),
+        hex(&client.secret),
+        hex(&client.public)
+    )
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -918,6 +967,29 @@ pub fn main(args: &[String]) {
                 let res = run_lat(imp, 64, lat_warm, lat_count, Some(&ipc.ep));
                 record("ipc", "lat-64", imp, res);
             }
+        }
+        if has("curve") {
+            // The thr and lat cells' DEALER -> ROUTER roles with CURVE on (the ROUTER the
+            // server): fresh key pairs per round, handed to the roles in ZBENCH_CURVE.
+            std::env::set_var(crate::common::CURVE_ENV, curve_env());
+            for &size in &cfg.curve_sizes {
+                let count = thr_count(size, cfg.scale);
+                for (name, role) in curve_impls(&cfg.impls) {
+                    record(
+                        "curve",
+                        &s(size),
+                        name,
+                        run_thr("thr", role, size, count, None),
+                    );
+                }
+            }
+            for (name, role) in curve_impls(&cfg.impls) {
+                if !THR_ONLY.contains(&name) {
+                    let res = run_lat(role, 64, lat_warm, lat_count, None);
+                    record("curve", "lat-64", name, res);
+                }
+            }
+            std::env::remove_var(crate::common::CURVE_ENV);
         }
         if has("inproc") {
             // One process per run, sender and receiver in it, over inproc://.

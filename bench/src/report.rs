@@ -555,6 +555,83 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
             o.push('\n');
         }
     }
+    if have("curve") {
+        let cols: Vec<String> = crate::orchestrate::CURVE_IMPLS
+            .iter()
+            .filter(|(n, _)| impls.iter().any(|i| i == n))
+            .map(|(n, _)| n.to_string())
+            .collect();
+        let lat_cols: Vec<String> = cols
+            .iter()
+            .filter(|i| !crate::orchestrate::THR_ONLY.contains(&i.as_str()))
+            .cloned()
+            .collect();
+        let rows = |metric: &'static str| -> Vec<Row<'static>> {
+            cfg.curve_sizes
+                .iter()
+                .map(|&z| Row {
+                    label: size_label(z),
+                    cell: "curve",
+                    case: z.to_string(),
+                    metric,
+                    higher_better: true,
+                })
+                .collect()
+        };
+        o.push_str(
+            "### Throughput with CURVE, DEALER → ROUTER (the ROUTER the CURVE server), one-way \
+             (msgs/s; higher is better; libzmq = pyzmq's wheel, 4.3.5 with libsodium)\n\n",
+        );
+        table(&mut o, &m, &cols, "ours", not_others, &rows("msgs_per_s"));
+        o.push_str("### Throughput with CURVE (MB/s of payload, 10^6 B; higher is better)\n\n");
+        table(&mut o, &m, &cols, "ours", not_others, &rows("mb_per_s"));
+        if cfg.curve_sizes.contains(&16) {
+            o.push_str(
+                "### CPU, 16 B throughput with CURVE (user+sys CPU seconds per million \
+                 messages; lower is better)\n\n",
+            );
+            let rows: Vec<Row> = [
+                ("sender + receiver", "cpu_total_s_per_M"),
+                ("sender", "cpu_send_s_per_M"),
+                ("receiver", "cpu_recv_s_per_M"),
+            ]
+            .iter()
+            .map(|(l, k)| Row {
+                label: l.to_string(),
+                cell: "curve",
+                case: "16".into(),
+                metric: k,
+                higher_better: false,
+            })
+            .collect();
+            table(&mut o, &m, &cols, "ours", not_others, &rows);
+        }
+        if samples
+            .iter()
+            .any(|s| s.cell == "curve" && s.case == "lat-64")
+        {
+            o.push_str(
+                "### Round-trip latency with CURVE, DEALER ↔ ROUTER echo, 64 B, one message in \
+                 flight (µs; lower is better)\n\n",
+            );
+            let rows: Vec<Row> = [
+                ("p50", "p50_us"),
+                ("p99", "p99_us"),
+                ("p99.9", "p999_us"),
+                ("mean", "mean_us"),
+            ]
+            .iter()
+            .map(|(l, k)| Row {
+                label: l.to_string(),
+                cell: "curve",
+                case: "lat-64".into(),
+                metric: k,
+                higher_better: false,
+            })
+            .collect();
+            table(&mut o, &m, &lat_cols, "ours", not_others, &rows);
+        }
+    }
     if !failures.is_empty() {
         o.push_str("### Failures\n\n");
         for f in failures {

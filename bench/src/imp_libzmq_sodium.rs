@@ -74,12 +74,13 @@ fn load() -> Lib {
     macro_rules! sym {
         ($name:literal) => {{
             let n = CString::new($name).unwrap();
-            // SAFETY: the symbol is looked up by name in the libzmq just loaded, checked for
-            // null, and given the signature zmq.h declares for it.
+            // SAFETY: the symbol is looked up by name in the libzmq just loaded and checked
+            // for null; the field it fills has the signature zmq.h declares for it, and a
+            // function pointer has the size of a data pointer on the platforms libzmq runs on.
             unsafe {
                 let p = libc::dlsym(h, n.as_ptr());
                 assert!(!p.is_null(), "{} not found", $name);
-                std::mem::transmute::<*mut c_void, _>(p)
+                std::mem::transmute_copy(&p)
             }
         }};
     }

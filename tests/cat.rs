@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use agent::{hex, Agent};
 use common::{Proc, STEP};
+use zmtp::curve::KeyPair;
 
 const CAT: &str = env!("CARGO_BIN_EXE_zmtp-cat");
 
@@ -509,4 +510,336 @@ fn cat_keygen_prints_a_curve_pair_libzmq_agrees_with() {
     let mut c2 = cat(&["keygen"]);
     exits(&mut c2, 0);
     assert_ne!(c2.remaining_lines(STEP)[1], lines[1]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// CURVE (cli.md, "Security flags").
+
+/// Key pairs whose secret and public keys both begin with "--" (found by search; the test
+/// derives the public keys again): `--curve-secret-key --...` must parse as flag and value.
+const HYPHEN_SERVER: (&str, &str) = (
+    "--G&{7px{n%3NB$G01UEs>?*tRy?.bdaWOymNm$q",
+    "--ygrK$)Uyi$z$lL2KUwU0Q]D]F^iu0+/mcP{7T}",
+);
+const HYPHEN_CLIENT: (&str, &str) = (
+    "--ouxDPTUOIkT?t4aO^]KzUJ/h0$POkP%T&9/pta",
+    "--hpca{AMI4?$lrgMGYazCSUVkFWMR:%M8jZ9k2?",
+);
+
+fn hyphen_pair((public, secret): (&str, &str)) -> KeyPair {
+    let pair = KeyPair::from_secret_z85(secret).unwrap();
+    assert_eq!(pair.public_z85(), public, "the test's key pair derives");
+    pair
+}
+
+/// pyzmq socket options for a CURVE client of `server` with the pair `me`.
+fn py_curve_client(server: &KeyPair, me: &KeyPair) -> String {
+    format!(
+        "curve_serverkey={} curve_secretkey={} curve_publickey={}",
+        hex(&server.public),
+        hex(&me.secret),
+        hex(&me.public)
+    )
+}
+
+/// A file in the temp dir holding `text`, removed when dropped.
+struct TempFile(std::path::PathBuf);
+
+impl TempFile {
+    fn new(name: &str, text: &str) -> TempFile {
+        let path = std::env::temp_dir().join(format!("zmtp-cat-{}-{name}", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        TempFile(path)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Waits (bounded) for a WARN line on `p`'s stderr; returns it.
+fn warn_line(p: &Proc) -> String {
+    let deadline = Instant::now() + STEP;
+    loop {
+        let err = p.stderr();
+        if let Some(l) = err.lines().find(|l| l.contains("WARN")) {
+            return l.to_string();
+        }
+        assert!(Instant::now() < deadline, "{}: no WARN line: {err}", p.name);
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn cat_curve_server_with_pyzmq_clients() {
+    // zmtp-cat as a CURVE server (no allow-list): a pyzmq client with its key is served; one
+    // holding another server key never reaches it, nor does a NULL one.
+    let server = KeyPair::generate();
+    let mut c = cat(&[
+        "rep",
+        "--bind",
+        "tcp://127.0.0.1:0",
+        "--echo",
+        "--count",
+        "1",
+        "--curve-secret-key",
+        &server.secret_z85(),
+    ]);
+    let port = bound_port(&c);
+    let mut a = Agent::spawn("curve-reqs");
+    let wrong = KeyPair::generate();
+    a.ok(&format!(
+        "sock wrong REQ {}",
+        py_curve_client(&wrong, &KeyPair::generate())
+    ));
+    a.ok(&format!("connect wrong {port}"));
+    a.expect(&format!("send wrong {}", hex(b"sneak")), "SENT");
+    a.ok("sock null REQ");
+    a.ok(&format!("connect null {port}"));
+    a.expect(&format!("send null {}", hex(b"sneak")), "SENT");
+    assert!(
+        warn_line(&c).contains("127.0.0.1"),
+        "logged with the address"
+    );
+    a.ok(&format!(
+        "sock good REQ {}",
+        py_curve_client(&server, &KeyPair::generate())
+    ));
+    a.ok(&format!("connect good {port}"));
+    a.expect(&format!("send good {}", hex(b"hi")), "SENT");
+    assert_eq!(a.recv("good"), hex(b"hi"));
+    exits(&mut c, 0);
+    assert_eq!(c.remaining_lines(STEP), vec!["hi"], "only the good request");
+    a.expect("recv wrong 200", "TIMEOUT");
+}
+
+#[test]
+fn cat_curve_client_with_a_pyzmq_server_and_zap() {
+    // A pyzmq CURVE server whose ZAP handler lets in one client key: zmtp-cat with that key
+    // pair (from a key file in keygen's format) is served, so the key given is the key used.
+    let server = KeyPair::generate();
+    let me = KeyPair::generate();
+    let mut a = Agent::spawn("curve-rep");
+    a.ok(&format!("auth_curve {}", hex(&me.public)));
+    a.ok(&format!(
+        "sock r REP curve_server=1 curve_secretkey={} curve_publickey={}",
+        hex(&server.secret),
+        hex(&server.public)
+    ));
+    let port = a.bind("r", 0);
+    a.start("echo r 1");
+    let key_file = TempFile::new(
+        "client.key",
+        &format!("public {}\nsecret {}\n", me.public_z85(), me.secret_z85()),
+    );
+    let mut c = cat(&[
+        "req",
+        "--connect",
+        &ep(port),
+        "--curve-server-key",
+        &server.public_z85(),
+        "--curve-secret-key-file",
+        key_file.path(),
+    ]);
+    c.write("ping\n");
+    c.end_stdin();
+    exits(&mut c, 0);
+    assert_eq!(a.reply(STEP), "ECHOED 1");
+    assert_eq!(c.remaining_lines(STEP), vec!["ping"]);
+
+    // Without a key pair of its own, zmtp-cat makes a fresh one: not on the list, no reply.
+    let mut c = cat(&[
+        "req",
+        "--connect",
+        &ep(port),
+        "--curve-server-key",
+        &server.public_z85(),
+        "--count",
+        "1",
+        "--timeout-ms",
+        "1000",
+    ]);
+    c.write("sneak\n");
+    exits(&mut c, 1);
+    assert_eq!(c.remaining_lines(STEP), Vec::<String>::new());
+    a.expect("recv r 200", "TIMEOUT");
+}
+
+#[test]
+fn cat_curve_server_and_client_keys_beginning_with_hyphens() {
+    let server = hyphen_pair(HYPHEN_SERVER);
+    let client = hyphen_pair(HYPHEN_CLIENT);
+    // The server reads its key from a file (whitespace around it); only `client` may come in.
+    let key_file = TempFile::new("server.key", &format!("\n  {}  \n", server.secret_z85()));
+    let allowed = TempFile::new(
+        "clients",
+        &format!("# the one client\n{}\n", client.public_z85()),
+    );
+    let mut srv = cat(&[
+        "rep",
+        "--bind",
+        "tcp://127.0.0.1:0",
+        "--echo",
+        "--count",
+        "1",
+        "--curve-secret-key-file",
+        key_file.path(),
+        "--curve-clients",
+        allowed.path(),
+    ]);
+    let port = bound_port(&srv);
+
+    // A client holding another server key gets nothing; the server shows nothing.
+    let mut wrong = cat(&[
+        "req",
+        "--connect",
+        &ep(port),
+        "--curve-server-key",
+        &KeyPair::generate().public_z85(),
+        "--count",
+        "1",
+        "--timeout-ms",
+        "1000",
+    ]);
+    wrong.write("sneak\n");
+    exits(&mut wrong, 1);
+    // The right server key but a key pair not on the list: refused too.
+    let mut unlisted = cat(&[
+        "req",
+        "--connect",
+        &ep(port),
+        "--curve-server-key",
+        &server.public_z85(),
+        "--count",
+        "1",
+        "--timeout-ms",
+        "1000",
+    ]);
+    unlisted.write("sneak\n");
+    exits(&mut unlisted, 1);
+    assert!(
+        warn_line(&srv).contains("127.0.0.1"),
+        "logged with the address"
+    );
+
+    // Keys beginning with "--", each given as two arguments.
+    let mut good = cat(&[
+        "req",
+        "--connect",
+        &ep(port),
+        "--curve-server-key",
+        HYPHEN_SERVER.0,
+        "--curve-secret-key",
+        HYPHEN_CLIENT.1,
+    ]);
+    good.write("hello\tworld\n");
+    good.end_stdin();
+    exits(&mut good, 0);
+    assert_eq!(good.remaining_lines(STEP), vec!["hello\tworld"]);
+    exits(&mut srv, 0);
+    assert_eq!(
+        srv.remaining_lines(STEP),
+        vec!["hello\tworld"],
+        "only the good one"
+    );
+
+    // And as the server's own key on the command line.
+    let mut srv = cat(&[
+        "rep",
+        "--bind",
+        "tcp://127.0.0.1:0",
+        "--echo",
+        "--count",
+        "1",
+        "--curve-secret-key",
+        HYPHEN_SERVER.1,
+    ]);
+    let port = bound_port(&srv);
+    let mut c = cat(&[
+        "req",
+        "--connect",
+        &ep(port),
+        "--curve-server-key",
+        HYPHEN_SERVER.0,
+    ]);
+    c.write("again\n");
+    c.end_stdin();
+    exits(&mut c, 0);
+    exits(&mut srv, 0);
+    assert_eq!(srv.remaining_lines(STEP), vec!["again"]);
+}
+
+#[test]
+fn cat_security_argument_errors_are_one_line_and_exit_2() {
+    let pair = KeyPair::generate();
+    let (public, secret) = (pair.public_z85(), pair.secret_z85());
+    let bad_char = format!("{}~", &secret[..39]);
+    let garbage = TempFile::new("garbage.key", "not a key at all\n");
+    let users = TempFile::new("users", "alice:pw\n");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--curve-secret-key", "abc"], "--curve-secret-key"),
+        (vec!["--curve-secret-key", &bad_char], "--curve-secret-key"),
+        (
+            vec!["--curve-server-key", &public[..39]],
+            "--curve-server-key",
+        ),
+        (vec!["--curve-server-key", &bad_char], "--curve-server-key"),
+        (
+            vec!["--curve-secret-key-file", garbage.path()],
+            "--curve-secret-key-file",
+        ),
+        (
+            vec!["--curve-secret-key-file", "/nonexistent/zmtp.key"],
+            "--curve-secret-key-file",
+        ),
+        (
+            vec![
+                "--curve-secret-key",
+                &secret,
+                "--curve-secret-key-file",
+                garbage.path(),
+            ],
+            "--curve-secret-key",
+        ),
+        (
+            vec!["--curve-secret-key", &secret, "--plain-server"],
+            "--plain-server",
+        ),
+        (
+            vec!["--curve-server-key", &public, "--plain-user", "u"],
+            "--plain-user",
+        ),
+        (
+            vec!["--curve-server-key", &public, "--plain-server"],
+            "--plain-server",
+        ),
+        (vec!["--curve-clients", users.path()], "--curve-clients"),
+        (
+            vec![
+                "--curve-secret-key",
+                &secret,
+                "--curve-clients",
+                users.path(),
+            ],
+            "--curve-clients",
+        ),
+        (vec!["--plain-users", users.path()], "--plain-users"),
+    ];
+    for (flags, names) in cases {
+        let mut args = vec!["rep", "--bind", "tcp://127.0.0.1:0"];
+        args.extend(flags);
+        let mut c = cat(&args);
+        exits(&mut c, 2);
+        let err = c.stderr();
+        assert_eq!(err.lines().count(), 1, "{}: {err}", c.name);
+        assert!(err.contains(names), "{}: {err}", c.name);
+        assert!(!err.contains(&secret[..39]), "never the secret: {err}");
+        assert_eq!(c.remaining_lines(STEP), Vec::<String>::new());
+    }
 }

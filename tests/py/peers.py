@@ -25,6 +25,13 @@ Modes:
   router-echo [DROP_EVERY]  ROUTER bound on port 0 that echoes (dropping every DROP_EVERY-th
                             request if given); at stop prints `ids COUNT ID_HEX...` (the
                             distinct routing ids seen, and how many requests).
+  shut-out EP ID WAIT_MS    DEALER with routing id ID that connects (EP may name a source
+                            address: tcp://127.0.0.1:SRC;127.0.0.1:PORT), prints `ready`, sends
+                            one request and expects NO reply within WAIT_MS: prints `nothing
+                            EVENT...` (its monitor events, zmq names minus EVENT_), or FAIL.
+
+CURVE: with PEER_CURVE_SERVER_KEY (Z85) in the environment, dealer-client and shut-out are
+CURVE clients of that server, with the key pair of PEER_CURVE_SECRET_KEY (Z85) or a fresh one.
 """
 
 import os
@@ -32,6 +39,7 @@ import sys
 import time
 
 import zmq
+import zmq.utils.monitor
 
 TIMEOUT_S = 10.0
 
@@ -84,9 +92,26 @@ def stdin_says_stop():
     return line == "" or line.strip() == "stop"
 
 
+def secure(s):
+    """A CURVE client if PEER_CURVE_SERVER_KEY is set (see the module doc)."""
+    server_key = os.environ.get("PEER_CURVE_SERVER_KEY")
+    if not server_key:
+        return
+    secret = os.environ.get("PEER_CURVE_SECRET_KEY")
+    if secret:
+        public = zmq.curve_public(secret.encode())
+        secret = secret.encode()
+    else:
+        public, secret = zmq.curve_keypair()
+    s.curve_serverkey = server_key.encode()
+    s.curve_publickey = public
+    s.curve_secretkey = secret
+
+
 def dealer_client(ctx, ep, cid, n, window=None):
     s = ctx.socket(zmq.DEALER)
     s.linger = 0
+    secure(s)
     s.identity = cid.encode()
     connect_and_wait(s, ep)
     out("ready")
@@ -164,6 +189,29 @@ def retry_client(ctx, ep, cid, n, window, retry_ms, ivl_ms):
             if len(done) % 100 == 0:
                 out("progress %d" % len(done))
     out("ok %d retries %d dups %d" % (n, retries, dups))
+
+
+def shut_out(ctx, ep, cid, wait_ms):
+    s = ctx.socket(zmq.DEALER)
+    s.linger = 0
+    s.identity = cid.encode()
+    secure(s)
+    mon = s.get_monitor_socket()
+    s.connect(ep)
+    out("ready")
+    s.send_multipart(request(cid, 0))
+    if s.poll(wait_ms):
+        fail("%s: a reply came: %r" % (cid, s.recv_multipart()[:2]))
+    names = {
+        getattr(zmq, n): n[len("EVENT_"):]
+        for n in dir(zmq)
+        if n.startswith("EVENT_") and n not in ("EVENT_ALL", "EVENT_ALL_V1", "EVENT_ALL_V2")
+    }
+    seen = []
+    while mon.poll(0):
+        ev = zmq.utils.monitor.recv_monitor_message(mon)
+        seen.append(names.get(ev["event"], str(ev["event"])))
+    out("nothing " + " ".join(seen))
 
 
 def churn(ctx, ep, n):
@@ -273,6 +321,8 @@ def main():
         elif mode == "retry-client":
             ivl = int(args[5]) if len(args) > 5 else 0
             retry_client(ctx, args[0], args[1], int(args[2]), int(args[3]), int(args[4]), ivl)
+        elif mode == "shut-out":
+            shut_out(ctx, args[0], args[1], int(args[2]))
         elif mode == "churn":
             churn(ctx, args[0], int(args[1]))
         elif mode == "req-client":

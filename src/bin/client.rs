@@ -18,6 +18,9 @@ use zmtp_demo::{die, endpoint_arg, init_logging, parse_args, usage};
 /// for each reply, then a summary line. Exits 0 if and only if every reply came back, equal to
 /// its request, within the timeout; otherwise prints one line on stderr saying what is missing
 /// and exits 1.
+///
+/// With --curve-server-key (the broker's public key), a CURVE client of a broker started with
+/// --curve-secret-key; with --plain-user, a PLAIN client.
 #[derive(Parser, Debug)]
 #[command(name = "client", version, mut_arg("curve_secret_key", |a| a.help(CLIENT_SECRET_KEY_HELP)))]
 struct Args {

@@ -16,6 +16,9 @@ use zmtp_demo::{die, endpoint_arg, init_logging, parse_args, payload_text, usage
 /// prints `NAME received <payload> from <client>` and sends the same frames back (frame 0 is
 /// the client's routing id that the broker's ROUTER put in front). Reconnects by itself when
 /// the broker goes away and comes back.
+///
+/// With --curve-server-key (the broker's public key), a CURVE client of a broker started with
+/// --curve-secret-key; with --plain-user, a PLAIN client.
 #[derive(Parser, Debug)]
 #[command(name = "worker", version, mut_arg("curve_secret_key", |a| a.help(CLIENT_SECRET_KEY_HELP)))]
 struct Args {

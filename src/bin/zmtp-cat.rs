@@ -34,6 +34,11 @@ const BIN: &str = "zmtp-cat";
 ///
 /// `zmtp-cat keygen` prints a new CURVE key pair: `public <Z85>` and `secret <Z85>`.
 ///
+/// Security (see the Security flags below): --curve-secret-key (or --curve-secret-key-file)
+/// alone makes a CURVE server, --curve-clients restricting who may come in; --curve-server-key
+/// makes a CURVE client of that server; --plain-server, or --plain-user with --plain-password,
+/// for PLAIN. A peer that fails the handshake is closed and logged, and never sees a message.
+///
 /// Examples:
 ///
 ///   zmtp-cat rep --bind tcp://127.0.0.1:5555 --echo
@@ -44,6 +49,10 @@ const BIN: &str = "zmtp-cat";
 ///
 ///   zmtp-cat pull --connect tcp://127.0.0.1:5557 &   (several of them)
 ///   seq 100 | zmtp-cat push --bind tcp://127.0.0.1:5557 --send-delay-ms 500
+///
+///   zmtp-cat keygen > server.key   (two lines: public, secret)
+///   zmtp-cat rep --bind tcp://127.0.0.1:5558 --echo --curve-secret-key-file server.key
+///   echo hi | zmtp-cat req --connect tcp://127.0.0.1:5558 --curve-server-key "$(sed -n 's/^public //p' server.key)"
 #[derive(Parser, Debug)]
 #[command(name = "zmtp-cat", version, verbatim_doc_comment)]
 struct Args {

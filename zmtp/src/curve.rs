@@ -1,10 +1,46 @@
 //! CURVE keys (RFC 26): Curve25519 key pairs, shown in Z85 (RFC 32) as libzmq shows them
-//! (`zmq_curve_keypair`, `zmq_curve_public`). The CurveZMQ mechanism itself comes next.
+//! (`zmq_curve_keypair`, `zmq_curve_public`). The mechanism itself is
+//! [`crate::protocol::mechanism::curve`]; sockets turn it on with the options
+//! `curve_server`, `curve_secretkey` and `curve_serverkey`.
 //!
 //! ```
 //! let pair = zmtp::curve::KeyPair::generate();
 //! let again = zmtp::curve::KeyPair::from_secret_z85(&pair.secret_z85()).unwrap();
 //! assert_eq!(again.public_z85(), pair.public_z85());
+//! ```
+//!
+//! A CURVE server that lets in one client key, and that client:
+//!
+//! ```
+//! # #[cfg(feature = "tokio")]
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use zmtp::{auth::{AuthHandle, CurveKeys}, curve::KeyPair, Dealer, Router, SocketOptions};
+//!
+//! let server_keys = KeyPair::generate();
+//! let client_keys = KeyPair::generate();
+//!
+//! let mut opts = SocketOptions::default();
+//! opts.curve_server = true; // ZMQ_CURVE_SERVER
+//! opts.curve_secretkey = Some(server_keys.secret); // ZMQ_CURVE_SECRETKEY
+//! let mut allowed = CurveKeys::new();
+//! allowed.insert(client_keys.public);
+//! opts.authenticator = Some(AuthHandle::new(allowed));
+//! let router = Router::with_options(opts)?;
+//! let ep = router.bind("tcp://127.0.0.1:0")?;
+//!
+//! let mut opts = SocketOptions::default();
+//! opts.curve_serverkey = Some(server_keys.public); // ZMQ_CURVE_SERVERKEY: a CURVE client
+//! opts.curve_secretkey = Some(client_keys.secret); // its own pair (fresh if not given)
+//! let dealer = Dealer::with_options(opts)?;
+//! dealer.connect(&ep.to_string())?;
+//! dealer.send("hello").await?;
+//! let msg = router.recv().await?;
+//! assert_eq!(&msg.frames()[1][..], b"hello");
+//! assert_eq!(msg.property("User-Id"), Some(client_keys.public_z85().as_bytes()));
+//! # dealer.close().await;
+//! # router.close().await;
+//! # Ok::<(), zmtp::Error>(())
+//! # }).unwrap();
 //! ```
 
 use crypto_box::aead::OsRng;

@@ -366,6 +366,17 @@ pub fn py(name: impl Into<String>, args: &[&str]) -> Proc {
     )
 }
 
+/// `py`, with `env` added to the environment (peers.py's `PEER_*` security settings).
+pub fn py_env(name: impl Into<String>, args: &[&str], env: &[(&str, &str)]) -> Proc {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/peers.py");
+    let mut cmd = Command::new(python());
+    cmd.arg("-u").arg(script).args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    Proc::spawn(name, &mut cmd)
+}
+
 /// A broker; returns it with its frontend and backend endpoints (as printed).
 pub fn broker(args: &[&str]) -> (Proc, String, String) {
     let b = Proc::spawn("broker", Command::new(BROKER).args(args));

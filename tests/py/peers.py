@@ -25,13 +25,18 @@ Modes:
   router-echo [DROP_EVERY]  ROUTER bound on port 0 that echoes (dropping every DROP_EVERY-th
                             request if given); at stop prints `ids COUNT ID_HEX...` (the
                             distinct routing ids seen, and how many requests).
-  shut-out EP ID WAIT_MS    DEALER with routing id ID that connects (EP may name a source
+  shut-out EP ID WAIT_MS [req]
+                            DEALER (REQ with `req`) with routing id ID that connects (EP may name a source
                             address: tcp://127.0.0.1:SRC;127.0.0.1:PORT), prints `ready`, sends
                             one request and expects NO reply within WAIT_MS: prints `nothing
-                            EVENT...` (its monitor events, zmq names minus EVENT_), or FAIL.
+                            sent=0|1 EVENT...` (whether libzmq took the request, and its monitor
+                            events, zmq names minus EVENT_), or FAIL. libzmq drops a connecting
+                            socket's pipe for a moment after a failed handshake (a send then
+                            blocks), so the send does not block: it is retried for 1 s.
 
-CURVE: with PEER_CURVE_SERVER_KEY (Z85) in the environment, dealer-client and shut-out are
-CURVE clients of that server, with the key pair of PEER_CURVE_SECRET_KEY (Z85) or a fresh one.
+Security, from the environment, for dealer-client and shut-out: with PEER_CURVE_SERVER_KEY
+(Z85), a CURVE client of that server, with the key pair of PEER_CURVE_SECRET_KEY (Z85) or a
+fresh one; with PEER_PLAIN_USER, a PLAIN client (password PEER_PLAIN_PASSWORD).
 """
 
 import os
@@ -93,7 +98,11 @@ def stdin_says_stop():
 
 
 def secure(s):
-    """A CURVE client if PEER_CURVE_SERVER_KEY is set (see the module doc)."""
+    """A CURVE or PLAIN client as the environment says (see the module doc)."""
+    user = os.environ.get("PEER_PLAIN_USER")
+    if user:
+        s.plain_username = user.encode()
+        s.plain_password = os.environ.get("PEER_PLAIN_PASSWORD", "").encode()
     server_key = os.environ.get("PEER_CURVE_SERVER_KEY")
     if not server_key:
         return
@@ -191,15 +200,23 @@ def retry_client(ctx, ep, cid, n, window, retry_ms, ivl_ms):
     out("ok %d retries %d dups %d" % (n, retries, dups))
 
 
-def shut_out(ctx, ep, cid, wait_ms):
-    s = ctx.socket(zmq.DEALER)
+def shut_out(ctx, ep, cid, wait_ms, kind):
+    s = ctx.socket(zmq.REQ if kind == "req" else zmq.DEALER)
     s.linger = 0
     s.identity = cid.encode()
     secure(s)
     mon = s.get_monitor_socket()
     s.connect(ep)
     out("ready")
-    s.send_multipart(request(cid, 0))
+    sent = 0
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline:
+        try:
+            s.send_multipart(request(cid, 0), zmq.NOBLOCK)
+            sent = 1
+            break
+        except zmq.Again:
+            time.sleep(0.01)
     if s.poll(wait_ms):
         fail("%s: a reply came: %r" % (cid, s.recv_multipart()[:2]))
     names = {
@@ -211,7 +228,7 @@ def shut_out(ctx, ep, cid, wait_ms):
     while mon.poll(0):
         ev = zmq.utils.monitor.recv_monitor_message(mon)
         seen.append(names.get(ev["event"], str(ev["event"])))
-    out("nothing " + " ".join(seen))
+    out("nothing sent=%d %s" % (sent, " ".join(seen)))
 
 
 def churn(ctx, ep, n):
@@ -322,7 +339,7 @@ def main():
             ivl = int(args[5]) if len(args) > 5 else 0
             retry_client(ctx, args[0], args[1], int(args[2]), int(args[3]), int(args[4]), ivl)
         elif mode == "shut-out":
-            shut_out(ctx, args[0], args[1], int(args[2]))
+            shut_out(ctx, args[0], args[1], int(args[2]), args[3] if len(args) > 3 else "dealer")
         elif mode == "churn":
             churn(ctx, args[0], int(args[1]))
         elif mode == "req-client":

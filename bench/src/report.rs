@@ -158,6 +158,43 @@ fn size_label(n: usize) -> String {
     }
 }
 
+/// The CPU rows of a cell's 16 B throughput runs: sender + receiver, sender, receiver.
+fn cpu_rows(cell: &'static str) -> Vec<Row<'static>> {
+    [
+        ("sender + receiver", "cpu_total_s_per_M"),
+        ("sender", "cpu_send_s_per_M"),
+        ("receiver", "cpu_recv_s_per_M"),
+    ]
+    .iter()
+    .map(|(l, k)| Row {
+        label: l.to_string(),
+        cell,
+        case: "16".into(),
+        metric: k,
+        higher_better: false,
+    })
+    .collect()
+}
+
+/// The latency rows of a cell's echo runs (`case`): p50, p99, p99.9, mean.
+fn lat_rows(cell: &'static str, case: &str) -> Vec<Row<'static>> {
+    [
+        ("p50", "p50_us"),
+        ("p99", "p99_us"),
+        ("p99.9", "p999_us"),
+        ("mean", "mean_us"),
+    ]
+    .iter()
+    .map(|(l, k)| Row {
+        label: l.to_string(),
+        cell,
+        case: case.to_string(),
+        metric: k,
+        higher_better: false,
+    })
+    .collect()
+}
+
 pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[String]) -> String {
     let m = Medians::new(samples);
     let mut o = String::new();
@@ -212,20 +249,7 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
             o.push_str(
                 "### CPU, 16 B throughput (user+sys CPU seconds per million messages; lower is better)\n\n",
             );
-            let rows: Vec<Row> = [
-                ("sender + receiver", "cpu_total_s_per_M"),
-                ("sender", "cpu_send_s_per_M"),
-                ("receiver", "cpu_recv_s_per_M"),
-            ]
-            .iter()
-            .map(|(l, k)| Row {
-                label: l.to_string(),
-                cell: "thr",
-                case: "16".into(),
-                metric: k,
-                higher_better: false,
-            })
-            .collect();
+            let rows = cpu_rows("thr");
             table(&mut o, &m, &impls, "ours", not_others, &rows);
         }
     }
@@ -233,21 +257,7 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
         o.push_str(
             "### Round-trip latency, DEALER ↔ ROUTER echo, 64 B, one message in flight (µs; lower is better)\n\n",
         );
-        let rows: Vec<Row> = [
-            ("p50", "p50_us"),
-            ("p99", "p99_us"),
-            ("p99.9", "p999_us"),
-            ("mean", "mean_us"),
-        ]
-        .iter()
-        .map(|(l, k)| Row {
-            label: l.to_string(),
-            cell: "lat",
-            case: "64".into(),
-            metric: k,
-            higher_better: false,
-        })
-        .collect();
+        let rows = lat_rows("lat", "64");
         table(&mut o, &m, &p2p, "ours", not_others, &rows);
     }
     if have("broker") {
@@ -346,20 +356,7 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
                 "### CPU, 16 B PUSH → PULL (user+sys CPU seconds per million messages; \
                  lower is better)\n\n",
             );
-            let rows: Vec<Row> = [
-                ("sender + receiver", "cpu_total_s_per_M"),
-                ("sender", "cpu_send_s_per_M"),
-                ("receiver", "cpu_recv_s_per_M"),
-            ]
-            .iter()
-            .map(|(l, k)| Row {
-                label: l.to_string(),
-                cell: "push",
-                case: "16".into(),
-                metric: k,
-                higher_better: false,
-            })
-            .collect();
+            let rows = cpu_rows("push");
             table(&mut o, &m, &socks, "ours", not_others, &rows);
         }
     }
@@ -426,20 +423,7 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
                 "### CPU, 16 B throughput over ipc:// (user+sys CPU seconds per million \
                  messages; lower is better)\n\n",
             );
-            let rows: Vec<Row> = [
-                ("sender + receiver", "cpu_total_s_per_M"),
-                ("sender", "cpu_send_s_per_M"),
-                ("receiver", "cpu_recv_s_per_M"),
-            ]
-            .iter()
-            .map(|(l, k)| Row {
-                label: l.to_string(),
-                cell: "ipc",
-                case: "16".into(),
-                metric: k,
-                higher_better: false,
-            })
-            .collect();
+            let rows = cpu_rows("ipc");
             table(&mut o, &m, &impls, "ours", not_others, &rows);
         }
         if samples
@@ -450,21 +434,7 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
                 "### Round-trip latency over ipc://, DEALER ↔ ROUTER echo, 64 B, one message \
                  in flight (µs; lower is better)\n\n",
             );
-            let rows: Vec<Row> = [
-                ("p50", "p50_us"),
-                ("p99", "p99_us"),
-                ("p99.9", "p999_us"),
-                ("mean", "mean_us"),
-            ]
-            .iter()
-            .map(|(l, k)| Row {
-                label: l.to_string(),
-                cell: "ipc",
-                case: "lat-64".into(),
-                metric: k,
-                higher_better: false,
-            })
-            .collect();
+            let rows = lat_rows("ipc", "lat-64");
             table(&mut o, &m, &p2p, "ours", not_others, &rows);
         }
     }
@@ -590,20 +560,7 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
                 "### CPU, 16 B throughput with CURVE (user+sys CPU seconds per million \
                  messages; lower is better)\n\n",
             );
-            let rows: Vec<Row> = [
-                ("sender + receiver", "cpu_total_s_per_M"),
-                ("sender", "cpu_send_s_per_M"),
-                ("receiver", "cpu_recv_s_per_M"),
-            ]
-            .iter()
-            .map(|(l, k)| Row {
-                label: l.to_string(),
-                cell: "curve",
-                case: "16".into(),
-                metric: k,
-                higher_better: false,
-            })
-            .collect();
+            let rows = cpu_rows("curve");
             table(&mut o, &m, &cols, "ours", not_others, &rows);
         }
         if samples
@@ -614,21 +571,7 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
                 "### Round-trip latency with CURVE, DEALER ↔ ROUTER echo, 64 B, one message in \
                  flight (µs; lower is better)\n\n",
             );
-            let rows: Vec<Row> = [
-                ("p50", "p50_us"),
-                ("p99", "p99_us"),
-                ("p99.9", "p999_us"),
-                ("mean", "mean_us"),
-            ]
-            .iter()
-            .map(|(l, k)| Row {
-                label: l.to_string(),
-                cell: "curve",
-                case: "lat-64".into(),
-                metric: k,
-                higher_better: false,
-            })
-            .collect();
+            let rows = lat_rows("curve", "lat-64");
             table(&mut o, &m, &lat_cols, "ours", not_others, &rows);
         }
     }

@@ -12,11 +12,10 @@ mod common;
 
 use std::time::Duration;
 
-use agent::{desc, hex, m, port, recv, Agent, STEP};
+use agent::{desc, hex, m, outcome, port, recv, Agent, STEP};
 use bytes::Bytes;
 use zmtp::auth::{AuthHandle, CurveKeys};
 use zmtp::curve::KeyPair;
-use zmtp::monitor::Monitor;
 use zmtp::socket::SocketKind;
 use zmtp::{Dealer, Pub, Rep, Req, Router, Socket, SocketEvent, SocketOptions, Sub};
 
@@ -53,19 +52,6 @@ fn py_client(server: &KeyPair, me: &KeyPair) -> String {
         hex(&me.secret),
         hex(&me.public)
     )
-}
-
-/// The next handshake outcome on `mon`: `Ok(routing id)` or `Err(error text)`.
-async fn outcome(mon: &mut Monitor) -> Result<Option<zmtp::RoutingId>, String> {
-    let deadline = tokio::time::Instant::now() + STEP;
-    loop {
-        match tokio::time::timeout_at(deadline, mon.recv()).await {
-            Ok(Some(SocketEvent::HandshakeSucceeded { routing_id, .. })) => return Ok(routing_id),
-            Ok(Some(SocketEvent::HandshakeFailed { error, .. })) => return Err(error.to_string()),
-            Ok(Some(_)) => {}
-            other => panic!("no handshake outcome: {other:?}"),
-        }
-    }
 }
 
 /// Waits until the agent's monitor on `name` has reported an event starting with `prefix`.

@@ -10,11 +10,10 @@ mod common;
 
 use std::time::Duration;
 
-use agent::{hex, m, port, recv, Agent, STEP};
+use agent::{hex, m, outcome, port, recv, Agent, STEP};
 use bytes::Bytes;
 use zmtp::auth::{AuthHandle, PlainPasswords};
-use zmtp::monitor::Monitor;
-use zmtp::{Dealer, Router, SocketEvent, SocketOptions};
+use zmtp::{Dealer, Router, SocketOptions};
 
 fn plain_client(user: &'static str, password: &'static str, id: &'static [u8]) -> Dealer {
     let mut o = SocketOptions::default();
@@ -23,19 +22,6 @@ fn plain_client(user: &'static str, password: &'static str, id: &'static [u8]) -
     o.routing_id = Some(Bytes::from_static(id));
     o.linger = Some(Duration::ZERO);
     Dealer::with_options(o).unwrap()
-}
-
-/// The next handshake outcome on `mon`: `Ok(routing id)` or `Err(error text)`.
-async fn outcome(mon: &mut Monitor) -> Result<Option<zmtp::RoutingId>, String> {
-    let deadline = tokio::time::Instant::now() + STEP;
-    loop {
-        match tokio::time::timeout_at(deadline, mon.recv()).await {
-            Ok(Some(SocketEvent::HandshakeSucceeded { routing_id, .. })) => return Ok(routing_id),
-            Ok(Some(SocketEvent::HandshakeFailed { error, .. })) => return Err(error.to_string()),
-            Ok(Some(_)) => {}
-            other => panic!("no handshake outcome: {other:?}"),
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

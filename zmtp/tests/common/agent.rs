@@ -230,6 +230,24 @@ pub async fn handshakes(mon: &mut zmtp::Monitor, n: usize) -> Vec<Option<zmtp::R
     ids
 }
 
+/// The next handshake outcome on `mon` (at most [`STEP`]): `Ok(routing id)` or `Err(error
+/// text)`.
+pub async fn outcome(mon: &mut zmtp::Monitor) -> Result<Option<zmtp::RoutingId>, String> {
+    let deadline = tokio::time::Instant::now() + STEP;
+    loop {
+        match tokio::time::timeout_at(deadline, mon.recv()).await {
+            Ok(Some(zmtp::SocketEvent::HandshakeSucceeded { routing_id, .. })) => {
+                return Ok(routing_id)
+            }
+            Ok(Some(zmtp::SocketEvent::HandshakeFailed { error, .. })) => {
+                return Err(error.to_string())
+            }
+            Ok(Some(_)) => {}
+            other => panic!("no handshake outcome: {other:?}"),
+        }
+    }
+}
+
 /// The next message on `s` (at most [`STEP`]).
 pub async fn recv(s: &zmtp::Socket<impl zmtp::socket::SocketKind>) -> zmtp::Message {
     tokio::time::timeout(STEP, s.recv())

@@ -2,6 +2,7 @@
 //! error exit, and stdout lines that survive a reader going away.
 
 pub mod cat;
+pub mod dispatch;
 pub mod security;
 
 use std::fmt::Display;

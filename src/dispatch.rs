@@ -631,8 +631,8 @@ mod tests {
                             d.request(now, Message::from_frames([format!("c{c}"), b]));
                         }
                         Op::Join(w) => {
-                            if !held.contains_key(&w) {
-                                held.insert(w, VecDeque::new());
+                            if let std::collections::hash_map::Entry::Vacant(v) = held.entry(w) {
+                                v.insert(VecDeque::new());
                                 d.worker_joined(format!("w{w}").into());
                             }
                         }

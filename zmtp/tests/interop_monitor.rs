@@ -111,6 +111,11 @@ async fn router_monitor_names_the_routing_id_of_a_killed_pyzmq_dealer() {
         .unwrap()
         .unwrap();
     assert_eq!(m.frames()[0], anon_id.0);
+    // Both are listed as the ROUTER's peers.
+    let mut peers = router.peers();
+    peers.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(peers, [anon_id.clone(), RoutingId::from("py-dealer")]);
+    assert_eq!(router.peer_count(), 2);
 
     // SIGKILL the named one: the event names it.
     named.kill();
@@ -132,6 +137,7 @@ async fn router_monitor_names_the_routing_id_of_a_killed_pyzmq_dealer() {
     assert_eq!(routing_id, Some(RoutingId::from("py-dealer")));
     assert!(is_peer_loss(&reason), "{reason:?}");
     assert!(!router.has_peer(&RoutingId::from("py-dealer")));
+    assert_eq!(router.peers(), [anon_id.clone()]);
 
     // The other peer is still served.
     router

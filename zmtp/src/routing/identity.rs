@@ -137,6 +137,11 @@ impl RoutingTable {
         false
     }
 
+    /// The routing ids of the routable peers, in no particular order.
+    pub fn ids(&self) -> impl Iterator<Item = &RoutingId> {
+        self.routes.keys()
+    }
+
     /// Number of routable peers.
     pub fn len(&self) -> usize {
         self.routes.len()

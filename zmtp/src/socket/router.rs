@@ -172,4 +172,17 @@ impl Socket<RouterBehaviour> {
         self.core()
             .with_behaviour(|b, _| (b.table.lookup(id).is_some(), false))
     }
+
+    /// The routing ids of the connected peers (those that finished their handshake and can be
+    /// sent to), in no particular order. With [`Socket::monitor`]'s `HandshakeSucceeded` and
+    /// `Disconnected`, what a broker needs to know its workers.
+    pub fn peers(&self) -> Vec<RoutingId> {
+        self.core()
+            .with_behaviour(|b, _| (b.table.ids().cloned().collect(), false))
+    }
+
+    /// How many peers are connected (see [`Socket::peers`]).
+    pub fn peer_count(&self) -> usize {
+        self.core().with_behaviour(|b, _| (b.table.len(), false))
+    }
 }

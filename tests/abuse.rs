@@ -345,15 +345,15 @@ impl Raw {
     }
 
     /// Greeting and READY as a worker (DEALER with this routing id) on the broker's backend,
-    /// then reads the backend's greeting and READY.
+    /// then reads the backend's greeting and READY (a ROUTER's: the broker's default mode).
     fn handshake_worker(ep: &str, identity: &[u8]) -> Raw {
         let mut r = Raw::dealer_hello(ep, identity);
         let (flags, body) = r.read_frame(CLOSE_BOUND);
-        let dealer = properties(&[("Socket-Type", b"DEALER")]);
+        let router = properties(&[("Socket-Type", b"ROUTER")]);
         assert!(
             flags & FLAG_COMMAND != 0
                 && body.starts_with(b"\x05READY")
-                && body.windows(dealer.len()).any(|w| w == dealer),
+                && body.windows(router.len()).any(|w| w == router),
             "backend READY: {flags:x} {body:x?}"
         );
         r

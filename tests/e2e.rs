@@ -54,10 +54,12 @@ fn broker_with_pyzmq_clients_and_workers() {
     }
     let total: u64 = served.iter().sum();
     assert_eq!(total, 420, "requests served per worker: {served:?}");
+    // Least-loaded dispatch, not strict round-robin: a worker that answers faster gets more,
+    // but none is left out.
     let fair = total as f64 / 4.0;
     for s in &served {
         assert!(
-            (*s as f64 - fair).abs() <= fair * 0.1,
+            (*s as f64 - fair).abs() <= fair * 0.25,
             "uneven spread over the workers: {served:?}"
         );
     }

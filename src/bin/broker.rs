@@ -1,4 +1,5 @@
-//! `broker`: ROUTER frontend for clients, DEALER backend for workers, forwarding both ways.
+//! `broker`: ROUTER frontend for clients, ROUTER backend for workers (DEALER with --proxy),
+//! forwarding both ways; by default no request is lost when a worker dies or hangs.
 
 use std::process::Stdio;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -9,14 +10,25 @@ use clap::Parser;
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
 use zmtp::curve::KeyPair;
-use zmtp::{Dealer, Error, Message, Router, RoutingId, SocketOptions};
+use zmtp::{Dealer, Router, SocketOptions};
+use zmtp_demo::dispatch::{Dispatcher, Totals};
+use zmtp_demo::relay::{deliver_reply, Delivery, Relay};
 use zmtp_demo::security::{read_curve_keys, security, KeyArgs, SecretDir, Security, ServerArgs};
 use zmtp_demo::{endpoint_arg, init_logging, parse_args, usage};
 
-/// DEALER/ROUTER broker: clients connect to the frontend (ROUTER), workers to the backend
-/// (DEALER). Every request is forwarded unchanged, prefixed by the ROUTER with the client's
-/// routing id, and spread round-robin over the workers; every reply goes back to the client
-/// its first frame names.
+/// DEALER/ROUTER broker: clients connect to the frontend (ROUTER), workers to the backend.
+/// Every request is forwarded unchanged, prefixed with the client's routing id (workers see
+/// `[client-id, body...]`, as behind zmq_proxy, and reply with the same envelope); every reply
+/// goes back to the client its first frame names.
+///
+/// No request is lost (the default): the backend is a ROUTER that knows what each worker
+/// holds. The requests of a worker whose connection ends, or that holds one past
+/// --request-timeout-ms, go to another worker; the first one's late reply is dropped, so each
+/// client gets exactly one reply per request. A request sent --max-redeliveries + 1 times
+/// without a reply is dropped (WARN). A worker gets new requests while it holds fewer than
+/// --worker-credit; among those, the one holding the fewest. Workers are plain DEALERs that
+/// answer in order (any echo worker); nothing is added to the frames. --proxy gives the old
+/// behaviour: a DEALER backend, round-robin, no redelivery.
 ///
 /// Slow clients: replies wait in a per-client queue of at most --client-hwm messages. A client
 /// with fewer requests in flight than that never loses a reply; a client that stops reading
@@ -88,6 +100,26 @@ struct Args {
     /// Passed to spawned workers: no line per request.
     #[arg(long)]
     quiet_workers: bool,
+    /// A request a worker has held this long goes to another worker; the first worker's late
+    /// reply, if it comes, is dropped. 0 = never.
+    #[arg(long, value_name = "MS", default_value_t = 30_000)]
+    request_timeout_ms: u64,
+    /// A request sent N+1 times without a reply is dropped (WARN with its client and size): a
+    /// request that kills every worker it reaches must not kill them all.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    max_redeliveries: u32,
+    /// A worker gets new requests while it holds fewer than N; among those, the one holding
+    /// the fewest.
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    worker_credit: u64,
+    /// The old behaviour: a DEALER backend spreading requests round-robin, libzmq's zmq_proxy
+    /// semantics, no redelivery (a worker that dies takes its requests with it).
+    #[arg(long)]
+    proxy: bool,
+    /// One INFO line every MS: requests/s, replies/s, in flight, queued, redelivered,
+    /// dropped, clients, workers. 0 = off.
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    stats_ms: u64,
     /// Threads moving messages (libzmq's ZMQ_IO_THREADS, default 1). With 1, every
     /// connection and both forwarding loops share one thread: no cross-thread wake-up per
     /// batch, the least CPU per request. More threads help only when one core cannot keep up
@@ -262,12 +294,13 @@ impl BrokerSecurity {
 
 async fn run(args: Args, security: BrokerSecurity) {
     let workers = args.workers.or(args.n).unwrap_or(1);
+    let linger = Duration::from_millis(args.linger_ms);
 
     let mut fo = SocketOptions::default();
     fo.sndhwm = args.client_hwm;
     fo.maxmsgsize = (args.max_msg_size > 0).then_some(args.max_msg_size);
     fo.handshake_ivl = Some(Duration::from_millis(args.handshake_ivl_ms));
-    fo.linger = Some(Duration::from_millis(args.linger_ms));
+    fo.linger = Some(linger);
     security.frontend.apply(&mut fo);
     let frontend = Router::with_options(fo).unwrap_or_else(|e| die(e));
 
@@ -275,26 +308,36 @@ async fn run(args: Args, security: BrokerSecurity) {
     // Notice a hung worker: it stops answering PINGs.
     bo.heartbeat_ivl = Some(Duration::from_secs(1));
     bo.heartbeat_timeout = Some(Duration::from_secs(3));
-    bo.linger = Some(Duration::from_millis(args.linger_ms));
+    bo.linger = Some(linger);
     security.backend.apply(&mut bo);
-    let backend = Dealer::with_options(bo).unwrap_or_else(|e| die(e));
-
+    let (backend, back_ep) = if args.proxy {
+        let backend = Dealer::with_options(bo).unwrap_or_else(|e| die(e));
+        let ep = backend.bind(&args.backend);
+        (Backend::Proxy(backend), ep)
+    } else {
+        // A worker holds at most its credit: its queue never fills. A worker that is gone is
+        // reported on send, so its requests go to another.
+        bo.router_mandatory = true;
+        bo.sndhwm = bo.sndhwm.max(args.worker_credit as usize + 16);
+        let backend = Router::with_options(bo).unwrap_or_else(|e| die(e));
+        let monitor = backend.monitor();
+        let ep = backend.bind(&args.backend);
+        (Backend::Reliable(backend, monitor), ep)
+    };
+    let back_ep = back_ep.unwrap_or_else(|e| die(format!("backend: {e}")));
     let front_ep = frontend
         .bind(&args.frontend)
         .unwrap_or_else(|e| die(format!("frontend: {e}")));
-    let back_ep = backend
-        .bind(&args.backend)
-        .unwrap_or_else(|e| die(format!("backend: {e}")));
-    tracing::info!(frontend = %front_ep, backend = %back_ep, workers, security = security.frontend.name(), "broker started");
+    let mode = if args.proxy { "proxy" } else { "reliable" };
+    tracing::info!(frontend = %front_ep, backend = %back_ep, workers, mode, security = security.frontend.name(), "broker started");
     if let Security::CurveServer { keys, .. } = &security.frontend {
         tracing::info!(public_key = %keys.public_z85(), "CURVE: clients and workers connect with --curve-server-key and this key");
     }
     // Printed for scripts and tests that bind port 0.
     zmtp_demo::outln!("broker: frontend {front_ep} backend {back_ep}");
 
-    let stats = Arc::new(Stats::default());
-    let (stop_tx, stop_rx) = watch::channel(false);
-    // Separate from `stop`: the workers must keep running while replies in flight drain.
+    // Separate from the stop of the forwarding: the workers must keep running while replies in
+    // flight drain.
     let (stop_workers_tx, stop_workers_rx) = watch::channel(false);
 
     // Spawned workers' secrets: created after the binds, removed when `run` ends.
@@ -318,22 +361,85 @@ async fn run(args: Args, security: BrokerSecurity) {
         ))
     });
 
+    let (totals, delivery) = match backend {
+        Backend::Proxy(backend) => {
+            let (totals, delivery) = run_proxy(&frontend, &backend, linger).await;
+            backend_close(backend.close(), linger).await;
+            (totals, delivery)
+        }
+        Backend::Reliable(backend, monitor) => {
+            let cfg = zmtp_demo::dispatch::Config {
+                credit: args.worker_credit as usize,
+                timeout: (args.request_timeout_ms > 0)
+                    .then(|| Duration::from_millis(args.request_timeout_ms)),
+                max_redeliveries: args.max_redeliveries,
+            };
+            let mut relay = Relay {
+                frontend: frontend.clone(),
+                backend: backend.clone(),
+                workers: monitor,
+                dispatcher: Dispatcher::new(cfg),
+                stats_every: (args.stats_ms > 0).then(|| Duration::from_millis(args.stats_ms)),
+                delivery: Delivery::default(),
+            };
+            let totals = relay.run(wait_for_signal(), linger).await;
+            backend_close(backend.close(), linger).await;
+            (totals, relay.delivery)
+        }
+    };
+    let _ = stop_workers_tx.send(true);
+    if let Some(s) = supervisor {
+        let _ = s.await;
+    }
+    tracing::info!(
+        requests = totals.requests,
+        replies = totals.replies,
+        redelivered = totals.redelivered,
+        dropped = totals.dropped,
+        unroutable = delivery.unroutable,
+        slow_disconnects = delivery.slow_disconnects,
+        "broker stopped"
+    );
+    backend_close(frontend.close(), linger).await;
+    if let Ok(mut slot) = SECRET_DIR.lock() {
+        slot.take();
+    }
+    drop(secret_dir);
+}
+
+/// The backend, by mode.
+enum Backend {
+    /// `--proxy`: a DEALER, round-robin, no redelivery.
+    Proxy(Dealer),
+    /// The default: a ROUTER and its monitor, for the dispatcher.
+    Reliable(Router, zmtp::Monitor),
+}
+
+/// Waits for a socket's close, at most twice the linger.
+async fn backend_close(close: impl std::future::Future<Output = ()>, linger: Duration) {
+    let _ = tokio::time::timeout(linger * 2, close).await;
+}
+
+/// `--proxy`: frontend to backend and back, zmq_proxy's way, until a signal; then no new
+/// requests, and the replies in flight delivered for at most `linger`.
+async fn run_proxy(frontend: &Router, backend: &Dealer, linger: Duration) -> (Totals, Delivery) {
+    let stats = Arc::new(Stats::default());
+    let (stop_tx, stop_rx) = watch::channel(false);
     let requests = tokio::spawn(forward_requests(
         frontend.clone(),
         backend.clone(),
         stats.clone(),
-        stop_rx.clone(),
+        stop_rx,
     ));
     let replies = tokio::spawn(forward_replies(
         backend.clone(),
         frontend.clone(),
         stats.clone(),
     ));
-
     wait_for_signal().await;
     tracing::info!("stopping: no new requests; delivering replies in flight");
     let _ = stop_tx.send(true);
-    let linger = tokio::time::Instant::now() + Duration::from_millis(args.linger_ms);
+    let linger = tokio::time::Instant::now() + linger;
     // A request being handed to the backend finishes unless no worker takes it in time.
     let abort = requests.abort_handle();
     if tokio::time::timeout_at(linger, requests).await.is_err() {
@@ -343,27 +449,16 @@ async fn run(args: Args, security: BrokerSecurity) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     replies.abort();
-    let _ = stop_workers_tx.send(true);
-    if let Some(s) = supervisor {
-        let _ = s.await;
-    }
-    tracing::info!(
-        requests = stats.requests.load(Ordering::Relaxed),
-        replies = stats.replies.load(Ordering::Relaxed),
-        unroutable = stats.unroutable.load(Ordering::Relaxed),
-        slow_disconnects = stats.slow_disconnects.load(Ordering::Relaxed),
-        "broker stopped"
-    );
-    tokio::time::timeout(Duration::from_millis(args.linger_ms) * 2, async {
-        frontend.close().await;
-        backend.close().await;
-    })
-    .await
-    .ok();
-    if let Ok(mut slot) = SECRET_DIR.lock() {
-        slot.take();
-    }
-    drop(secret_dir);
+    let totals = Totals {
+        requests: stats.requests.load(Ordering::Relaxed),
+        replies: stats.replies.load(Ordering::Relaxed),
+        ..Totals::default()
+    };
+    let delivery = Delivery {
+        unroutable: stats.unroutable.load(Ordering::Relaxed),
+        slow_disconnects: stats.slow_disconnects.load(Ordering::Relaxed),
+    };
+    (totals, delivery)
 }
 
 /// Messages moved per lock of a socket by the forwarding tasks.
@@ -393,36 +488,21 @@ async fn forward_requests(
     }
 }
 
-/// Backend to frontend. Never waits on a client: a reply for a client that is gone is dropped
-/// and counted; a client whose reply queue is full is disconnected.
+/// Backend to frontend. Never waits on a client (see [`deliver_reply`]).
 async fn forward_replies(backend: Dealer, frontend: Router, stats: Arc<Stats>) {
     let mut batch = Vec::with_capacity(BATCH);
     while let Ok(n) = backend.recv_many(&mut batch, BATCH).await {
         stats.in_flight.fetch_sub(n as i64, Ordering::Relaxed);
+        let mut d = Delivery::default();
         for msg in batch.drain(..) {
-            deliver_reply(&frontend, msg, &stats);
+            if deliver_reply(&frontend, msg, &mut d) {
+                stats.replies.fetch_add(1, Ordering::Relaxed);
+            }
         }
-    }
-}
-
-fn deliver_reply(frontend: &Router, msg: Message, stats: &Stats) {
-    match frontend.try_send(msg) {
-        Ok(()) => {
-            stats.replies.fetch_add(1, Ordering::Relaxed);
-        }
-        Err(Error::HostUnreachable(id)) => {
-            stats.unroutable.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(client = %id, "reply for a client that is gone: dropped");
-        }
-        Err(Error::Full(m)) => {
-            let id = RoutingId(m.first().cloned().unwrap_or_default());
-            stats.slow_disconnects.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(client = %id, "client not reading its replies (queue full): disconnected");
-            frontend.disconnect_peer(&id);
-        }
-        Err(e) => {
-            tracing::debug!(error = %e, "reply dropped");
-        }
+        stats.unroutable.fetch_add(d.unroutable, Ordering::Relaxed);
+        stats
+            .slow_disconnects
+            .fetch_add(d.slow_disconnects, Ordering::Relaxed);
     }
 }
 

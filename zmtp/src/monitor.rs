@@ -148,7 +148,9 @@ pub enum SocketEvent {
         /// The peer.
         peer: PeerAddr,
         /// The peer's routing id: for a ROUTER the id it routes the peer by (announced or
-        /// generated), for other types the `Identity` the peer announced, if any.
+        /// generated), for other types the `Identity` the peer announced, if any. `None` for a
+        /// connection the socket ignores (a ROUTER's newcomer whose id another peer has, without
+        /// ROUTER_HANDOVER; a PAIR's second peer): no id routes to it.
         routing_id: Option<RoutingId>,
     },
     /// ZMQ_EVENT_HANDSHAKE_FAILED_*: the connection ended on a protocol error before the

@@ -304,3 +304,66 @@ async fn incompatible_peers_never_count_as_handshaken() {
     );
     router.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_router_names_no_routing_id_for_a_duplicate_it_ignores() {
+    // A broker tracking its workers by these events must not take the ignored newcomer's
+    // coming and going for the first peer's.
+    let router = Router::new();
+    let mut mon = router.monitor();
+    let ep = router.bind("tcp://127.0.0.1:0").unwrap();
+    let mut first = Agent::spawn("dup-first");
+    first.ok(&format!("sock d DEALER routing_id={}", hex(b"dup")));
+    first.ok(&format!("connect d {}", port(&ep)));
+    let e = wait_for(&mut mon, "HandshakeSucceeded", |e| {
+        matches!(e, SocketEvent::HandshakeSucceeded { .. })
+    })
+    .await;
+    assert!(
+        matches!(&e, SocketEvent::HandshakeSucceeded { routing_id: Some(id), .. } if *id == RoutingId::from("dup")),
+        "{e:?}"
+    );
+    let mut second = Agent::spawn("dup-second");
+    second.ok(&format!("sock d DEALER routing_id={}", hex(b"dup")));
+    second.ok(&format!("connect d {}", port(&ep)));
+    let e = wait_for(&mut mon, "HandshakeSucceeded", |e| {
+        matches!(e, SocketEvent::HandshakeSucceeded { .. })
+    })
+    .await;
+    assert!(
+        matches!(
+            e,
+            SocketEvent::HandshakeSucceeded {
+                routing_id: None,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    second.kill();
+    let e = wait_for(&mut mon, "Disconnected", |e| {
+        matches!(e, SocketEvent::Disconnected { .. })
+    })
+    .await;
+    assert!(
+        matches!(
+            e,
+            SocketEvent::Disconnected {
+                routing_id: None,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(router.has_peer(&RoutingId::from("dup")));
+    first.kill();
+    let e = wait_for(&mut mon, "Disconnected", |e| {
+        matches!(e, SocketEvent::Disconnected { .. })
+    })
+    .await;
+    assert!(
+        matches!(&e, SocketEvent::Disconnected { routing_id: Some(id), .. } if *id == RoutingId::from("dup")),
+        "{e:?}"
+    );
+    router.close().await;
+}

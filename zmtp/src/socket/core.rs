@@ -610,7 +610,12 @@ impl<B: Behaviour> SocketLink for Core<B> {
     }
 
     fn routing_id(&self, id: PipeId) -> Option<crate::routing::RoutingId> {
-        self.lock().pipes.get(id).and_then(|p| p.routing_id.clone())
+        // An ignored connection (a ROUTER's routing id clash) is routed by no id.
+        self.lock()
+            .pipes
+            .get(id)
+            .filter(|p| !p.ignored)
+            .and_then(|p| p.routing_id.clone())
     }
 
     fn inbound_paused(&self, id: PipeId) -> bool {

@@ -340,12 +340,15 @@ impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
                         }));
                     }
                     let attached = conn.link.attach(conn.pipe, &info, conn.peer);
+                    // A connection the socket ignores (a ROUTER's routing id clash) is routed
+                    // by no id.
+                    let routing_id = attached.routing_id.filter(|_| !attached.ignored);
                     conn.link
                         .monitors()
                         .emit(|| SocketEvent::HandshakeSucceeded {
                             endpoint: conn.endpoint.clone(),
                             peer: conn.peer.clone(),
-                            routing_id: attached.routing_id,
+                            routing_id,
                         });
                 }
                 // Subscriptions reach the socket in the message form, whichever wire form

@@ -47,10 +47,13 @@ macro_rules! outln {
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
+        // Colours for a terminal only: no escape codes in a pipe or a log file.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }
 

@@ -2,7 +2,7 @@
 // The doc comments of the arguments are clap's --help text, shown verbatim (`<pid>` is not HTML).
 #![allow(rustdoc::invalid_html_tags)]
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -19,6 +19,10 @@ use zmtp_demo::{die, endpoint_arg, init_logging, parse_args, usage};
 /// its request, within the timeout; otherwise prints one line on stderr saying what is missing
 /// and exits 1.
 ///
+/// Several brokers: --connect may repeat; requests are spread round-robin over the brokers
+/// connected. With --retry-ms, a request without a reply after MS is sent again (to whichever
+/// broker is next), and a second reply to a request is ignored.
+///
 /// With --curve-server-key (the broker's public key), a CURVE client of a broker started with
 /// --curve-secret-key; with --plain-user, a PLAIN client.
 #[derive(Parser, Debug)]
@@ -30,9 +34,14 @@ struct Args {
     /// Routing id of this client (default client#<pid>).
     #[arg(long, value_name = "ID", conflicts_with = "id_pos")]
     id: Option<String>,
-    /// Broker frontend endpoint to connect to.
+    /// Broker frontend endpoint to connect to; repeat to spread the requests over several
+    /// brokers.
     #[arg(long, value_name = "EP", default_value = "tcp://127.0.0.1:5570", value_parser = endpoint_arg)]
-    connect: String,
+    connect: Vec<String>,
+    /// Send a request again when it has had no reply for MS milliseconds (to any broker); a
+    /// later second reply to it is ignored. Default: never.
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    retry_ms: Option<u64>,
     /// Number of requests.
     #[arg(long, value_name = "N", default_value_t = 10)]
     requests: u64,
@@ -77,17 +86,26 @@ async fn main() {
     opts.linger = Some(Duration::ZERO);
     opts.sndhwm = 0;
     opts.rcvhwm = 0;
+    // Several brokers: requests go only to those connected (ZMQ_IMMEDIATE), not into the
+    // queue of one that is down.
+    opts.immediate = args.connect.len() > 1;
     let dealer = Dealer::with_options(opts).unwrap_or_else(|e| die("client", e));
-    dealer
-        .connect(&args.connect)
-        .unwrap_or_else(|e| die("client", e));
+    for ep in &args.connect {
+        dealer.connect(ep).unwrap_or_else(|e| die("client", e));
+    }
+    let retry = args.retry_ms.map(Duration::from_millis);
 
     let start = Instant::now();
     let deadline = tokio::time::Instant::now() + Duration::from_millis(args.timeout_ms);
+    // Request number -> when it was first sent (for the latency).
     let mut in_flight: HashMap<u64, Instant> = HashMap::new();
+    // With --retry-ms: (when to send again, request number), in send order.
+    let mut resend: VecDeque<(tokio::time::Instant, u64)> = VecDeque::new();
+    let mut answered: HashSet<u64> = HashSet::new();
     let mut latencies: Vec<Duration> = Vec::with_capacity(args.requests as usize);
     let mut next: u64 = 1;
     let mut bad: u64 = 0;
+    let (mut retries, mut duplicates) = (0u64, 0u64);
     let mut next_send_at = tokio::time::Instant::now();
 
     while latencies.len() < args.requests as usize {
@@ -105,25 +123,55 @@ async fn main() {
             if sent.is_err() {
                 break;
             }
+            if let Some(r) = retry {
+                resend.push_back((tokio::time::Instant::now() + r, next));
+            }
             next += 1;
+        }
+        // Send again what has waited too long (answered ones are skipped here).
+        while let Some(&(at, k)) = resend.front() {
+            if !in_flight.contains_key(&k) {
+                resend.pop_front();
+                continue;
+            }
+            if at > tokio::time::Instant::now() {
+                break;
+            }
+            resend.pop_front();
+            let payload = request_payload(k, args.size);
+            if tokio::time::timeout_at(deadline, dealer.send(Message::from(payload)))
+                .await
+                .is_err()
+            {
+                break;
+            }
+            retries += 1;
+            if let Some(r) = retry {
+                resend.push_back((tokio::time::Instant::now() + r, k));
+            }
         }
         let wake_for_send = args.interval_ms.is_some()
             && next <= args.requests
             && (in_flight.len() as u64) < args.window;
+        let resend_at = resend.front().map(|&(at, _)| at);
         let reply = tokio::select! {
             r = dealer.recv() => r.ok(),
             _ = tokio::time::sleep_until(deadline) => break,
             _ = tokio::time::sleep_until(next_send_at), if wake_for_send => continue,
+            _ = sleep_until(resend_at), if resend_at.is_some() => continue,
         };
         let Some(reply) = reply else { break };
         match check_reply(&reply, args.size) {
             Some(k) => match in_flight.remove(&k) {
                 Some(sent_at) => {
+                    answered.insert(k);
                     latencies.push(sent_at.elapsed());
                     if !args.quiet {
                         zmtp_demo::outln!("{id} received: request #{k}");
                     }
                 }
+                // A request sent again may be answered twice: the second is ignored.
+                None if retry.is_some() && answered.contains(&k) => duplicates += 1,
                 None => {
                     bad += 1;
                     tracing::warn!(request = k, "duplicate or unexpected reply");
@@ -134,6 +182,9 @@ async fn main() {
                 tracing::warn!(reply = ?reply, "reply does not match any request");
             }
         }
+    }
+    if retry.is_some() {
+        tracing::info!(retries, duplicates, "requests sent again, replies ignored");
     }
 
     let elapsed = start.elapsed();
@@ -171,6 +222,13 @@ async fn main() {
                 args.timeout_ms
             ),
         );
+    }
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

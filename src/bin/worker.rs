@@ -15,16 +15,18 @@ use zmtp_demo::{die, endpoint_arg, init_logging, parse_args, payload_text, usage
 /// Connects a DEALER with routing id NAME to the broker's backend and, for every request,
 /// prints `NAME received <payload> from <client>` and sends the same frames back (frame 0 is
 /// the client's routing id that the broker's ROUTER put in front). Reconnects by itself when
-/// the broker goes away and comes back.
+/// the broker goes away and comes back. --connect may repeat: one DEALER per broker, each
+/// reply sent back to the broker its request came from; requests are served one at a time, in
+/// the order they arrive.
 ///
 /// With --curve-server-key (the broker's public key), a CURVE client of a broker started with
 /// --curve-secret-key; with --plain-user, a PLAIN client.
 #[derive(Parser, Debug)]
 #[command(name = "worker", version, mut_arg("curve_secret_key", |a| a.help(CLIENT_SECRET_KEY_HELP)))]
 struct Args {
-    /// Broker backend endpoint to connect to.
+    /// Broker backend endpoint to connect to; repeat to serve several brokers.
     #[arg(long, value_name = "EP", default_value = "tcp://127.0.0.1:5580", value_parser = endpoint_arg)]
-    connect: String,
+    connect: Vec<String>,
     /// Routing id of this worker (default worker#<pid>).
     #[arg(long, value_name = "NAME")]
     id: Option<String>,
@@ -64,11 +66,28 @@ async fn main() {
     // Answers the broker's PINGs (always) and notices a dead broker.
     opts.heartbeat_ivl = Some(Duration::from_secs(1));
     opts.heartbeat_timeout = Some(Duration::from_secs(3));
-    let dealer = Dealer::with_options(opts).unwrap_or_else(|e| die("worker", e));
-    dealer
-        .connect(&args.connect)
-        .unwrap_or_else(|e| die("worker", e));
-    tracing::info!(id = %id, endpoint = %args.connect, security = security.name(), "worker started");
+    // One DEALER per broker (one connected to all would round-robin its replies over them),
+    // each feeding the one loop below.
+    let mut dealers = Vec::with_capacity(args.connect.len());
+    for ep in &args.connect {
+        let dealer = Dealer::with_options(opts.clone()).unwrap_or_else(|e| die("worker", e));
+        dealer.connect(ep).unwrap_or_else(|e| die("worker", e));
+        dealers.push(dealer);
+    }
+    let endpoints = args.connect.join(" ");
+    tracing::info!(id = %id, endpoint = %endpoints, security = security.name(), "worker started");
+    let (tx, mut requests) = tokio::sync::mpsc::channel::<(usize, zmtp::Message)>(1);
+    for (i, dealer) in dealers.iter().enumerate() {
+        let (dealer, tx) = (dealer.clone(), tx.clone());
+        tokio::spawn(async move {
+            while let Ok(m) = dealer.recv().await {
+                if tx.send((i, m)).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    drop(tx);
 
     if args.parent_watch {
         tokio::spawn(async {
@@ -87,12 +106,12 @@ async fn main() {
     let mut term = signal(tokio::signal::unix::SignalKind::terminate());
     let mut count: u64 = 0;
     loop {
-        let msg = tokio::select! {
-            m = dealer.recv() => m,
+        let next = tokio::select! {
+            m = requests.recv() => m,
             _ = tokio::signal::ctrl_c() => break,
             _ = term.recv() => break,
         };
-        let Ok(msg) = msg else { break };
+        let Some((from, msg)) = next else { break };
         count += 1;
         if !args.quiet {
             let client = msg.first().map(|c| payload_text(c)).unwrap_or_default();
@@ -106,12 +125,14 @@ async fn main() {
         if args.work_ms > 0 {
             tokio::time::sleep(Duration::from_millis(args.work_ms)).await;
         }
-        if dealer.send(msg).await.is_err() {
+        if dealers[from].send(msg).await.is_err() {
             break;
         }
     }
     tracing::info!(id = %id, requests = count, "worker stopping");
-    dealer.close().await;
+    for dealer in dealers {
+        dealer.close().await;
+    }
 }
 
 fn signal(kind: tokio::signal::unix::SignalKind) -> tokio::signal::unix::Signal {

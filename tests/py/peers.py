@@ -18,7 +18,13 @@ Modes:
   churn EP N                N DEALERs one after another (ids churn-0..), each connects, sends
                             one request, checks its reply and closes; prints `ok N`.
   req-client EP N           REQ client, N lock-step requests; prints `ok N`.
-  echo-worker EP            DEALER that connects to EP and echoes; prints `served K` at stop.
+  echo-worker EP [DELAY_MS [ID [POISON]]]
+                            DEALER that connects to EP and echoes, after DELAY_MS per request,
+                            with routing id ID (none if absent or "-"); exits at once with
+                            status 3 when a request's last frame is POISON (a worker that dies
+                            on one request); prints `served K` at stop.
+  poison-client EP ID N W   as dealer-client, after sending one request `poison` first, which
+                            must never be answered.
   proxy W                   zmq.proxy(ROUTER, DEALER), both bound on port 0; prints
                             `ready FRONT BACK`, then `workers W` once W peers have connected
                             to BACK, then proxies until killed.
@@ -117,13 +123,15 @@ def secure(s):
     s.curve_secretkey = secret
 
 
-def dealer_client(ctx, ep, cid, n, window=None):
+def dealer_client(ctx, ep, cid, n, window=None, first=None):
     s = ctx.socket(zmq.DEALER)
     s.linger = 0
     secure(s)
     s.identity = cid.encode()
     connect_and_wait(s, ep)
     out("ready")
+    if first is not None:
+        s.send_multipart(first)
     window = n if window is None else window
     expected = {}
     sent = 0
@@ -263,9 +271,11 @@ def req_client(ctx, ep, n):
     out("ok %d" % n)
 
 
-def echo_worker(ctx, ep):
+def echo_worker(ctx, ep, delay_ms=0, wid=None, poison=None):
     s = ctx.socket(zmq.DEALER)
     s.linger = 0
+    if wid:
+        s.identity = wid.encode()
     connect_and_wait(s, ep)
     out("ready")
     served = 0
@@ -278,6 +288,11 @@ def echo_worker(ctx, ep):
                     msg = s.recv_multipart(zmq.NOBLOCK)
                 except zmq.Again:
                     break
+                if poison is not None and msg[-1] == poison:
+                    sys.stdout.flush()
+                    os._exit(3)
+                if delay_ms:
+                    time.sleep(delay_ms / 1000.0)
                 s.send_multipart(msg)
                 served += 1
         if sys.stdin.fileno() in events and stdin_says_stop():
@@ -345,7 +360,12 @@ def main():
         elif mode == "req-client":
             req_client(ctx, args[0], int(args[1]))
         elif mode == "echo-worker":
-            echo_worker(ctx, args[0])
+            delay = int(args[1]) if len(args) > 1 else 0
+            wid = args[2] if len(args) > 2 and args[2] != "-" else None
+            poison = args[3].encode() if len(args) > 3 else None
+            echo_worker(ctx, args[0], delay, wid, poison)
+        elif mode == "poison-client":
+            dealer_client(ctx, args[0], args[1], int(args[2]), int(args[3]), [b"poison"])
         elif mode == "proxy":
             proxy(ctx, int(args[0]))
         elif mode == "router-echo":

@@ -3,6 +3,7 @@
 
 pub mod cat;
 pub mod dispatch;
+pub mod metrics;
 pub mod relay;
 pub mod security;
 

@@ -8,6 +8,7 @@ use zmtp::monitor::Monitor;
 use zmtp::{Error, Message, Router, RoutingId, SocketEvent};
 
 use crate::dispatch::{Dispatcher, Event, Reason, Totals};
+use crate::metrics::{Levels, Metrics};
 
 /// Messages moved per lock of a socket.
 const BATCH: usize = 256;
@@ -17,7 +18,7 @@ const BATCH: usize = 256;
 pub const MAX_QUEUED: usize = 10_000;
 
 /// Counts the dispatcher does not see: replies that could not reach their client.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Delivery {
     /// Replies for a client that is gone.
     pub unroutable: u64,
@@ -35,6 +36,8 @@ pub struct Relay {
     /// One INFO line per period (`None`: none).
     pub stats_every: Option<Duration>,
     pub delivery: Delivery,
+    /// `--metrics`: updated as the loop goes.
+    pub metrics: Option<std::sync::Arc<Metrics>>,
 }
 
 /// What a stats line reports over its period.
@@ -60,12 +63,21 @@ impl Relay {
             totals: self.dispatcher.totals(),
         };
         let stats_every = self.stats_every;
+        let mut reported = (Totals::default(), Delivery::default());
         let mut tick =
             stats_every.map(|p| tokio::time::interval_at(tokio::time::Instant::now() + p, p));
         loop {
             let now = Instant::now();
             self.dispatch(now);
             self.log_events();
+            if let Some(m) = &self.metrics {
+                m.update(
+                    &self.dispatcher.totals(),
+                    &self.delivery,
+                    &mut reported,
+                    self.levels(),
+                );
+            }
             if let Some(d) = deadline {
                 if self.dispatcher.open() == 0 || tokio::time::Instant::now() >= d {
                     break;
@@ -88,7 +100,10 @@ impl Relay {
                     }
                     let now = Instant::now();
                     for m in replies.drain(..) {
-                        if let Some((reply, _waited)) = self.dispatcher.reply(now, m) {
+                        if let Some((reply, waited)) = self.dispatcher.reply(now, m) {
+                            if let Some(m) = &self.metrics {
+                                m.observe(waited);
+                            }
                             deliver_reply(&self.frontend, reply, &mut self.delivery);
                         }
                     }
@@ -210,20 +225,31 @@ impl Relay {
         }
     }
 
+    /// The gauges now.
+    fn levels(&self) -> Levels {
+        Levels {
+            in_flight: self.dispatcher.open() - self.dispatcher.queued(),
+            queued: self.dispatcher.queued(),
+            clients: self.frontend.peer_count(),
+            workers: self.dispatcher.workers(),
+        }
+    }
+
     fn stats_line(&mut self, p: &mut Period) {
         let now = Instant::now();
         let secs = now.duration_since(p.at).as_secs_f64().max(1e-9);
         let t = self.dispatcher.totals();
         let rate = |a: u64, b: u64| (a - b) as f64 / secs;
+        let l = self.levels();
         tracing::info!(
             requests_per_s = format_args!("{:.0}", rate(t.requests, p.totals.requests)),
             replies_per_s = format_args!("{:.0}", rate(t.replies, p.totals.replies)),
-            in_flight = self.dispatcher.open() - self.dispatcher.queued(),
-            queued = self.dispatcher.queued(),
+            in_flight = l.in_flight,
+            queued = l.queued,
             redelivered = t.redelivered,
             dropped = t.dropped,
-            clients = self.frontend.peer_count(),
-            workers = self.dispatcher.workers(),
+            clients = l.clients,
+            workers = l.workers,
             "stats"
         );
         *p = Period { at: now, totals: t };

@@ -239,3 +239,94 @@ fn two_brokers_one_killed_our_client_still_gets_every_reply() {
     assert!(st.success(), "client: {st}\n{}", c.stderr());
     let _ = a.wait(STEP);
 }
+
+/// `GET path` over HTTP/1.0 on `addr`: the status line and the body.
+fn http_get(addr: &str, path: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect to the metrics endpoint");
+    s.set_read_timeout(Some(STEP)).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (
+        head.lines().next().unwrap_or_default().to_string(),
+        body.to_string(),
+    )
+}
+
+#[test]
+fn the_broker_shows_what_it_does_in_stats_lines_and_metrics() {
+    let (b, front, _back) = ephemeral_broker(
+        1,
+        &[
+            "--quiet-workers",
+            "--stats-ms",
+            "200",
+            "--metrics",
+            "127.0.0.1:0",
+        ],
+    );
+    let mut c = our_client(
+        "metrics-client",
+        &front,
+        &["--requests", "100", "--window", "5", "--quiet"],
+    );
+    assert_client_ok(&mut c);
+    // The endpoint is logged at start.
+    let deadline = Instant::now() + STEP;
+    let addr = loop {
+        let log = b.stderr();
+        if let Some(at) = log.find("url=http://") {
+            let rest = &log[at + "url=http://".len()..];
+            break rest[..rest.find("/metrics").unwrap()].to_string();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no metrics endpoint logged: {log}"
+        );
+        thread::sleep(Duration::from_millis(20));
+    };
+    let (status, body) = http_get(&addr, "/metrics");
+    assert!(status.contains(" 200 "), "{status}");
+    for want in [
+        "broker_requests_total 100",
+        "broker_replies_total 100",
+        "broker_redelivered_total 0",
+        "broker_dropped_total 0",
+        "broker_workers 1",
+        "broker_request_duration_seconds_count 100",
+    ] {
+        assert!(body.lines().any(|l| l == want), "{want:?} not in\n{body}");
+    }
+    let (status, _) = http_get(&addr, "/elsewhere");
+    assert!(status.contains(" 404 "), "{status}");
+    // A stats line within a few periods, with every field.
+    let deadline = Instant::now() + STEP;
+    loop {
+        let log = b.stderr();
+        if let Some(line) = log
+            .lines()
+            .find(|l| l.contains(" stats ") && l.contains("replies_per_s="))
+        {
+            for f in [
+                "requests_per_s=",
+                "in_flight=",
+                "queued=",
+                "redelivered=",
+                "dropped=",
+                "clients=",
+                "workers=1",
+            ] {
+                assert!(line.contains(f), "{f} not in {line}");
+            }
+            assert!(
+                !line.contains('\x1b'),
+                "escape codes in a log file: {line:?}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "no stats line: {log}");
+        thread::sleep(Duration::from_millis(50));
+    }
+}

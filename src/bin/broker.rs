@@ -120,6 +120,11 @@ struct Args {
     /// dropped, clients, workers. 0 = off.
     #[arg(long, value_name = "MS", default_value_t = 10_000)]
     stats_ms: u64,
+    /// Serve Prometheus metrics on http://ADDR/metrics (e.g. 127.0.0.1:9100; port 0 picks
+    /// one, logged at start): the counters and gauges of --stats-ms, and a histogram of the
+    /// time requests spend in the broker. Default mode only (not with --proxy).
+    #[arg(long, value_name = "ADDR", conflicts_with = "proxy")]
+    metrics: Option<std::net::SocketAddr>,
     /// Threads moving messages (libzmq's ZMQ_IO_THREADS, default 1). With 1, every
     /// connection and both forwarding loops share one thread: no cross-thread wake-up per
     /// batch, the least CPU per request. More threads help only when one core cannot keep up
@@ -374,6 +379,19 @@ async fn run(args: Args, security: BrokerSecurity) {
                     .then(|| Duration::from_millis(args.request_timeout_ms)),
                 max_redeliveries: args.max_redeliveries,
             };
+            let metrics = match args.metrics {
+                Some(addr) => {
+                    let listener = tokio::net::TcpListener::bind(addr)
+                        .await
+                        .unwrap_or_else(|e| die(format!("--metrics {addr}: {e}")));
+                    let bound = listener.local_addr().unwrap_or(addr);
+                    tracing::info!(url = %format_args!("http://{bound}/metrics"), "metrics endpoint");
+                    let m = std::sync::Arc::new(zmtp_demo::metrics::Metrics::new());
+                    tokio::spawn(zmtp_demo::metrics::serve(listener, m.clone()));
+                    Some(m)
+                }
+                None => None,
+            };
             let mut relay = Relay {
                 frontend: frontend.clone(),
                 backend: backend.clone(),
@@ -381,6 +399,7 @@ async fn run(args: Args, security: BrokerSecurity) {
                 dispatcher: Dispatcher::new(cfg),
                 stats_every: (args.stats_ms > 0).then(|| Duration::from_millis(args.stats_ms)),
                 delivery: Delivery::default(),
+                metrics,
             };
             let totals = relay.run(wait_for_signal(), linger).await;
             backend_close(backend.close(), linger).await;

@@ -32,6 +32,7 @@ pub struct Metrics {
     late_replies: Counter,
     unroutable: Counter,
     slow_disconnects: Counter,
+    handshake_failures: Counter,
     in_flight: Gauge,
     queued: Gauge,
     clients: Gauge,
@@ -70,6 +71,7 @@ impl Metrics {
             late_replies: Counter::default(),
             unroutable: Counter::default(),
             slow_disconnects: Counter::default(),
+            handshake_failures: Counter::default(),
             in_flight: Gauge::default(),
             queued: Gauge::default(),
             clients: Gauge::default(),
@@ -78,7 +80,7 @@ impl Metrics {
             latency: Histogram::new(exponential_buckets(0.0001, 2.0, 20)),
             registry: Registry::default(),
         };
-        let counters: [(&str, &str, &Counter); 7] = [
+        let counters: [(&str, &str, &Counter); 8] = [
             ("requests", "Requests taken from clients", &m.requests),
             (
                 "replies",
@@ -109,6 +111,11 @@ impl Metrics {
                 "slow_disconnects",
                 "Clients disconnected for not reading their replies",
                 &m.slow_disconnects,
+            ),
+            (
+                "handshake_failures",
+                "Connections closed before their handshake was done (bad bytes, wrong keys, refused)",
+                &m.handshake_failures,
             ),
         ];
         for (name, help, c) in counters {
@@ -156,6 +163,11 @@ impl Metrics {
             &self.slow_disconnects,
             delivery.slow_disconnects,
             d.slow_disconnects,
+        );
+        add(
+            &self.handshake_failures,
+            delivery.handshake_failures,
+            d.handshake_failures,
         );
         *last = (*totals, *delivery);
         let set = |g: &Gauge, v: usize| {

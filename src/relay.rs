@@ -24,6 +24,9 @@ pub struct Delivery {
     pub unroutable: u64,
     /// Clients disconnected for not reading their replies.
     pub slow_disconnects: u64,
+    /// Connections (clients and workers) closed before their handshake was done: bad bytes,
+    /// wrong keys, refused (as the monitors report them: a flood may make them miss some).
+    pub handshake_failures: u64,
 }
 
 /// The loop's sockets and rules.
@@ -32,6 +35,8 @@ pub struct Relay {
     pub backend: Router,
     /// The backend's monitor, taken before the bind.
     pub workers: Monitor,
+    /// The frontend's monitor, taken before the bind (for the handshake failures).
+    pub clients: Monitor,
     pub dispatcher: Dispatcher,
     /// One INFO line per period (`None`: none).
     pub stats_every: Option<Duration>,
@@ -94,6 +99,11 @@ impl Relay {
                     Some(ev) => self.on_event(ev),
                     None => break,
                 },
+                Some(ev) = self.clients.recv() => {
+                    if let SocketEvent::HandshakeFailed { .. } = ev {
+                        self.delivery.handshake_failures += 1;
+                    }
+                }
                 r = self.backend.recv_many(&mut replies, BATCH) => {
                     if r.is_err() {
                         break;
@@ -157,6 +167,7 @@ impl Relay {
 
     fn on_event(&mut self, ev: SocketEvent) {
         match ev {
+            SocketEvent::HandshakeFailed { .. } => self.delivery.handshake_failures += 1,
             SocketEvent::HandshakeSucceeded {
                 routing_id: Some(id),
                 ..
@@ -248,6 +259,7 @@ impl Relay {
             queued = l.queued,
             redelivered = t.redelivered,
             dropped = t.dropped,
+            handshake_failures = self.delivery.handshake_failures,
             clients = l.clients,
             workers = l.workers,
             "stats"

@@ -836,7 +836,16 @@ fn truncated_greetings_then_silence_closed_at_handshake_ivl() {
     // The broker's default HANDSHAKE_IVL is 10 s; --handshake-ivl-ms (added for this test)
     // makes it 3 s here.
     const IVL: Duration = Duration::from_millis(3000);
-    let mut b = Broker::start(1, &["--quiet-workers", "--handshake-ivl-ms", "3000"]);
+    let mut b = Broker::start(
+        1,
+        &[
+            "--quiet-workers",
+            "--handshake-ivl-ms",
+            "3000",
+            "--stats-ms",
+            "300",
+        ],
+    );
     let fds_before = b.fd_count();
     let full = [
         greeting(3, 1, b"NULL"),
@@ -891,7 +900,10 @@ fn truncated_greetings_then_silence_closed_at_handshake_ivl() {
     let took = opened.elapsed();
     eprintln!("50 stalled connections closed {took:?} after opening");
     assert!(took >= IVL, "closed after {took:?}, before HANDSHAKE_IVL");
-    b.wait_log("handshake not done within HANDSHAKE_IVL", 50, STEP);
+    // Logged (at most 10 lines a second of a kind: a flood must not fill a disk), and all
+    // counted.
+    b.wait_log("handshake not done within HANDSHAKE_IVL", 1, STEP);
+    b.wait_log("handshake_failures=50", 1, STEP);
     drop(raws);
     let fds = settle_fds(&b, fds_before + 2, Duration::from_secs(3));
     assert!(fds <= fds_before + 2, "fds {fds_before} -> {fds}");
@@ -1501,4 +1513,53 @@ fn fd_count_stable_after_200_client_connections() {
     eprintln!("broker fds: {before} before, {after} after 210 connections");
     assert!(after <= before + 2, "fd leak: {before} -> {after}");
     b.assert_alive();
+}
+
+#[test]
+fn a_flood_of_bad_connections_writes_a_bounded_log_and_counts_them_all() {
+    // 1000 connections that each fail their handshake (another mechanism): at most 10 WARN
+    // lines a second of that kind, the next one after a pause says how many were left out,
+    // and the stats and the final line count them all.
+    let mut b = Broker::start(1, &["--quiet-workers", "--stats-ms", "300"]);
+    let bad = greeting(3, 1, b"PLAIN");
+    let t0 = Instant::now();
+    const N: usize = 1000;
+    for _ in 0..N {
+        let mut r = Raw::connect(&b.front);
+        r.send(&bad);
+        let _ = r.read_until_closed(CLOSE_BOUND);
+    }
+    let took = t0.elapsed();
+    let lines = |log: &str| {
+        log.lines()
+            .filter(|l| l.contains("connection closed: protocol error"))
+            .count()
+    };
+    let written = lines(&b.proc.stderr());
+    let bound = 10 * (took.as_secs() as usize + 2);
+    assert!(
+        (1..=bound).contains(&written),
+        "{written} lines for {N} failures in {took:?}"
+    );
+    // A period later, one more: its line reports those left out.
+    thread::sleep(Duration::from_millis(1100));
+    let mut r = Raw::connect(&b.front);
+    r.send(&bad);
+    let _ = r.read_until_closed(CLOSE_BOUND);
+    let log = b.wait_log("connection closed: protocol error", written + 1, STEP);
+    let last = log
+        .lines()
+        .rfind(|l| l.contains("connection closed: protocol error"))
+        .unwrap();
+    let left_out: usize = last
+        .split("left_out=")
+        .nth(1)
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no left_out in {last}"));
+    assert_eq!(written + left_out, N, "{last}");
+    // The counters carry the total.
+    let log = b.wait_log(&format!("handshake_failures={}", N + 1), 1, STEP);
+    assert!(log.contains(" stats "), "{log}");
+    b.assert_serves_ours("after-flood");
 }

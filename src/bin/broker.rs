@@ -308,6 +308,7 @@ async fn run(args: Args, security: BrokerSecurity) {
     fo.linger = Some(linger);
     security.frontend.apply(&mut fo);
     let frontend = Router::with_options(fo).unwrap_or_else(|e| die(e));
+    let clients = frontend.monitor();
 
     let mut bo = SocketOptions::default();
     // Notice a hung worker: it stops answering PINGs.
@@ -368,6 +369,7 @@ async fn run(args: Args, security: BrokerSecurity) {
 
     let (totals, delivery) = match backend {
         Backend::Proxy(backend) => {
+            drop(clients);
             let (totals, delivery) = run_proxy(&frontend, &backend, linger).await;
             backend_close(backend.close(), linger).await;
             (totals, delivery)
@@ -396,6 +398,7 @@ async fn run(args: Args, security: BrokerSecurity) {
                 frontend: frontend.clone(),
                 backend: backend.clone(),
                 workers: monitor,
+                clients,
                 dispatcher: Dispatcher::new(cfg),
                 stats_every: (args.stats_ms > 0).then(|| Duration::from_millis(args.stats_ms)),
                 delivery: Delivery::default(),
@@ -417,6 +420,7 @@ async fn run(args: Args, security: BrokerSecurity) {
         dropped = totals.dropped,
         unroutable = delivery.unroutable,
         slow_disconnects = delivery.slow_disconnects,
+        handshake_failures = delivery.handshake_failures,
         "broker stopped"
     );
     backend_close(frontend.close(), linger).await;
@@ -476,6 +480,7 @@ async fn run_proxy(frontend: &Router, backend: &Dealer, linger: Duration) -> (To
     let delivery = Delivery {
         unroutable: stats.unroutable.load(Ordering::Relaxed),
         slow_disconnects: stats.slow_disconnects.load(Ordering::Relaxed),
+        ..Delivery::default()
     };
     (totals, delivery)
 }

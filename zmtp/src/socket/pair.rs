@@ -48,7 +48,9 @@ impl Behaviour for PairBehaviour {
         let routing_id = announced_id(peer);
         match self.pipe {
             Some(p) if p != id => {
-                tracing::warn!(peer = %addr, "PAIR already has a peer: new connection refused");
+                if let Some(left_out) = crate::transport::loglimit::DUPLICATE_PEER.check() {
+                    tracing::warn!(peer = %addr, left_out, "PAIR already has a peer: new connection refused");
+                }
                 pipes.kick(id);
                 return Attached {
                     ignored: true,

@@ -65,11 +65,14 @@ impl Behaviour for RouterBehaviour {
         ) {
             Identified::Routed(rid) => (rid, false),
             Identified::Ignored(rid) => {
-                tracing::warn!(
-                    routing_id = %rid,
-                    peer = %addr,
-                    "duplicate routing id: new connection ignored (set router_handover to let it take over)"
-                );
+                if let Some(left_out) = crate::transport::loglimit::DUPLICATE_PEER.check() {
+                    tracing::warn!(
+                        routing_id = %rid,
+                        peer = %addr,
+                        left_out,
+                        "duplicate routing id: new connection ignored (set router_handover to let it take over)"
+                    );
+                }
                 (rid, true)
             }
             Identified::HandedOver { id: rid, previous } => {

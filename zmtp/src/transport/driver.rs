@@ -401,7 +401,9 @@ impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
             None => AuthDecision::Deny { status: 500 },
         };
         if let AuthDecision::Deny { status } = &decision {
-            tracing::warn!(peer = %conn.peer, endpoint = %conn.endpoint, status, mechanism = req.mechanism, "peer refused by the authenticator");
+            if let Some(left_out) = super::loglimit::AUTH_REFUSED.check() {
+                tracing::warn!(peer = %conn.peer, endpoint = %conn.endpoint, status, mechanism = req.mechanism, left_out, "peer refused by the authenticator");
+            }
         }
         let mut msgs_bytes = 0;
         let r = self
@@ -456,8 +458,12 @@ impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
 fn log_end(end: &DisconnectReason, conn: &Conn<'_>) {
     let (peer, endpoint) = (conn.peer, conn.endpoint);
     match end {
+        // At most one line a second per kind of error (a flood must not fill a disk); the
+        // next one says how many were left out.
         DisconnectReason::Protocol(e) => {
-            tracing::warn!(%peer, %endpoint, error = %e, "connection closed: protocol error")
+            if let Some(left_out) = super::loglimit::protocol_error(e).check() {
+                tracing::warn!(%peer, %endpoint, error = %e, left_out, "connection closed: protocol error")
+            }
         }
         DisconnectReason::Io(e) => {
             tracing::debug!(%peer, %endpoint, error = %e, "connection closed: I/O error")

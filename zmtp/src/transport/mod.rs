@@ -12,6 +12,7 @@
 //! an [`Endpoint`] variant, and its line in [`bind`] and [`connect`]. `inproc.rs` is the one
 //! transport without bytes: it relays messages between two sockets' pipes.
 
+pub(crate) mod loglimit;
 pub(crate) mod dialer;
 pub(crate) mod driver;
 pub(crate) mod inproc;

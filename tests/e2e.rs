@@ -523,3 +523,28 @@ fn worker_with_closed_stdout_keeps_serving() {
     let stderr = stderr.join().unwrap_or_default();
     assert!(!stderr.contains("panicked"), "worker panicked:\n{stderr}");
 }
+
+#[test]
+fn client_shows_progress_on_a_terminal_only() {
+    // --quiet on a terminal (a pty from script(1)): a progress line redrawn with carriage
+    // returns; into a pipe: nothing on stderr (no escape codes).
+    let (_broker, front, _back) = ephemeral_broker(1, &["--quiet-workers"]);
+    let cmd = format!("{CLIENT} --id tty --connect {front} --requests 200 --interval-ms 5 --quiet");
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .expect("script(1)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("\r") && text.contains("replies,") && text.contains("msgs/s"),
+        "no progress line on a terminal: {text:?}"
+    );
+    assert!(text.contains("tty: 200/200 replies"), "{text:?}");
+    let mut piped = our_client(
+        "piped",
+        &front,
+        &["--requests", "200", "--interval-ms", "5", "--quiet"],
+    );
+    assert_client_ok(&mut piped);
+}

@@ -3,6 +3,7 @@
 #![allow(rustdoc::invalid_html_tags)]
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -57,7 +58,8 @@ struct Args {
     /// Give up if the replies are not all in after T milliseconds.
     #[arg(long, value_name = "T", default_value_t = 10_000)]
     timeout_ms: u64,
-    /// Print only the summary.
+    /// Print only the summary (and, when stderr is a terminal, a progress line: replies so
+    /// far, rate, time left).
     #[arg(long)]
     quiet: bool,
     #[command(flatten)]
@@ -107,8 +109,15 @@ async fn main() {
     let mut bad: u64 = 0;
     let (mut retries, mut duplicates) = (0u64, 0u64);
     let mut next_send_at = tokio::time::Instant::now();
+    // --quiet on a terminal: a progress line, redrawn at most 5 times a second (never into a
+    // pipe or a file).
+    let mut progress =
+        (args.quiet && std::io::stderr().is_terminal()).then(|| Progress::new(&id, args.requests));
 
     while latencies.len() < args.requests as usize {
+        if let Some(p) = &mut progress {
+            p.show(latencies.len() as u64);
+        }
         // Send while the window has room.
         while next <= args.requests && (in_flight.len() as u64) < args.window {
             if let Some(ivl) = args.interval_ms {
@@ -187,6 +196,9 @@ async fn main() {
         tracing::info!(retries, duplicates, "requests sent again, replies ignored");
     }
 
+    if let Some(p) = &mut progress {
+        p.clear();
+    }
     let elapsed = start.elapsed();
     let got = latencies.len() as u64;
     latencies.sort();
@@ -222,6 +234,57 @@ async fn main() {
                 args.timeout_ms
             ),
         );
+    }
+}
+
+/// The progress line of `--quiet` on a terminal.
+struct Progress {
+    id: String,
+    total: u64,
+    start: Instant,
+    shown: Option<Instant>,
+}
+
+impl Progress {
+    fn new(id: &str, total: u64) -> Progress {
+        Progress {
+            id: id.to_string(),
+            total,
+            start: Instant::now(),
+            shown: None,
+        }
+    }
+
+    /// Redraws the line with `done` replies, if it was not drawn within 200 ms.
+    fn show(&mut self, done: u64) {
+        if self
+            .shown
+            .is_some_and(|t| t.elapsed() < Duration::from_millis(200))
+        {
+            return;
+        }
+        self.shown = Some(Instant::now());
+        let secs = self.start.elapsed().as_secs_f64().max(1e-9);
+        let rate = done as f64 / secs;
+        let left = if rate > 0.0 {
+            format!("{:.0} s left", (self.total - done) as f64 / rate)
+        } else {
+            "time left unknown".to_string()
+        };
+        // Carriage return, the line, erase to its end: a terminal only.
+        let _ = write!(
+            std::io::stderr(),
+            "\r{}: {done}/{} replies, {rate:.0} msgs/s, {left}\x1b[K",
+            self.id,
+            self.total
+        );
+    }
+
+    /// Erases the line (the summary follows on stdout).
+    fn clear(&mut self) {
+        if self.shown.is_some() {
+            let _ = write!(std::io::stderr(), "\r\x1b[K");
+        }
     }
 }
 

@@ -5,8 +5,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 use crypto_box::{PublicKey, SalsaBox, SecretKey};
 
 use super::{
-    field, key32, long_nonce, open_box, random_key, read_nonce, seal_box, short_nonce, Cipher,
-    Random,
+    field, key32, long_nonce, not_ready, open_box, random_key, read_nonce, seal_box, short_nonce,
+    Cipher, Random,
 };
 use crate::protocol::codec::OutBuf;
 use crate::protocol::command::Command;
@@ -139,6 +139,16 @@ impl CurveClient {
     }
 }
 
+impl CurveClient {
+    /// The connection's cipher, once the handshake is done.
+    fn cipher(&mut self) -> Result<&mut Cipher, ProtocolError> {
+        match &mut self.state {
+            State::Ready(c) => Ok(c),
+            _ => Err(not_ready()),
+        }
+    }
+}
+
 impl Mechanism for CurveClient {
     fn name(&self) -> [u8; 20] {
         MECHANISM_CURVE
@@ -203,32 +213,5 @@ impl Mechanism for CurveClient {
         }
     }
 
-    fn transforms_frames(&self) -> bool {
-        true
-    }
-
-    fn frame_overhead(&self) -> usize {
-        super::MESSAGE_OVERHEAD
-    }
-
-    fn seal(&mut self, frame: Frame) -> Result<Frame, ProtocolError> {
-        match &mut self.state {
-            State::Ready(c) => c.seal(frame),
-            _ => Err(not_ready()),
-        }
-    }
-
-    fn open(&mut self, frame: Frame) -> Result<Frame, ProtocolError> {
-        match &mut self.state {
-            State::Ready(c) => c.open(frame),
-            _ => Err(not_ready()),
-        }
-    }
-}
-
-/// A frame to seal or open before the handshake is done (the session never asks for one).
-pub(crate) fn not_ready() -> ProtocolError {
-    ProtocolError::UnexpectedCommand {
-        name: PeerText::new(b"(MESSAGE before READY)"),
-    }
+    super::sealed_traffic!();
 }

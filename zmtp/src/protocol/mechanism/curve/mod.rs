@@ -238,6 +238,37 @@ impl Cipher {
     }
 }
 
+/// The per-frame half of [`crate::protocol::mechanism::Mechanism`], the same for both sides:
+/// every frame through the connection's [`Cipher`] once the handshake is done. The side gives
+/// it with a `cipher(&mut self) -> Result<&mut Cipher, ProtocolError>` method.
+macro_rules! sealed_traffic {
+    () => {
+        fn transforms_frames(&self) -> bool {
+            true
+        }
+
+        fn frame_overhead(&self) -> usize {
+            super::MESSAGE_OVERHEAD
+        }
+
+        fn seal(&mut self, frame: Frame) -> Result<Frame, ProtocolError> {
+            self.cipher()?.seal(frame)
+        }
+
+        fn open(&mut self, frame: Frame) -> Result<Frame, ProtocolError> {
+            self.cipher()?.open(frame)
+        }
+    };
+}
+pub(crate) use sealed_traffic;
+
+/// A frame to seal or open before the handshake is done (the session never asks for one).
+pub(crate) fn not_ready() -> ProtocolError {
+    ProtocolError::UnexpectedCommand {
+        name: PeerText::new(b"(MESSAGE before READY)"),
+    }
+}
+
 /// The short nonce at `data[at..at + 8]` (the caller has checked the length).
 pub(crate) fn read_nonce(data: &[u8], at: usize) -> u64 {
     let mut n = [0u8; 8];

@@ -7,9 +7,9 @@ use crypto_box::{PublicKey, SalsaBox, SecretKey};
 use crypto_secretbox::aead::KeyInit;
 use crypto_secretbox::XSalsa20Poly1305;
 
-use super::client::not_ready;
 use super::{
-    key32, long_nonce, open_box, random_key, read_nonce, seal_box, short_nonce, Cipher, Random,
+    key32, long_nonce, not_ready, open_box, random_key, read_nonce, seal_box, short_nonce, Cipher,
+    Random,
 };
 use crate::protocol::codec::OutBuf;
 use crate::protocol::command::Command;
@@ -220,6 +220,16 @@ impl CurveServer {
     }
 }
 
+impl CurveServer {
+    /// The connection's cipher, once the handshake is done.
+    fn cipher(&mut self) -> Result<&mut Cipher, ProtocolError> {
+        match &mut self.state {
+            State::Ready(c) => Ok(c),
+            _ => Err(not_ready()),
+        }
+    }
+}
+
 impl Mechanism for CurveServer {
     fn name(&self) -> [u8; 20] {
         MECHANISM_CURVE
@@ -283,25 +293,5 @@ impl Mechanism for CurveServer {
         }
     }
 
-    fn transforms_frames(&self) -> bool {
-        true
-    }
-
-    fn frame_overhead(&self) -> usize {
-        super::MESSAGE_OVERHEAD
-    }
-
-    fn seal(&mut self, frame: Frame) -> Result<Frame, ProtocolError> {
-        match &mut self.state {
-            State::Ready(c) => c.seal(frame),
-            _ => Err(not_ready()),
-        }
-    }
-
-    fn open(&mut self, frame: Frame) -> Result<Frame, ProtocolError> {
-        match &mut self.state {
-            State::Ready(c) => c.open(frame),
-            _ => Err(not_ready()),
-        }
-    }
+    super::sealed_traffic!();
 }

@@ -71,3 +71,15 @@ fn handshake() {
 fn plain_handshake() {
     replay("plain_handshake", checks::plain_handshake);
 }
+
+#[cfg(feature = "curve")]
+#[test]
+fn curve_handshake() {
+    replay("curve_handshake", checks::curve_handshake);
+}
+
+#[cfg(feature = "curve")]
+#[test]
+fn curve_message() {
+    replay("curve_message", checks::curve_message);
+}

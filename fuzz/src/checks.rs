@@ -669,12 +669,12 @@ pub use curve::{curve_handshake, curve_message};
 ///   a [`FrameDecoder`]), not before.
 /// - After the handshake the model is exact: it mirrors the receiver's framing with its own
 ///   [`FrameDecoder`] and decides each frame as CURVE does (not a MESSAGE: unexpected command;
-///   under 33 bytes: malformed; nonce not above the last: `NonceNotIncreasing`; not one of the
+///   under 33 bytes: malformed; nonce not above the last: `NonceNotIncreasing`; above the next:
+///   `NonceSkipped`; not one of the
 ///   sender's MESSAGEs byte for byte: `BadBox`; else the frame the sender sealed, through the
 ///   MAXMSGSIZE checks), so the result, the events and the unread bytes must all be the model's.
-///   A MESSAGE that skips nonces is accepted, as in libzmq (the check is "greater than the
-///   last", not "the next"): so the model follows reordering, and while no nonce has been
-///   skipped every message must also equal the next one sent.
+///   A MESSAGE that skips nonces is refused (stricter than libzmq, as RFC 26 asks), so every
+///   message must also equal the next one sent.
 #[cfg(feature = "curve")]
 mod curve {
     use std::cell::Cell;
@@ -1094,6 +1094,13 @@ mod curve {
                 return Err(CryptoError::NonceNotIncreasing {
                     nonce,
                     last: self.last,
+                }
+                .into());
+            }
+            if nonce != self.last + 1 {
+                return Err(CryptoError::NonceSkipped {
+                    nonce,
+                    expected: self.last + 1,
                 }
                 .into());
             }

@@ -126,6 +126,14 @@ pub enum CryptoError {
         /// The last one accepted.
         last: u64,
     },
+    /// A short nonce greater than the next one: MESSAGEs were dropped or reordered on the
+    /// way (RFC 26: the nonces must increment correctly; every libzmq sends them one by one).
+    NonceSkipped {
+        /// The nonce received.
+        nonce: u64,
+        /// The one expected.
+        expected: u64,
+    },
     /// The cookie or the vouch names other keys than this connection's.
     KeyMismatch(&'static str),
     /// Our own short nonces are used up (2^64 - 2 boxes sent on one connection).
@@ -139,6 +147,10 @@ impl fmt::Display for CryptoError {
             CryptoError::NonceNotIncreasing { nonce, last } => write!(
                 f,
                 "CURVE: nonce {nonce} is not greater than the last one, {last} (replayed?)"
+            ),
+            CryptoError::NonceSkipped { nonce, expected } => write!(
+                f,
+                "CURVE: nonce {nonce} where {expected} was due (messages dropped or reordered?)"
             ),
             CryptoError::KeyMismatch(what) => write!(f, "CURVE: {what}"),
             CryptoError::NonceExhausted => f.write_str("CURVE: our nonces are used up"),

@@ -121,7 +121,8 @@ pub(crate) fn key32(b: &[u8]) -> [u8; 32] {
 }
 
 /// The traffic phase of a CURVE connection: MESSAGE boxes under the connection's key
-/// (C′ with s′, or S′ with c′), with a short nonce that strictly increases each way.
+/// (C′ with s′, or S′ with c′), with a short nonce that goes up by one each way (a replayed,
+/// dropped or reordered MESSAGE ends the connection).
 pub struct Cipher {
     key: SalsaBox,
     seal_prefix: &'static [u8; 16],
@@ -216,6 +217,16 @@ impl Cipher {
             return Err(CryptoError::NonceNotIncreasing {
                 nonce: n,
                 last: self.peer_nonce,
+            }
+            .into());
+        }
+        // Stricter than libzmq (which takes any greater nonce), as RFC 26 asks: a gap means
+        // MESSAGEs were dropped or reordered on the way, which could turn one message into
+        // another (its last frame first: a shorter message).
+        if n != self.peer_nonce + 1 {
+            return Err(CryptoError::NonceSkipped {
+                nonce: n,
+                expected: self.peer_nonce + 1,
             }
             .into());
         }
@@ -519,6 +530,17 @@ pub(crate) mod tests {
             let e = s.server.open(frame_of(b)).unwrap_err();
             assert!(matches!(e, ProtocolError::Crypto(_)), "byte {at}: {e:?}");
         }
+        // A skipped nonce (a MESSAGE dropped or held back on the way) is refused too.
+        let mut s = shake(false);
+        let _dropped = s.client.seal(frame(true, false, b"first")).unwrap();
+        let second = s.client.seal(frame(false, false, b"second")).unwrap();
+        assert_eq!(
+            s.server.open(second),
+            Err(ProtocolError::Crypto(CryptoError::NonceSkipped {
+                nonce: 4,
+                expected: 3
+            }))
+        );
         // The client's boxes do not open as the server's: prefixes differ per direction.
         let mut s = shake(false);
         let m = s.client.seal(frame(false, false, b"x")).unwrap();

@@ -12,13 +12,13 @@
 //! an [`Endpoint`] variant, and its line in [`bind`] and [`connect`]. `inproc.rs` is the one
 //! transport without bytes: it relays messages between two sockets' pipes.
 
-pub(crate) mod loglimit;
 pub(crate) mod dialer;
 pub(crate) mod driver;
 pub(crate) mod inproc;
 #[cfg(unix)]
 pub(crate) mod ipc;
 pub(crate) mod listener;
+pub(crate) mod loglimit;
 pub(crate) mod recv_bufs;
 pub(crate) mod stream;
 pub(crate) mod tcp;

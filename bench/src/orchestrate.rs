@@ -31,10 +31,13 @@ pub const THR_ONLY: &[&str] = &["ours-batch"];
 /// figures are the ceiling there too).
 pub const NO_SOCKETS: &[&str] = &["raw"];
 /// Brokers in the broker cell. `ours` is the repo's `broker` binary (skipped if not built);
-/// `ours-proxy` is a two-task proxy on the zmtp crate written in this bench.
+/// `ours-proxy` is a two-task proxy on the zmtp crate written in this bench; `ours-lossy` is the
+/// `broker` binary with `--proxy` (zmq_proxy semantics, no redelivery), `ours` its default,
+/// reliable mode.
 pub const ALL_BROKERS: &[&str] = &[
     "libzmq",
     "ours",
+    "ours-lossy",
     "ours-proxy",
     "zmqrs",
     "omq",
@@ -711,7 +714,7 @@ fn wait_listening(port: u16, timeout: Duration) -> Result<(), String> {
 }
 
 fn start_broker(kind: &str, cfg: &Cfg) -> Result<(Proc, String, String), String> {
-    if kind == "ours" {
+    if kind == "ours" || kind == "ours-lossy" {
         let bin = cfg
             .broker_bin
             .clone()
@@ -722,12 +725,13 @@ fn start_broker(kind: &str, cfg: &Cfg) -> Result<(Proc, String, String), String>
             format!("tcp://127.0.0.1:{pf}"),
             format!("tcp://127.0.0.1:{pb}"),
         );
-        let p = Proc::spawn(
-            "ours broker",
-            Command::new(bin)
-                .args(["--workers", "0", "--frontend", &fe, "--backend", &be])
-                .env("RUST_LOG", "warn"),
-        );
+        let mut cmd = Command::new(bin);
+        cmd.args(["--workers", "0", "--frontend", &fe, "--backend", &be])
+            .env("RUST_LOG", "warn");
+        if kind == "ours-lossy" {
+            cmd.arg("--proxy");
+        }
+        let p = Proc::spawn(&format!("{kind} broker"), &mut cmd);
         wait_listening(pf, Duration::from_secs(10))?;
         wait_listening(pb, Duration::from_secs(10))?;
         return Ok((p, fe, be));

@@ -209,6 +209,7 @@ impl Message {
     }
 
     /// Attaches the connection's metadata (on receipt).
+    #[cfg(feature = "tokio")]
     pub(crate) fn set_metadata(&mut self, meta: Arc<PeerMetadata>) {
         self.meta = Some(meta);
     }

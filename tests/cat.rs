@@ -14,7 +14,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use agent::{hex, Agent};
-use common::{Proc, STEP};
+use common::{Proc, TempFile, STEP};
 use zmtp::curve::KeyPair;
 
 const CAT: &str = env!("CARGO_BIN_EXE_zmtp-cat");
@@ -552,27 +552,6 @@ fn py_curve_client(server: &KeyPair, me: &KeyPair) -> String {
         hex(&me.secret),
         hex(&me.public)
     )
-}
-
-/// A file in the temp dir holding `text`, removed when dropped.
-struct TempFile(std::path::PathBuf);
-
-impl TempFile {
-    fn new(name: &str, text: &str) -> TempFile {
-        let path = std::env::temp_dir().join(format!("zmtp-cat-{}-{name}", std::process::id()));
-        std::fs::write(&path, text).unwrap();
-        TempFile(path)
-    }
-
-    fn path(&self) -> &str {
-        self.0.to_str().unwrap()
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
 }
 
 /// Waits (bounded) for a WARN line on `p`'s stderr; returns it.

@@ -48,27 +48,6 @@ fn py_curve(name: &str, args: &[&str], server_key: Option<&str>, secret: Option<
     py_env(name, args, &env)
 }
 
-/// A file in the temp dir holding `text`, removed when dropped.
-struct TempFile(PathBuf);
-
-impl TempFile {
-    fn new(name: &str, text: &str) -> TempFile {
-        let path = std::env::temp_dir().join(format!("zmtp-sec-{}-{name}", std::process::id()));
-        std::fs::write(&path, text).unwrap();
-        TempFile(path)
-    }
-
-    fn path(&self) -> &str {
-        self.0.to_str().unwrap()
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 /// Waits (bounded) for a stderr line of `p` holding every one of `needles`; returns it.
 fn stderr_line(p: &Proc, needles: &[&str]) -> String {
     let deadline = Instant::now() + STEP;

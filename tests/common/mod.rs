@@ -441,3 +441,25 @@ pub fn free_port() -> u16 {
 pub fn port_of(ep: &str) -> &str {
     ep.rsplit(':').next().unwrap()
 }
+
+/// A file in the temp dir holding `text` (its name made unique by the process id and `name`),
+/// removed when dropped.
+pub struct TempFile(PathBuf);
+
+impl TempFile {
+    pub fn new(name: &str, text: &str) -> TempFile {
+        let path = std::env::temp_dir().join(format!("zmtp-test-{}-{name}", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        TempFile(path)
+    }
+
+    pub fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}

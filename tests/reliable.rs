@@ -330,3 +330,20 @@ fn the_broker_shows_what_it_does_in_stats_lines_and_metrics() {
         thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn requests_before_any_worker_wait_for_one() {
+    // The default mode keeps the promise of the old one: a request that comes before any
+    // worker is connected waits, and is answered once one comes.
+    let (b, front, back) = ephemeral_broker(0, &[]);
+    let mut c = our_client(
+        "early",
+        &front,
+        &["--requests", "50", "--window", "10", "--quiet"],
+    );
+    thread::sleep(Duration::from_millis(500));
+    assert!(c.running(), "the client finished without a worker");
+    let _w = our_worker("late", &back);
+    assert_client_ok(&mut c);
+    assert!(!b.stderr().contains("request dropped"));
+}

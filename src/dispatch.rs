@@ -21,10 +21,11 @@
 //! hung worker still has them to work through); among those, the one holding the fewest, and
 //! among equals the one that waited longest.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use rustc_hash::FxHashMap;
 use zmtp::Message;
 
 /// The rules' settings.
@@ -125,23 +126,17 @@ struct Worker {
     warned_out_of_order: bool,
 }
 
-impl Worker {
-    fn key(&self, slot: usize) -> (usize, u64, usize) {
-        (self.fifo.len(), self.stamp, slot)
-    }
-}
-
 /// The rules' state. See the module docs.
 pub struct Dispatcher {
     cfg: Config,
-    /// Requests not yet answered (nor dropped), by sequence number.
-    requests: HashMap<u64, Request>,
+    /// Requests not yet answered (nor dropped), by sequence number (our own counter: FxHash,
+    /// no need for SipHash's defence against chosen keys).
+    requests: FxHashMap<u64, Request>,
     /// Requests waiting for a worker, oldest first (taken-back ones go first).
     queue: VecDeque<u64>,
     workers: Vec<Option<Worker>>,
-    by_id: HashMap<Bytes, usize>,
-    /// Workers with room: (requests held, last dispatch stamp, slot).
-    ready: BTreeSet<(usize, u64, usize)>,
+    /// Workers by routing id: ids the peers chose, so SipHash (std's default).
+    by_id: std::collections::HashMap<Bytes, usize>,
     next_seq: u64,
     next_stamp: u64,
     totals: Totals,
@@ -156,11 +151,10 @@ impl Dispatcher {
                 credit: cfg.credit.max(1),
                 ..cfg
             },
-            requests: HashMap::new(),
+            requests: FxHashMap::default(),
             queue: VecDeque::new(),
             workers: Vec::new(),
-            by_id: HashMap::new(),
-            ready: BTreeSet::new(),
+            by_id: std::collections::HashMap::new(),
             next_seq: 0,
             next_stamp: 0,
             totals: Totals::default(),
@@ -240,14 +234,12 @@ impl Dispatcher {
                 self.workers.len() - 1
             }
         };
-        let w = Worker {
+        self.workers[slot] = Some(Worker {
             id: id.clone(),
             fifo: VecDeque::new(),
             stamp: 0,
             warned_out_of_order: false,
-        };
-        self.ready.insert(w.key(slot));
-        self.workers[slot] = Some(w);
+        });
         self.by_id.insert(id, slot);
     }
 
@@ -259,7 +251,6 @@ impl Dispatcher {
         let Some(w) = self.workers[slot].take() else {
             return;
         };
-        self.ready.remove(&w.key(slot));
         for e in w.fifo.into_iter().rev().filter(|e| e.live) {
             self.take_back(e.seq, &w.id, Reason::WorkerGone);
         }
@@ -295,7 +286,10 @@ impl Dispatcher {
     /// a worker has room. Call until `None`.
     pub fn dispatch(&mut self, now: Instant) -> Option<Message> {
         loop {
-            let &(held, stamp, slot) = self.ready.first()?;
+            if self.queue.is_empty() {
+                return None;
+            }
+            let slot = self.pick()?;
             let seq = self.queue.pop_front()?;
             let Some(r) = self.requests.get_mut(&seq) else {
                 continue; // answered meanwhile
@@ -303,9 +297,8 @@ impl Dispatcher {
             r.sends += 1;
             let mut out = r.msg.clone();
             let client = r.client.clone();
-            self.ready.remove(&(held, stamp, slot));
             let Some(w) = self.workers[slot].as_mut() else {
-                // Not reached: `ready` holds connected workers only.
+                // Not reached: `pick` gives connected workers only.
                 self.queue.push_front(seq);
                 return None;
             };
@@ -318,11 +311,23 @@ impl Dispatcher {
             });
             self.next_stamp += 1;
             w.stamp = self.next_stamp;
-            if w.fifo.len() < self.cfg.credit {
-                self.ready.insert(w.key(slot));
-            }
             return Some(out);
         }
+    }
+
+    /// The worker to send to: among those holding fewer than the credit, the one holding the
+    /// fewest, and among those the one that waited longest. A scan: brokers have tens of
+    /// workers, where it costs less than keeping them ordered.
+    fn pick(&self) -> Option<usize> {
+        let mut best: Option<(usize, u64, usize)> = None;
+        for (slot, w) in self.workers.iter().enumerate() {
+            let Some(w) = w else { continue };
+            let key = (w.fifo.len(), w.stamp, slot);
+            if key.0 < self.cfg.credit && best.is_none_or(|b| key < b) {
+                best = Some(key);
+            }
+        }
+        best.map(|(_, _, slot)| slot)
     }
 
     /// A reply from the backend, `[worker, client, body...]`: the reply to hand to the frontend
@@ -336,7 +341,6 @@ impl Dispatcher {
             return None;
         };
         let w = self.workers[slot].as_mut()?;
-        let old_key = w.key(slot);
         let at = match (&client, w.fifo.front()) {
             (Some(c), Some(head)) if head.client == c => Some(0),
             (Some(c), Some(_)) => {
@@ -357,12 +361,6 @@ impl Dispatcher {
             return None;
         };
         let entry = w.fifo.remove(at)?;
-        let had_room = old_key.0 < self.cfg.credit;
-        let new_key = w.key(slot);
-        if had_room {
-            self.ready.remove(&old_key);
-        }
-        self.ready.insert(new_key);
         if !entry.live {
             self.totals.late_replies += 1;
             return None;
@@ -567,7 +565,8 @@ mod tests {
     mod prop {
         use super::*;
         use proptest::prelude::*;
-        use std::collections::HashSet;
+        use std::collections::hash_map::Entry as MapEntry;
+        use std::collections::{HashMap, HashSet};
 
         #[derive(Debug, Clone)]
         enum Op {
@@ -631,7 +630,7 @@ mod tests {
                             d.request(now, Message::from_frames([format!("c{c}"), b]));
                         }
                         Op::Join(w) => {
-                            if let std::collections::hash_map::Entry::Vacant(v) = held.entry(w) {
+                            if let MapEntry::Vacant(v) = held.entry(w) {
                                 v.insert(VecDeque::new());
                                 d.worker_joined(format!("w{w}").into());
                             }

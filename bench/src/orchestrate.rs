@@ -745,8 +745,20 @@ fn start_broker(kind: &str, cfg: &Cfg) -> Result<(Proc, String, String), String>
     Ok((p, fe, be))
 }
 
-pub const BROKER_CASES: &[(usize, usize)] = &[(4, 100), (1, 1)];
-pub const BROKER_WORKERS: usize = 4;
+/// The broker cell's cases: (clients, window per client, workers). 4 x 100 and 1 x 1 over 4
+/// workers as before; 16 clients x window 10 (many clients); 4 x 100 over 64 workers (many
+/// workers: the dispatcher's choice of worker, per request).
+pub const BROKER_CASES: &[(usize, usize, usize)] =
+    &[(4, 100, 4), (1, 1, 4), (16, 10, 4), (4, 100, 64)];
+
+/// The case's name in the samples and the report: `CxW`, and `-Nw` when not 4 workers.
+pub fn broker_case(clients: usize, window: usize, workers: usize) -> String {
+    if workers == 4 {
+        format!("{clients}x{window}")
+    } else {
+        format!("{clients}x{window}-{workers}w")
+    }
+}
 pub const BROKER_SIZE: usize = 64;
 
 fn broker_total(clients: usize, window: usize, scale: f64) -> usize {
@@ -759,12 +771,13 @@ fn run_broker(
     cfg: &Cfg,
     clients: usize,
     window: usize,
+    workers: usize,
     total: usize,
 ) -> Result<Metrics, String> {
     let (b, fe, be) = start_broker(kind, cfg)?;
     let mut w = Proc::role(
         "libzmq workers",
-        &[s("libzmq"), s("broker-workers"), be, s(BROKER_WORKERS)],
+        &[s("libzmq"), s("broker-workers"), be, s(workers)],
     );
     w.expect("READY", Duration::from_secs(20))?;
     let warm = (total / 10).max(clients * window);
@@ -899,15 +912,15 @@ pub fn main(args: &[String]) {
             }
         }
         if has("broker") {
-            for &(clients, window) in BROKER_CASES {
+            for &(clients, window, workers) in BROKER_CASES {
                 let total = broker_total(clients, window, cfg.scale);
-                let case = format!("{clients}x{window}");
+                let case = broker_case(clients, window, workers);
                 for kind in &cfg.brokers {
                     record(
                         "broker",
                         &case,
                         kind,
-                        run_broker(kind, &cfg, clients, window, total),
+                        run_broker(kind, &cfg, clients, window, workers, total),
                     );
                 }
             }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::orchestrate::{Cfg, Sample, BROKER_CASES};
+use crate::orchestrate::{broker_case, Cfg, Sample, BROKER_CASES};
 
 pub fn median(mut v: Vec<f64>) -> Option<f64> {
     if v.is_empty() {
@@ -271,14 +271,19 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
             "ours-proxy"
         };
         o.push_str(&format!(
-            "### Broker: libzmq clients → broker → 4 libzmq echo workers, 64 B (ratios use \
+            "### Broker: libzmq clients → broker → libzmq echo workers (4 unless said), 64 B (ratios use \
              `{ours}`, the broker binary's default mode, which loses no request; `ours-lossy` is \
              the same binary with `--proxy` and `ours-proxy` a two-task zmtp proxy, both counted \
              as ours, not as others)\n\n"
         ));
         let mut rows = Vec::new();
-        for &(c, w) in BROKER_CASES {
-            let case = format!("{c}x{w}");
+        for &(c, w, n) in BROKER_CASES {
+            let case = broker_case(c, w, n);
+            let workers = if n == 4 {
+                String::new()
+            } else {
+                format!(", {n} workers")
+            };
             for (l, k, hb) in [
                 ("req/s", "req_per_s", true),
                 ("p50 µs", "p50_us", false),
@@ -287,7 +292,7 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
                 ("broker CPU s / M req", "broker_cpu_s_per_M", false),
             ] {
                 rows.push(Row {
-                    label: format!("{c} client(s) x window {w}: {l}"),
+                    label: format!("{c} client(s) x window {w}{workers}: {l}"),
                     cell: "broker",
                     case: case.clone(),
                     metric: k,

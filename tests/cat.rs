@@ -461,7 +461,7 @@ fn cat_plain_server_and_client_with_pyzmq() {
         ],
     );
     let line = bad.line("nothing", STEP);
-    assert!(line.starts_with("nothing sent=1"), "{line}");
+    assert!(line.starts_with("nothing sent="), "{line}");
     let mut a = Agent::spawn("plain-reqs");
     a.ok(&format!(
         "sock good REQ plain_username={} plain_password={}",
@@ -592,7 +592,7 @@ fn cat_curve_server_with_pyzmq_clients() {
             env,
         );
         let line = p.line("nothing", STEP);
-        assert!(line.starts_with("nothing sent=1"), "{line}");
+        assert!(line.starts_with("nothing sent="), "{line}");
     };
     shut_out("wrong", &[("PEER_CURVE_SERVER_KEY", &wrong)]);
     shut_out("null", &[]);

@@ -169,7 +169,10 @@ fn broker_curve_serves_pyzmq_and_our_clients_through_spawned_workers() {
         None,
     );
     for p in [&null, &wrong] {
-        assert!(p.line("nothing", STEP).starts_with("nothing sent=1"));
+        // Whether libzmq took the request (sent=1) or not in the moment its pipe was down
+        // after the failed handshake (sent=0, under load), nothing came back.
+        let line = p.line("nothing", STEP);
+        assert!(line.starts_with("nothing sent="), "{line}");
     }
     let mut plain = our_client(
         "plain",
@@ -237,7 +240,7 @@ fn broker_curve_clients_allow_list_shuts_out_the_unlisted_with_a_warn_line() {
         None,
     );
     let nothing = out.line("nothing", STEP);
-    assert!(nothing.starts_with("nothing sent=1"), "{nothing}");
+    assert!(nothing.starts_with("nothing sent="), "{nothing}");
     assert!(nothing.contains("HANDSHAKE_FAILED_AUTH"), "{nothing}");
     let warn = stderr_line(&broker, &["WARN", &format!("tcp://127.0.0.1:{src}")]);
     assert!(warn.contains("refused"), "{warn}");

@@ -103,6 +103,7 @@ async fn main() {
     let mut in_flight: HashMap<u64, Instant> = HashMap::new();
     // With --retry-ms: (when to send again, request number), in send order.
     let mut resend: VecDeque<(tokio::time::Instant, u64)> = VecDeque::new();
+    // With --retry-ms: the requests answered, so that a second reply is told from a bad one.
     let mut answered: HashSet<u64> = HashSet::new();
     let mut latencies: Vec<Duration> = Vec::with_capacity(args.requests as usize);
     let mut next: u64 = 1;
@@ -173,7 +174,9 @@ async fn main() {
         match check_reply(&reply, args.size) {
             Some(k) => match in_flight.remove(&k) {
                 Some(sent_at) => {
-                    answered.insert(k);
+                    if retry.is_some() {
+                        answered.insert(k);
+                    }
                     latencies.push(sent_at.elapsed());
                     if !args.quiet {
                         zmtp_demo::outln!("{id} received: request #{k}");

@@ -158,6 +158,20 @@ fn size_label(n: usize) -> String {
     }
 }
 
+/// One row per message size of a cell's throughput runs, for `metric` (higher is better).
+fn size_rows(cell: &'static str, sizes: &[usize], metric: &'static str) -> Vec<Row<'static>> {
+    sizes
+        .iter()
+        .map(|&z| Row {
+            label: size_label(z),
+            cell,
+            case: z.to_string(),
+            metric,
+            higher_better: true,
+        })
+        .collect()
+}
+
 /// The CPU rows of a cell's 16 B throughput runs: sender + receiver, sender, receiver.
 fn cpu_rows(cell: &'static str) -> Vec<Row<'static>> {
     [
@@ -220,30 +234,10 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
 
     if have("thr") {
         o.push_str("### Throughput, DEALER → ROUTER, one-way (msgs/s; higher is better)\n\n");
-        let rows: Vec<Row> = cfg
-            .sizes
-            .iter()
-            .map(|&z| Row {
-                label: size_label(z),
-                cell: "thr",
-                case: z.to_string(),
-                metric: "msgs_per_s",
-                higher_better: true,
-            })
-            .collect();
+        let rows = size_rows("thr", &cfg.sizes, "msgs_per_s");
         table(&mut o, &m, &impls, "ours", not_others, &rows);
         o.push_str("### Throughput (MB/s of payload, 10^6 B; higher is better)\n\n");
-        let rows: Vec<Row> = cfg
-            .sizes
-            .iter()
-            .map(|&z| Row {
-                label: size_label(z),
-                cell: "thr",
-                case: z.to_string(),
-                metric: "mb_per_s",
-                higher_better: true,
-            })
-            .collect();
+        let rows = size_rows("thr", &cfg.sizes, "mb_per_s");
         table(&mut o, &m, &impls, "ours", not_others, &rows);
         if cfg.sizes.contains(&16) {
             o.push_str(
@@ -350,18 +344,7 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
         .collect();
     if have("push") {
         o.push_str("### Throughput, PUSH → PULL, one-way (msgs/s; higher is better)\n\n");
-        let rows = |metric: &'static str| -> Vec<Row<'static>> {
-            cfg.push_sizes
-                .iter()
-                .map(|&z| Row {
-                    label: size_label(z),
-                    cell: "push",
-                    case: z.to_string(),
-                    metric,
-                    higher_better: true,
-                })
-                .collect()
-        };
+        let rows = |metric: &'static str| size_rows("push", &cfg.push_sizes, metric);
         table(&mut o, &m, &socks, "ours", not_others, &rows("msgs_per_s"));
         o.push_str("### Throughput, PUSH → PULL (MB/s of payload, 10^6 B; higher is better)\n\n");
         table(&mut o, &m, &socks, "ours", not_others, &rows("mb_per_s"));
@@ -411,18 +394,7 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
         table(&mut o, &m, &socks, "ours", not_others, &rows);
     }
     if have("ipc") {
-        let thr_rows = |metric: &'static str| -> Vec<Row<'static>> {
-            cfg.ipc_sizes
-                .iter()
-                .map(|&z| Row {
-                    label: size_label(z),
-                    cell: "ipc",
-                    case: z.to_string(),
-                    metric,
-                    higher_better: true,
-                })
-                .collect()
-        };
+        let thr_rows = |metric: &'static str| size_rows("ipc", &cfg.ipc_sizes, metric);
         o.push_str(
             "### Throughput over ipc:// (Unix domain sockets), DEALER → ROUTER, one-way \
              (msgs/s; higher is better; raw = std UnixStream)\n\n",
@@ -461,18 +433,7 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
             .copied()
             .chain(std::iter::once(INPROC_CEILING))
             .collect();
-        let rows = |metric: &'static str| -> Vec<Row<'static>> {
-            cfg.inproc_sizes
-                .iter()
-                .map(|&z| Row {
-                    label: size_label(z),
-                    cell: "inproc",
-                    case: z.to_string(),
-                    metric,
-                    higher_better: true,
-                })
-                .collect()
-        };
+        let rows = |metric: &'static str| size_rows("inproc", &cfg.inproc_sizes, metric);
         o.push_str(&format!(
             "### Throughput over inproc://, DEALER → ROUTER, one-way, sender and receiver in one \
              process (msgs/s; higher is better; ceiling `{INPROC_CEILING}` = bounded \
@@ -550,18 +511,7 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
             .filter(|i| !crate::orchestrate::THR_ONLY.contains(&i.as_str()))
             .cloned()
             .collect();
-        let rows = |metric: &'static str| -> Vec<Row<'static>> {
-            cfg.curve_sizes
-                .iter()
-                .map(|&z| Row {
-                    label: size_label(z),
-                    cell: "curve",
-                    case: z.to_string(),
-                    metric,
-                    higher_better: true,
-                })
-                .collect()
-        };
+        let rows = |metric: &'static str| size_rows("curve", &cfg.curve_sizes, metric);
         o.push_str(
             "### Throughput with CURVE, DEALER → ROUTER (the ROUTER the CURVE server), one-way \
              (msgs/s; higher is better; libzmq = pyzmq's wheel, 4.3.5 with libsodium)\n\n",

@@ -7,7 +7,10 @@
 //! - `inproc://name` (sockets of this process: messages handed over as they are);
 //! - `ipc:///tmp/feed.sock` (a Unix domain socket; Unix only), `ipc://@feed` (Linux's abstract
 //!   namespace: no file), `ipc://*` (bind only: a fresh path in the temporary directory). A
-//!   path longer than a Unix socket address holds is an error, not a truncation.
+//!   path longer than a Unix socket address holds is an error, not a truncation. Parsing
+//!   accepts them in every build; binding or connecting one needs the `ipc` feature (on by
+//!   default): without it, `Socket::bind` and `Socket::connect` refuse it with an
+//!   [`EndpointError`] that says so.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -163,10 +166,29 @@ fn parse_source(src: &str) -> Result<SocketAddr, &'static str> {
     Ok(SocketAddr::new(ip, 0))
 }
 
+/// Why an `ipc://` endpoint cannot be bound or connected in this build.
+#[cfg(all(feature = "tokio", not(all(unix, feature = "ipc"))))]
+pub(crate) const IPC_UNAVAILABLE: &str =
+    "ipc is not in this build: it needs the zmtp crate's `ipc` feature (on by default)";
+
 #[cfg(feature = "tokio")]
 impl Endpoint {
-    /// Refuses what can only be bound: `ipc://*`, a TCP port 0 (libzmq: EINVAL).
+    /// Refuses a transport this build does not have (`ipc://` without the `ipc` feature).
+    fn check_transport(&self) -> Result<(), EndpointError> {
+        #[cfg(not(feature = "ipc"))]
+        if let Endpoint::Ipc { .. } = self {
+            return Err(EndpointError {
+                input: self.to_string(),
+                reason: IPC_UNAVAILABLE,
+            });
+        }
+        Ok(())
+    }
+
+    /// Refuses what can only be bound: `ipc://*`, a TCP port 0 (libzmq: EINVAL); and a
+    /// transport this build does not have.
     pub(crate) fn check_connectable(&self) -> Result<(), EndpointError> {
+        self.check_transport()?;
         let reason = match self {
             Endpoint::Ipc { path } if path == "*" => "ipc://* can only be bound",
             Endpoint::Tcp { port: 0, .. } => "port 0 (any) can only be bound",
@@ -178,8 +200,10 @@ impl Endpoint {
         })
     }
 
-    /// Refuses what can only be connected: a source address (`tcp://SOURCE;HOST:PORT`).
+    /// Refuses what can only be connected: a source address (`tcp://SOURCE;HOST:PORT`); and a
+    /// transport this build does not have.
     pub(crate) fn check_bindable(&self) -> Result<(), EndpointError> {
+        self.check_transport()?;
         match self {
             Endpoint::Tcp {
                 source: Some(_), ..

@@ -55,7 +55,7 @@ async fn unbind_closes_the_listener_and_its_connections() {
     pull.close().await;
 
     // ipc: unbinding by the endpoint as written removes the socket file.
-    #[cfg(unix)]
+    #[cfg(all(unix, feature = "ipc"))]
     {
         let path = std::env::temp_dir().join(format!("zmtp-unbind-{}.sock", std::process::id()));
         let ep = format!("ipc://{}", path.display());

@@ -15,7 +15,7 @@
 pub(crate) mod dialer;
 pub(crate) mod driver;
 pub(crate) mod inproc;
-#[cfg(unix)]
+#[cfg(all(unix, feature = "ipc"))]
 pub(crate) mod ipc;
 pub(crate) mod listener;
 pub(crate) mod loglimit;
@@ -52,12 +52,14 @@ pub(crate) fn bind(
     match ep {
         Endpoint::Tcp { .. } => listener::bind::<tcp::Tcp>(link, ep),
         Endpoint::Inproc { .. } => inproc::bind(link, ep),
-        #[cfg(unix)]
+        #[cfg(all(unix, feature = "ipc"))]
         Endpoint::Ipc { .. } => listener::bind::<ipc::Ipc>(link, ep),
-        #[cfg(not(unix))]
+        // Refused before this by `Endpoint::check_bindable` (feature off) or when parsed (not
+        // Unix); kept as an error, not a panic.
+        #[cfg(not(all(unix, feature = "ipc")))]
         Endpoint::Ipc { .. } => Err(io::Error::new(
             io::ErrorKind::Unsupported,
-            "ipc needs Unix domain sockets",
+            crate::endpoint::IPC_UNAVAILABLE,
         )),
     }
 }
@@ -69,10 +71,11 @@ pub(crate) fn connect(link: &Arc<dyn SocketLink>, ep: Endpoint) -> CancellationT
     match ep {
         Endpoint::Tcp { .. } => dialer::connect::<tcp::Tcp>(link, ep),
         Endpoint::Inproc { .. } => inproc::connect(link, &ep),
-        #[cfg(unix)]
+        #[cfg(all(unix, feature = "ipc"))]
         Endpoint::Ipc { .. } => dialer::connect::<ipc::Ipc>(link, ep),
-        // Refused when parsed: `Endpoint::Ipc` is never made on such platforms.
-        #[cfg(not(unix))]
+        // Refused before this by `Endpoint::check_connectable` (feature off) or when parsed
+        // (not Unix): nothing to dial.
+        #[cfg(not(all(unix, feature = "ipc")))]
         Endpoint::Ipc { .. } => link.shutdown().child_token(),
     }
 }

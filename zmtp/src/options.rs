@@ -10,8 +10,34 @@ use crate::protocol::mechanism::MechanismConfig;
 use crate::protocol::session::SessionConfig;
 use crate::socket_type::SocketType;
 
-/// Options of a socket. Set them before `bind`/`connect`; later changes do not reach
-/// connections that already exist.
+/// Options of a socket, given when it is made
+/// ([`Socket::with_options`](crate::Socket::with_options)) and fixed from then on. Each field
+/// is a libzmq option (`zmq_setsockopt(3)`), named as libzmq names it without `ZMQ_`,
+/// lower-cased, with libzmq's default; a setter of the same name sets it in a chain. Times are
+/// [`Duration`]s; libzmq's `-1` ("never", "no limit", "the OS default") is `None`.
+///
+/// ```
+/// use std::time::Duration;
+/// use zmtp::SocketOptions;
+///
+/// let opts = SocketOptions::default()
+///     .routing_id("worker-1") // ZMQ_ROUTING_ID
+///     .sndhwm(10) // ZMQ_SNDHWM
+///     .linger(Duration::ZERO) // ZMQ_LINGER 0
+///     .reconnect_ivl(None); // ZMQ_RECONNECT_IVL -1
+/// let dealer = zmtp::Dealer::with_options(opts)?;
+/// assert_eq!(dealer.options().sndhwm, 10);
+///
+/// // The same, field by field (the struct is `#[non_exhaustive]`: start from the default).
+/// let mut opts = SocketOptions::default();
+/// opts.routing_id = Some("worker-1".into());
+/// opts.sndhwm = 10;
+/// # let _ = opts;
+/// # Ok::<(), zmtp::Error>(())
+/// ```
+///
+/// A value libzmq would refuse, or that cannot work, is an error when the socket is made
+/// ([`Error::InvalidOption`](crate::Error::InvalidOption)).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct SocketOptions {
@@ -166,6 +192,511 @@ impl Default for SocketOptions {
             tcp_keepalive_intvl: None,
             tcp_keepalive_cnt: None,
         }
+    }
+}
+
+/// Setters named after libzmq's options, one per field (`ZMQ_SNDHWM`: [`SocketOptions::sndhwm`]),
+/// for options built in one expression; each takes the options and returns them changed.
+impl SocketOptions {
+    /// ZMQ_ROUTING_ID (ZMQ_IDENTITY in older libzmq): sets [`SocketOptions::routing_id`] (set:
+    /// `Some`).
+    ///
+    /// ```
+    /// use zmtp::SocketOptions;
+    /// let opts = SocketOptions::default().routing_id("worker-1");
+    /// assert_eq!(opts.routing_id.as_deref(), Some(&b"worker-1"[..]));
+    /// ```
+    #[must_use = "a setter returns the changed options"]
+    pub fn routing_id(mut self, value: impl Into<Bytes>) -> Self {
+        self.routing_id = Some(value.into());
+        self
+    }
+
+    /// ZMQ_SNDHWM: sets [`SocketOptions::sndhwm`].
+    ///
+    /// ```
+    /// use zmtp::SocketOptions;
+    /// let opts = SocketOptions::default().sndhwm(10);
+    /// assert_eq!(opts.sndhwm, 10);
+    /// ```
+    #[must_use = "a setter returns the changed options"]
+    pub fn sndhwm(mut self, value: usize) -> Self {
+        self.sndhwm = value;
+        self
+    }
+
+    /// ZMQ_RCVHWM: sets [`SocketOptions::rcvhwm`].
+    ///
+    /// ```
+    /// use zmtp::SocketOptions;
+    /// let opts = SocketOptions::default().rcvhwm(0); // no limit
+    /// assert_eq!(opts.rcvhwm, 0);
+    /// ```
+    #[must_use = "a setter returns the changed options"]
+    pub fn rcvhwm(mut self, value: usize) -> Self {
+        self.rcvhwm = value;
+        self
+    }
+
+    /// ZMQ_LINGER: sets [`SocketOptions::linger`] (a `Duration`, or `None`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use zmtp::SocketOptions;
+    /// let opts = SocketOptions::default().linger(Duration::ZERO); // discard at close
+    /// assert_eq!(opts.linger, Some(Duration::ZERO));
+    /// let opts = opts.linger(None); // libzmq's -1: until flushed
+    /// assert_eq!(opts.linger, None);
+    /// ```
+    #[must_use = "a setter returns the changed options"]
+    pub fn linger(mut self, value: impl Into<Option<Duration>>) -> Self {
+        self.linger = value.into();
+        self
+    }
+
+    /// ZMQ_RECONNECT_IVL: sets [`SocketOptions::reconnect_ivl`] (a `Duration`, or `None`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use zmtp::SocketOptions;
+    /// let opts = SocketOptions::default().reconnect_ivl(Duration::from_secs(1));
+    /// assert_eq!(opts.reconnect_ivl, Some(Duration::from_secs(1)));
+    /// let opts = opts.reconnect_ivl(None); // libzmq's -1: never reconnect
+    /// assert_eq!(opts.reconnect_ivl, None);
+    /// ```
+    #[must_use = "a setter returns the changed options"]
+    pub fn reconnect_ivl(mut self, value: impl Into<Option<Duration>>) -> Self {
+        self.reconnect_ivl = value.into();
+        self
+    }
+
+    /// ZMQ_RECONNECT_IVL_MAX: sets [`SocketOptions::reconnect_ivl_max`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use zmtp::SocketOptions;
+    /// let opts = SocketOptions::default().reconnect_ivl_max(Duration::from_secs(30));
+    /// assert_eq!(opts.reconnect_ivl_max, Duration::from_secs(30));
+    /// ```
+    #[must_use = "a setter returns the changed options"]
+    pub fn reconnect_ivl_max(mut self, value: Duration) -> Self {
+        self.reconnect_ivl_max = value;
+        self
+    }
+
+    /// ZMQ_HEARTBEAT_IVL: sets [`SocketOptions::heartbeat_ivl`] (a `Duration`, or `None`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use zmtp::SocketOptions;
+    /// let opts = SocketOptions::default().heartbeat_ivl(Duration::from_secs(1));
+    /// assert_eq!(opts.heartbeat_ivl, Some(Duration::from_secs(1)));
+    /// ```
+    #[must_use = "a setter returns the changed options"]
+    pub fn heartbeat_ivl(mut self, value: impl Into<Option<Duration>>) -> Self {
+        self.heartbeat_ivl = value.into();
+        self
+    }
+
+    /// ZMQ_HEARTBEAT_TTL: sets [`SocketOptions::heartbeat_ttl`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use zmtp::SocketOptions;
+    /// let opts = SocketOptions::default().heartbeat_ttl(Duration::from_secs(5));
+    /// assert_eq!(opts.heartbeat_ttl, Duration::from_secs(5));
+    /// ```
+    #[must_use = "a setter returns the changed options"]
+    pub fn heartbeat_ttl(mut self, value: Duration) -> Self {
+        self.heartbeat_ttl = value;
+        self
+    }
+
+    /// ZMQ_HEARTBEAT_TIMEOUT: sets [`SocketOptions::heartbeat_timeout`] (a `Duration`, or `None`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use zmtp::SocketOptions;
+    /// let opts = SocketOptions::default()
+    ///     .heartbeat_ivl(Duration::from_secs(1))
+    ///     .heartbeat_timeout(Duration::from_secs(3));
+    /// assert_eq!(opts.heartbeat_timeout, Some(Duration::from_secs(3)));
+    /// ```
+    #[must_use = "a setter returns the changed options"]
+    pub fn heartbeat_timeout(mut self, value: impl Into<Option<Duration>>) -> Self {
+        self.heartbeat_timeout = value.into();
+        self
+    }
+
+    /// ZMQ_HANDSHAKE_IVL: sets [`SocketOptions::handshake_ivl`] (a `Duration`, or `None`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use zmtp::SocketOptions;
+    /// let opts = SocketOptions::default().handshake_ivl(Duration::from_secs(5));
+    /// assert_eq!(opts.handshake_ivl, Some(Duration::from_secs(5)));
+    /// let opts = opts.handshake_ivl(None); // libzmq's 0: no limit
+    /// assert_eq!(opts.handshake_ivl, None);
+    /// ```
+    #[must_use = "a setter returns the changed options"]
+    pub fn handshake_ivl(mut self, value: impl Into<Option<Duration>>) -> Self {
+        self.handshake_ivl = value.into();
+        self
+    }
+
+    /// ZMQ_MAXMSGSIZE: sets [`SocketOptions::maxmsgsize`] (a size, or `None`).
+    ///
+    /// ```
+    /// use zmtp::SocketOptions;
+    /// let opts = SocketOptions::default().maxmsgsize(1 << 20);
+    /// assert_eq!(opts.maxmsgsize, Some(1 << 20));
+    /// let opts = opts.maxmsgsize(None); // libzmq's -1: no limit
+    /// assert_eq!(opts.maxmsgsize, None);
+    /// ```
+    #[must_use = "a setter returns the changed options"]
+    pub fn maxmsgsize(mut self, value: impl Into<Option<u64>>) -> Self {
+        self.maxmsgsize = value.into();
+        self
+    }
+
+    /// ZMQ_ROUTER_MANDATORY: sets [`SocketOptions::router_mandatory`].
+    ///
+    /// ```
+    /// use zmtp::SocketOptions;
+    /// let opts = SocketOptions::default().router_mandatory(true);
+    /// assert!(opts.router_mandatory);
+    /// ```
+    #[must_use = "a setter returns the changed options"]
+    pub fn router_mandatory(mut self, value: bool) -> Self {
+        self.router_mandatory = value;
+        self
+    }
+
+    /// ZMQ_ROUTER_HANDOVER: sets [`SocketOptions::router_handover`].
+    ///
+    /// ```
+    /// use zmtp::SocketOptions;
+    /// let opts = SocketOptions::default().router_handover(true);
+    /// assert!(opts.router_handover);
+    /// ```
+    #[must_use = "a setter returns the changed options"]
+    pub fn router_handover(mut self, value: bool) -> Self {
+        self.router_handover = value;
+        self
+    }
+
+    /// ZMQ_IMMEDIATE: sets [`SocketOptions::immediate`].
+    ///
+    /// ```
+    /// use zmtp::SocketOptions;
+    /// let opts = SocketOptions::default().immediate(true);
+    /// assert!(opts.immediate);
+    /// ```
+    #[must_use = "a setter returns the changed options"]
+    pub fn immediate(mut self, value: bool) -> Self {
+        self.immediate = value;
+        self
+    }
+
+    /// ZMQ_CONFLATE: sets [`SocketOptions::conflate`].
+    ///
+    /// ```
+    /// use zmtp::SocketOptions;
+    /// let opts = SocketOptions::default().conflate(true);
+    /// assert!(opts.conflate);
+    /// ```
+    #[must_use = "a setter returns the changed options"]
+    pub fn conflate(mut self, value: bool) -> Self {
+        self.conflate = value;
+        self
+    }
+
+    /// ZMQ_REQ_CORRELATE: sets [`SocketOptions::req_correlate`].
+    ///
+    /// ```
+    /// use zmtp::SocketOptions;
+    /// let opts = SocketOptions::default().req_correlate(true);
+    /// assert!(opts.req_correlate);
+    /// ```
+    #[must_use = "a setter returns the changed options"]
+    pub fn req_correlate(mut self, value: bool) -> Self {
+        self.req_correlate = value;
+        self
+    }
+
+    /// ZMQ_REQ_RELAXED: sets [`SocketOptions::req_relaxed`].
+    ///
+    /// ```
+    /// use zmtp::SocketOptions;
+    /// let opts = SocketOptions::default().req_relaxed(true);
+    /// assert!(opts.req_relaxed);
+    /// ```
+    #[must_use = "a setter returns the changed options"]
+    pub fn req_relaxed(mut self, value: bool) -> Self {
+        self.req_relaxed = value;
+        self
+    }
+
+    /// ZMQ_XPUB_VERBOSE: sets [`SocketOptions::xpub_verbose`].
+    ///
+    /// ```
+    /// use zmtp::SocketOptions;
+    /// let opts = SocketOptions::default().xpub_verbose(true);
+    /// assert!(opts.xpub_verbose);
+    /// ```
+    #[must_use = "a setter returns the changed options"]
+    pub fn xpub_verbose(mut self, value: bool) -> Self {
+        self.xpub_verbose = value;
+        self
+    }
+
+    /// ZMQ_XPUB_VERBOSER: sets [`SocketOptions::xpub_verboser`].
+    ///
+    /// ```
+    /// use zmtp::SocketOptions;
+    /// let opts = SocketOptions::default().xpub_verboser(true);
+    /// assert!(opts.xpub_verboser);
+    /// ```
+    #[must_use = "a setter returns the changed options"]
+    pub fn xpub_verboser(mut self, value: bool) -> Self {
+        self.xpub_verboser = value;
+        self
+    }
+
+    /// ZMQ_XPUB_NODROP: sets [`SocketOptions::xpub_nodrop`].
+    ///
+    /// ```
+    /// use zmtp::SocketOptions;
+    /// let opts = SocketOptions::default().xpub_nodrop(true);
+    /// assert!(opts.xpub_nodrop);
+    /// ```
+    #[must_use = "a setter returns the changed options"]
+    pub fn xpub_nodrop(mut self, value: bool) -> Self {
+        self.xpub_nodrop = value;
+        self
+    }
+
+    /// ZMQ_XPUB_MANUAL: sets [`SocketOptions::xpub_manual`].
+    ///
+    /// ```
+    /// use zmtp::SocketOptions;
+    /// let opts = SocketOptions::default().xpub_manual(true);
+    /// assert!(opts.xpub_manual);
+    /// ```
+    #[must_use = "a setter returns the changed options"]
+    pub fn xpub_manual(mut self, value: bool) -> Self {
+        self.xpub_manual = value;
+        self
+    }
+
+    /// ZMQ_XPUB_WELCOME_MSG: sets [`SocketOptions::xpub_welcome_msg`] to `Some(value)`.
+    ///
+    /// ```
+    /// use zmtp::SocketOptions;
+    /// let opts = SocketOptions::default().xpub_welcome_msg("welcome");
+    /// assert_eq!(opts.xpub_welcome_msg.as_deref(), Some(&b"welcome"[..]));
+    /// ```
+    #[must_use = "a setter returns the changed options"]
+    pub fn xpub_welcome_msg(mut self, value: impl Into<Bytes>) -> Self {
+        self.xpub_welcome_msg = Some(value.into());
+        self
+    }
+
+    /// ZMQ_PLAIN_SERVER: sets [`SocketOptions::plain_server`].
+    ///
+    /// ```
+    /// use zmtp::SocketOptions;
+    /// let opts = SocketOptions::default().plain_server(true);
+    /// assert!(opts.plain_server);
+    /// ```
+    #[must_use = "a setter returns the changed options"]
+    pub fn plain_server(mut self, value: bool) -> Self {
+        self.plain_server = value;
+        self
+    }
+
+    /// ZMQ_PLAIN_USERNAME: sets [`SocketOptions::plain_username`] to `Some(value)`.
+    ///
+    /// ```
+    /// use zmtp::SocketOptions;
+    /// let opts = SocketOptions::default().plain_username("admin").plain_password("secret");
+    /// assert_eq!(opts.plain_username.as_deref(), Some(&b"admin"[..]));
+    /// ```
+    #[must_use = "a setter returns the changed options"]
+    pub fn plain_username(mut self, value: impl Into<Bytes>) -> Self {
+        self.plain_username = Some(value.into());
+        self
+    }
+
+    /// ZMQ_PLAIN_PASSWORD: sets [`SocketOptions::plain_password`] to `Some(value)`.
+    ///
+    /// ```
+    /// use zmtp::SocketOptions;
+    /// let opts = SocketOptions::default().plain_username("admin").plain_password("secret");
+    /// assert_eq!(opts.plain_password.as_deref(), Some(&b"secret"[..]));
+    /// ```
+    #[must_use = "a setter returns the changed options"]
+    pub fn plain_password(mut self, value: impl Into<Bytes>) -> Self {
+        self.plain_password = Some(value.into());
+        self
+    }
+
+    /// ZMQ_CURVE_SERVER: sets [`SocketOptions::curve_server`].
+    ///
+    /// ```
+    /// use zmtp::SocketOptions;
+    /// let opts = SocketOptions::default().curve_server(true);
+    /// assert!(opts.curve_server);
+    /// ```
+    #[must_use = "a setter returns the changed options"]
+    pub fn curve_server(mut self, value: bool) -> Self {
+        self.curve_server = value;
+        self
+    }
+
+    /// ZMQ_CURVE_SECRETKEY: sets [`SocketOptions::curve_secretkey`] to `Some(value)`.
+    ///
+    /// ```
+    /// use zmtp::SocketOptions;
+    /// let secret = [7u8; 32]; // in practice, zmtp::curve::KeyPair::generate().secret
+    /// let opts = SocketOptions::default().curve_server(true).curve_secretkey(secret);
+    /// assert_eq!(opts.curve_secretkey, Some(secret));
+    /// ```
+    #[must_use = "a setter returns the changed options"]
+    pub fn curve_secretkey(mut self, value: [u8; 32]) -> Self {
+        self.curve_secretkey = Some(value);
+        self
+    }
+
+    /// ZMQ_CURVE_PUBLICKEY: sets [`SocketOptions::curve_publickey`] to `Some(value)`.
+    ///
+    /// ```
+    /// use zmtp::SocketOptions;
+    /// // Not the public key of this secret key: refused.
+    /// let opts = SocketOptions::default()
+    ///     .curve_server(true)
+    ///     .curve_secretkey([7u8; 32])
+    ///     .curve_publickey([9u8; 32]);
+    /// assert!(zmtp::Router::with_options(opts).is_err());
+    /// ```
+    #[must_use = "a setter returns the changed options"]
+    pub fn curve_publickey(mut self, value: [u8; 32]) -> Self {
+        self.curve_publickey = Some(value);
+        self
+    }
+
+    /// ZMQ_CURVE_SERVERKEY: sets [`SocketOptions::curve_serverkey`] to `Some(value)`.
+    ///
+    /// ```
+    /// use zmtp::SocketOptions;
+    /// // The server's public key, e.g. from its Z85 text with zmtp::protocol::z85::decode_key.
+    /// let server_public = [9u8; 32];
+    /// let opts = SocketOptions::default().curve_serverkey(server_public);
+    /// assert_eq!(opts.curve_serverkey, Some(server_public));
+    /// ```
+    #[must_use = "a setter returns the changed options"]
+    pub fn curve_serverkey(mut self, value: [u8; 32]) -> Self {
+        self.curve_serverkey = Some(value);
+        self
+    }
+
+    /// libzmq's ZAP handler (`zmq_setsockopt` has no option for it): sets
+    /// [`SocketOptions::authenticator`] (wrapped in an [`AuthHandle`](crate::auth::AuthHandle)).
+    ///
+    /// ```
+    /// use zmtp::SocketOptions;
+    /// use zmtp::auth::{AuthDecision, AuthPeer};
+    /// let opts = SocketOptions::default()
+    ///     .plain_server(true)
+    ///     .authenticator(|peer: AuthPeer| async move {
+    ///         match peer.credentials.first() {
+    ///             Some(user) if &user[..] == b"admin" => AuthDecision::Accept {
+    ///                 user_id: user.clone(),
+    ///             },
+    ///             _ => AuthDecision::Deny { status: 400 },
+    ///         }
+    ///     });
+    /// assert!(opts.authenticator.is_some());
+    /// ```
+    #[must_use = "a setter returns the changed options"]
+    pub fn authenticator(mut self, value: impl crate::auth::Authenticator) -> Self {
+        self.authenticator = Some(crate::auth::AuthHandle::new(value));
+        self
+    }
+
+    /// ZMQ_IPV6: sets [`SocketOptions::ipv6`].
+    ///
+    /// ```
+    /// use zmtp::SocketOptions;
+    /// let opts = SocketOptions::default().ipv6(true);
+    /// assert!(opts.ipv6);
+    /// ```
+    #[must_use = "a setter returns the changed options"]
+    pub fn ipv6(mut self, value: bool) -> Self {
+        self.ipv6 = value;
+        self
+    }
+
+    /// ZMQ_TCP_KEEPALIVE: sets [`SocketOptions::tcp_keepalive`] (`true`, `false`, or `None`).
+    ///
+    /// ```
+    /// use zmtp::SocketOptions;
+    /// let opts = SocketOptions::default().tcp_keepalive(true);
+    /// assert_eq!(opts.tcp_keepalive, Some(true));
+    /// let opts = opts.tcp_keepalive(None); // libzmq's -1: the OS default
+    /// assert_eq!(opts.tcp_keepalive, None);
+    /// ```
+    #[must_use = "a setter returns the changed options"]
+    pub fn tcp_keepalive(mut self, value: impl Into<Option<bool>>) -> Self {
+        self.tcp_keepalive = value.into();
+        self
+    }
+
+    /// ZMQ_TCP_KEEPALIVE_IDLE: sets [`SocketOptions::tcp_keepalive_idle`] (a `Duration`,
+    /// or `None`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use zmtp::SocketOptions;
+    /// let opts = SocketOptions::default()
+    ///     .tcp_keepalive(true)
+    ///     .tcp_keepalive_idle(Duration::from_secs(60));
+    /// assert_eq!(opts.tcp_keepalive_idle, Some(Duration::from_secs(60)));
+    /// ```
+    #[must_use = "a setter returns the changed options"]
+    pub fn tcp_keepalive_idle(mut self, value: impl Into<Option<Duration>>) -> Self {
+        self.tcp_keepalive_idle = value.into();
+        self
+    }
+
+    /// ZMQ_TCP_KEEPALIVE_INTVL: sets [`SocketOptions::tcp_keepalive_intvl`] (a `Duration`,
+    /// or `None`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use zmtp::SocketOptions;
+    /// let opts = SocketOptions::default()
+    ///     .tcp_keepalive(true)
+    ///     .tcp_keepalive_intvl(Duration::from_secs(10));
+    /// assert_eq!(opts.tcp_keepalive_intvl, Some(Duration::from_secs(10)));
+    /// ```
+    #[must_use = "a setter returns the changed options"]
+    pub fn tcp_keepalive_intvl(mut self, value: impl Into<Option<Duration>>) -> Self {
+        self.tcp_keepalive_intvl = value.into();
+        self
+    }
+
+    /// ZMQ_TCP_KEEPALIVE_CNT: sets [`SocketOptions::tcp_keepalive_cnt`] (a count, or `None`).
+    ///
+    /// ```
+    /// use zmtp::SocketOptions;
+    /// let opts = SocketOptions::default().tcp_keepalive(true).tcp_keepalive_cnt(5);
+    /// assert_eq!(opts.tcp_keepalive_cnt, Some(5));
+    /// ```
+    #[must_use = "a setter returns the changed options"]
+    pub fn tcp_keepalive_cnt(mut self, value: impl Into<Option<u32>>) -> Self {
+        self.tcp_keepalive_cnt = value.into();
+        self
     }
 }
 

@@ -303,7 +303,11 @@ async fn steer<R: SocketKind>(
                 None
             }
             other => {
-                tracing::debug!(command = ?String::from_utf8_lossy(other), "proxy: unknown control command");
+                tracing::debug!(
+                    target: crate::transport::loglimit::PROXY,
+                    command = ?String::from_utf8_lossy(other),
+                    "proxy: unknown control command"
+                );
                 None
             }
         };

@@ -49,7 +49,14 @@ impl Behaviour for PairBehaviour {
         match self.pipe {
             Some(p) if p != id => {
                 if let Some(left_out) = crate::transport::loglimit::DUPLICATE_PEER.check() {
-                    tracing::warn!(peer = %addr, left_out, "PAIR already has a peer: new connection refused");
+                    tracing::warn!(
+                        target: crate::transport::loglimit::ROUTING,
+                        peer = %addr,
+                        socket_type = %SocketType::Pair,
+                        routing_id = routing_id.as_ref().map(tracing::field::display),
+                        left_out,
+                        "PAIR already has a peer: new connection refused"
+                    );
                 }
                 pipes.kick(id);
                 return Attached {

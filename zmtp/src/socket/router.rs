@@ -67,8 +67,10 @@ impl Behaviour for RouterBehaviour {
             Identified::Ignored(rid) => {
                 if let Some(left_out) = crate::transport::loglimit::DUPLICATE_PEER.check() {
                     tracing::warn!(
-                        routing_id = %rid,
+                        target: crate::transport::loglimit::ROUTING,
                         peer = %addr,
+                        socket_type = %SocketType::Router,
+                        routing_id = %rid,
                         left_out,
                         "duplicate routing id: new connection ignored (set router_handover to let it take over)"
                     );
@@ -76,7 +78,13 @@ impl Behaviour for RouterBehaviour {
                 (rid, true)
             }
             Identified::HandedOver { id: rid, previous } => {
-                tracing::info!(routing_id = %rid, peer = %addr, "routing id handed over to new connection");
+                tracing::info!(
+                    target: crate::transport::loglimit::ROUTING,
+                    peer = %addr,
+                    socket_type = %SocketType::Router,
+                    routing_id = %rid,
+                    "routing id handed over to new connection"
+                );
                 pipes.kick(previous);
                 (rid, false)
             }

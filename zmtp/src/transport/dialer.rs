@@ -62,7 +62,13 @@ pub(crate) fn connect<T: Transport>(link: &Arc<dyn SocketLink>, ep: Endpoint) ->
                     retry
                 }
                 Err(e) => {
-                    tracing::debug!(endpoint = %ep, error = %e, "connect failed");
+                    tracing::debug!(
+                        target: super::loglimit::CONNECTION,
+                        endpoint = %ep,
+                        socket_type = %link.socket_type(),
+                        error = %e,
+                        "connect failed"
+                    );
                     true
                 }
             };

@@ -21,6 +21,7 @@ use bytes::BytesMut;
 use tokio::io::Interest;
 use tokio::sync::Notify;
 
+use super::loglimit::{CONNECTION, SECURITY};
 use super::{ByteStream, SocketLink};
 use crate::endpoint::Endpoint;
 use crate::message::{Message, PeerMetadata};
@@ -93,18 +94,18 @@ pub(crate) async fn run<S: ByteStream>(
     let end = d.drive().await;
     let ready = d.ready;
     drop(d);
-    // Asked of the socket, not kept by the driver (memory per idle connection), and only after
-    // a handshake (a reconnecting pipe still holds its previous peer's); before the detach,
-    // which may remove the pipe.
+    // Asked of the socket, not kept by the driver (memory per idle connection), only after
+    // a handshake (a reconnecting pipe still holds its previous peer's) and only if a monitor
+    // or the log wants it; before the detach, which may remove the pipe.
     let monitors = conn.link.monitors();
-    let routing_id = if ready && monitors.is_watched() {
+    let routing_id = if ready && (monitors.is_watched() || logs_end(&end)) {
         conn.link.routing_id(conn.pipe)
     } else {
         None
     };
     conn.link
         .detach(conn.pipe, persistent && end.may_reconnect());
-    log_end(&end, conn);
+    log_end(&end, conn, routing_id.as_ref());
     if !ready {
         if let DisconnectReason::Protocol(e) = &end {
             monitors.emit(|| SocketEvent::HandshakeFailed {
@@ -343,6 +344,14 @@ impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
                     // A connection the socket ignores (a ROUTER's routing id clash) is routed
                     // by no id.
                     let routing_id = attached.routing_id.filter(|_| !attached.ignored);
+                    tracing::debug!(
+                        target: CONNECTION,
+                        peer = %conn.peer,
+                        endpoint = %conn.endpoint,
+                        socket_type = %conn.link.socket_type(),
+                        routing_id = routing_id.as_ref().map(tracing::field::display),
+                        "handshake succeeded"
+                    );
                     conn.link
                         .monitors()
                         .emit(|| SocketEvent::HandshakeSucceeded {
@@ -402,7 +411,16 @@ impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
         };
         if let AuthDecision::Deny { status } = &decision {
             if let Some(left_out) = super::loglimit::AUTH_REFUSED.check() {
-                tracing::warn!(peer = %conn.peer, endpoint = %conn.endpoint, status, mechanism = req.mechanism, left_out, "peer refused by the authenticator");
+                tracing::warn!(
+                    target: SECURITY,
+                    peer = %conn.peer,
+                    endpoint = %conn.endpoint,
+                    socket_type = %conn.link.socket_type(),
+                    mechanism = req.mechanism,
+                    status,
+                    left_out,
+                    "peer refused by the authenticator"
+                );
             }
         }
         let mut msgs_bytes = 0;
@@ -455,27 +473,46 @@ impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
     }
 }
 
-fn log_end(end: &DisconnectReason, conn: &Conn<'_>) {
+/// True if the line [`log_end`] writes for `end` is enabled (then the routing id is asked
+/// for).
+fn logs_end(end: &DisconnectReason) -> bool {
+    use tracing::Level;
+    match end {
+        DisconnectReason::Protocol(_) => tracing::enabled!(target: CONNECTION, Level::WARN),
+        DisconnectReason::SocketClosed => tracing::enabled!(target: CONNECTION, Level::TRACE),
+        _ => tracing::enabled!(target: CONNECTION, Level::DEBUG),
+    }
+}
+
+/// The line for the end of a connection (`routing_id`: its peer's, once the handshake was
+/// done). Fields as the crate docs list them (section "Logging").
+fn log_end(
+    end: &DisconnectReason,
+    conn: &Conn<'_>,
+    routing_id: Option<&crate::routing::RoutingId>,
+) {
     let (peer, endpoint) = (conn.peer, conn.endpoint);
+    let socket_type = conn.link.socket_type();
+    let routing_id = routing_id.map(tracing::field::display);
     match end {
         // At most one line a second per kind of error (a flood must not fill a disk); the
         // next one says how many were left out.
         DisconnectReason::Protocol(e) => {
             if let Some(left_out) = super::loglimit::protocol_error(e).check() {
-                tracing::warn!(%peer, %endpoint, error = %e, left_out, "connection closed: protocol error")
+                tracing::warn!(target: CONNECTION, %peer, %endpoint, %socket_type, routing_id, error = %e, left_out, "connection closed: protocol error")
             }
         }
         DisconnectReason::Io(e) => {
-            tracing::debug!(%peer, %endpoint, error = %e, "connection closed: I/O error")
+            tracing::debug!(target: CONNECTION, %peer, %endpoint, %socket_type, routing_id, error = %e, "connection closed: I/O error")
         }
         DisconnectReason::PeerClosed => {
-            tracing::debug!(%peer, %endpoint, "connection closed by peer")
+            tracing::debug!(target: CONNECTION, %peer, %endpoint, %socket_type, routing_id, "connection closed by peer")
         }
         DisconnectReason::SocketClosed => {
-            tracing::trace!(%peer, %endpoint, "connection closed by socket")
+            tracing::trace!(target: CONNECTION, %peer, %endpoint, %socket_type, routing_id, "connection closed by socket")
         }
         DisconnectReason::Kicked => {
-            tracing::debug!(%peer, %endpoint, "connection closed on request")
+            tracing::debug!(target: CONNECTION, %peer, %endpoint, %socket_type, routing_id, "connection closed on request")
         }
     }
 }

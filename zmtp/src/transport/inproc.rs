@@ -191,7 +191,10 @@ fn establish(a: Side, binder: &Arc<dyn SocketLink>, binder_stop: &CancellationTo
     let (ta, tb) = (a.link.socket_type(), binder.socket_type());
     if !ta.is_compatible(tb) {
         tracing::warn!(
+            target: super::loglimit::CONNECTION,
             endpoint = %endpoint,
+            socket_type = %ta,
+            peer_socket_type = %tb,
             "inproc connect refused: a {ta} socket cannot talk to a {tb} socket"
         );
         a.link.detach(a.pipe, false);

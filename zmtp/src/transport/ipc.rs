@@ -125,7 +125,11 @@ fn invalid(what: &'static str) -> io::Error {
 fn bind_file(path: &Path) -> io::Result<std::os::unix::net::UnixListener> {
     match std::os::unix::net::UnixListener::bind(path) {
         Err(e) if e.kind() == io::ErrorKind::AddrInUse && is_stale_socket(path) => {
-            tracing::info!(path = %path.display(), "removing a stale ipc socket file");
+            tracing::info!(
+                target: super::loglimit::LISTENER,
+                endpoint = %format_args!("ipc://{}", path.display()),
+                "removing a stale ipc socket file"
+            );
             std::fs::remove_file(path)?;
             std::os::unix::net::UnixListener::bind(path)
         }

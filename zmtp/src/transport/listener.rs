@@ -86,7 +86,13 @@ async fn accept_loop<T: Transport>(
             Err(e) => {
                 // EMFILE/ENFILE/ENOBUFS and friends: log, back off, and keep accepting once
                 // descriptors free up.
-                tracing::warn!(error = %e, "accept failed; retrying in 100 ms");
+                tracing::warn!(
+                    target: super::loglimit::LISTENER,
+                    endpoint = %endpoint,
+                    socket_type = %link.socket_type(),
+                    error = %e,
+                    "accept failed; retrying in 100 ms"
+                );
                 let e = Arc::new(e);
                 link.monitors().emit(|| SocketEvent::AcceptFailed {
                     endpoint: (*endpoint).clone(),

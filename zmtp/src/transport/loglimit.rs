@@ -1,13 +1,33 @@
-//! Rate limits for the log lines about misbehaving peers: a flood of bad connections must not
-//! fill a disk. Each kind of line is written at most [`BURST`] times a second; the first one
-//! written after some were left out says how many (`left_out`). Monitor events are not
-//! limited: they carry every failure, for counters.
+//! The crate's log lines: their targets, and rate limits for the lines about misbehaving
+//! peers.
+//!
+//! Every `tracing` event of the crate names one of the targets below (`target:`), never its
+//! module path, so that users can filter on them (`RUST_LOG=zmtp::connection=debug`) whatever
+//! the code's layout; the crate docs list each event with its level and fields (section
+//! "Logging"). Fields have stable names: `peer`, `endpoint`, `socket_type`, `routing_id`,
+//! `error`, `left_out`.
+//!
+//! Rate limits: a flood of bad connections must not fill a disk. Each kind of line is written
+//! at most [`BURST`] times a second; the first one written after some were left out says how
+//! many (`left_out`). Monitor events are not limited: they carry every failure, for counters.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::Instant;
 
 use crate::protocol::error::ProtocolError;
+
+/// Connections: handshakes done, connections closed (and why), dials that failed.
+pub(crate) const CONNECTION: &str = "zmtp::connection";
+/// Listeners: accepts that failed, stale ipc socket files removed.
+pub(crate) const LISTENER: &str = "zmtp::listener";
+/// Peers refused by the socket's authenticator.
+pub(crate) const SECURITY: &str = "zmtp::security";
+/// Which peer a socket keeps: a ROUTER's duplicate or handed-over routing ids, a PAIR's second
+/// peer.
+pub(crate) const ROUTING: &str = "zmtp::routing";
+/// The proxy's control socket.
+pub(crate) const PROXY: &str = "zmtp::proxy";
 
 /// The period, in milliseconds.
 const PERIOD_MS: u64 = 1000;

@@ -112,7 +112,14 @@ impl Transport for Tcp {
             ka = ka.with_retries(n);
         }
         if let Err(e) = sock.set_tcp_keepalive(&ka) {
-            tracing::debug!(error = %e, "cannot set TCP keepalive");
+            // The peer's address, asked only on this path.
+            let peer = stream.peer_addr().ok().map(PeerAddr::Tcp);
+            tracing::debug!(
+                target: super::loglimit::CONNECTION,
+                peer = peer.as_ref().map(tracing::field::display),
+                error = %e,
+                "cannot set TCP keepalive"
+            );
         }
     }
 }

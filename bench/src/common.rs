@@ -1,5 +1,6 @@
 //! Helpers shared by every role: the child protocol (READY / RESULT lines on stdout), CPU time,
-//! percentiles, RLIMIT_NOFILE, and the PUB/SUB cell's publisher and subscriber bookkeeping.
+//! percentiles, RLIMIT_NOFILE, the REQ/REP cell's request checks, and the PUB/SUB cell's
+//! publisher and subscriber bookkeeping.
 
 use std::io::{BufRead, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -199,11 +200,120 @@ pub fn check_size(got: usize, want: usize) {
     }
 }
 
+// ---------------------------------------------------------------- REQ/REP cell
+
+/// The request of round trip `i` in the reqrep cell: `buf` (the payload) with `i` in its first
+/// 8 bytes (little-endian), so that a reply to an earlier request cannot pass for this one's.
+#[inline]
+pub fn req_body(buf: &mut [u8], i: u64) {
+    buf[..8].copy_from_slice(&i.to_le_bytes());
+}
+
+/// Checks that the reply is the request, byte for byte (the REP echoes it); exits with status
+/// 3 otherwise.
+#[inline]
+pub fn check_reply(reply: &[u8], request: &[u8]) {
+    if reply != request {
+        let seq = |b: &[u8]| {
+            b.get(..8)
+                .map(|s| u64::from_le_bytes(s.try_into().unwrap()))
+        };
+        eprintln!(
+            "bad reply: {} bytes, seq {:?}; want {} bytes, seq {:?}",
+            reply.len(),
+            seq(reply),
+            request.len(),
+            seq(request)
+        );
+        std::process::exit(3);
+    }
+}
+
 // ---------------------------------------------------------------- PUB/SUB cell
 
-/// The warm-up message a publisher sends until the parent says go: 1 byte, so that a
-/// subscriber (subscribed to everything) tells it from the timed 16-byte messages by its size.
+/// The warm-up message a publisher sends until the parent says go, when its subscribers take
+/// everything: 1 byte, so that a subscriber tells it from the timed messages by its size.
 pub const WARM: &[u8] = b"w";
+
+/// Topic `k` of the pubsub cell's topics case: `topic0`, `topic1`, ... (all the same length,
+/// so that none is a prefix of another's messages).
+pub fn topic(k: usize) -> Vec<u8> {
+    format!("topic{k}").into_bytes()
+}
+
+/// A subscriber's topic argument: `all` (the empty prefix: everything) or a topic number.
+pub fn sub_topic(arg: &str) -> Vec<u8> {
+    if arg == "all" {
+        Vec::new()
+    } else {
+        topic(arg.parse().unwrap_or_else(|_| panic!("bad topic {arg:?}")))
+    }
+}
+
+/// The warm-up message of a subscriber of `topic`: the topic alone, or [`WARM`] for everything.
+pub fn warm_of(topic: &[u8]) -> &[u8] {
+    if topic.is_empty() {
+        WARM
+    } else {
+        topic
+    }
+}
+
+/// What a publisher sends: with `topics` = 0, [`WARM`] and the payload; with `topics` = n, one
+/// warm-up per topic (the topic alone) and one message per topic (the payload with the topic
+/// written over its first bytes), the topics taken in turn, 0, 1, .., n-1, 0, ... It counts
+/// what was sent per topic ([`PubPlan::sent`]), for the `SENT` line.
+pub struct PubPlan {
+    warm: Vec<Vec<u8>>,
+    msgs: Vec<Vec<u8>>,
+    next: usize,
+    sent: Vec<u64>,
+}
+
+impl PubPlan {
+    pub fn new(size: usize, topics: usize) -> Self {
+        let p = payload(size);
+        let (warm, msgs) = if topics == 0 {
+            (vec![WARM.to_vec()], vec![p])
+        } else {
+            (0..topics)
+                .map(|k| {
+                    let t = topic(k);
+                    assert!(size > t.len(), "messages must be longer than their topic");
+                    let mut m = p.clone();
+                    m[..t.len()].copy_from_slice(&t);
+                    (t, m)
+                })
+                .unzip()
+        };
+        let n = msgs.len();
+        PubPlan {
+            warm,
+            msgs,
+            next: 0,
+            sent: vec![0; n],
+        }
+    }
+
+    /// The `i`-th warm-up message (topics in turn).
+    pub fn warm(&self, i: usize) -> &[u8] {
+        &self.warm[i % self.warm.len()]
+    }
+
+    /// The next timed message, counted as sent.
+    #[inline]
+    pub fn next_msg(&mut self) -> &[u8] {
+        let k = self.next;
+        self.next = if k + 1 == self.msgs.len() { 0 } else { k + 1 };
+        self.sent[k] += 1;
+        &self.msgs[k]
+    }
+
+    /// Messages handed to `send`, per topic (one entry without topics).
+    pub fn sent(&self) -> &[u64] {
+        &self.sent
+    }
+}
 
 /// A subscriber that saw no message for this long after its first timed one stops counting
 /// (its publisher dropped the rest).
@@ -232,10 +342,19 @@ pub fn signalled(rx: &Receiver<()>) -> bool {
     !matches!(rx.try_recv(), Err(TryRecvError::Empty))
 }
 
-/// The publisher's tail, after its last send: report how long the sends took, then (the caller
-/// may flush in between) wait for the parent's second signal and report our CPU.
-pub fn publisher_sent(t0: Instant) {
-    say(&format!("SENT send_s={}", t0.elapsed().as_secs_f64()));
+/// The publisher's tail, after its last send: report how long the sends took and how many
+/// messages went to `send` in all and per topic (`sent=N t0=.. t1=..`), then (the caller may
+/// flush in between) wait for the parent's second signal and report our CPU.
+pub fn publisher_sent(t0: Instant, plan: &PubPlan) {
+    let el = t0.elapsed().as_secs_f64();
+    let per: Vec<String> = plan
+        .sent()
+        .iter()
+        .enumerate()
+        .map(|(k, n)| format!("t{k}={n}"))
+        .collect();
+    let total: u64 = plan.sent().iter().sum();
+    say(&format!("SENT send_s={el} sent={total} {}", per.join(" ")));
 }
 
 pub fn publisher_done(go: &Receiver<()>) {
@@ -268,26 +387,29 @@ impl SubShared {
     }
 }
 
-/// A subscriber's bookkeeping, shared by all implementations. Warm-up messages (size 1) make
-/// it print `JOINED` once; timed messages are counted, the clock running from the first to the
-/// last (as [`ThrClock`]). It ends when `count` arrived ([`SubCounter::on_msg`] returns true,
-/// then call [`SubCounter::finish`]), or, when the publisher dropped some, from a watchdog
-/// thread that samples the count every millisecond and, once it has not moved for [`SUB_IDLE`],
-/// reports with the clock stopped when it last moved, and ends the process.
+/// A subscriber's bookkeeping, shared by all implementations. Warm-up messages (its topic
+/// alone, or [`WARM`] when subscribed to everything: see [`warm_of`]) make it print `JOINED`
+/// once; timed messages must be `size` bytes and start with its topic (else it exits with
+/// status 3: a SUB given another topic's message filters wrongly), and are counted, the clock
+/// running from the first to the last (as [`ThrClock`]). It ends when `count` arrived
+/// ([`SubCounter::on_msg`] returns true, then call [`SubCounter::finish`]), or, when the
+/// publisher dropped some, from a watchdog thread that samples the count every millisecond
+/// and, once it has not moved for [`SUB_IDLE`], reports with the clock stopped when it last
+/// moved, and ends the process.
 pub struct SubCounter {
     size: usize,
     count: u64,
     got: u64,
     joined: bool,
+    topic: Vec<u8>,
     sh: Arc<SubShared>,
 }
 
 impl SubCounter {
-    pub fn new(size: usize, count: usize) -> Self {
-        assert_ne!(
-            size,
-            WARM.len(),
-            "timed messages must differ in size from the warm-up"
+    pub fn new(size: usize, count: usize, topic: &[u8]) -> Self {
+        assert!(
+            size > warm_of(topic).len(),
+            "timed messages must be longer than the warm-up"
         );
         let sh = Arc::new(SubShared {
             base: Instant::now(),
@@ -316,21 +438,34 @@ impl SubCounter {
             count: count as u64,
             got: 0,
             joined: false,
+            topic: topic.to_vec(),
             sh,
         }
     }
 
-    /// One received message of `len` bytes (its first frame). True once all `count` arrived.
+    /// One received message (its first frame). True once all `count` arrived.
     #[inline]
-    pub fn on_msg(&mut self, len: usize) -> bool {
-        if len == WARM.len() {
+    pub fn on_msg(&mut self, frame: &[u8]) -> bool {
+        if frame.len() == warm_of(&self.topic).len() {
+            if frame != warm_of(&self.topic) {
+                eprintln!("sub {:?}: bad warm-up {frame:?}", self.topic);
+                std::process::exit(3);
+            }
             if !self.joined {
                 self.joined = true;
                 say("JOINED");
             }
             return false;
         }
-        check_size(len, self.size);
+        check_size(frame.len(), self.size);
+        if !frame.starts_with(&self.topic) {
+            eprintln!(
+                "sub {:?}: a message of another topic ({:?}...)",
+                String::from_utf8_lossy(&self.topic),
+                String::from_utf8_lossy(&frame[..self.topic.len()])
+            );
+            std::process::exit(3);
+        }
         if self.got == 0 {
             let ns = self.sh.base.elapsed().as_nanos() as u64 + 1;
             self.sh.first_ns.store(ns, Ordering::SeqCst);

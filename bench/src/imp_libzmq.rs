@@ -1,7 +1,7 @@
 //! libzmq 4.3.4 through the `zmq` crate (vendored, built from source): one context with the
 //! default single I/O thread, default options (SNDHWM/RCVHWM 1000), blocking API as in libzmq's
 //! own perf tools (local_thr / remote_thr / local_lat). PUB/SUB: SNDHWM and RCVHWM set to the
-//! cell's HWM on both ends, everything else default.
+//! cell's HWM on both ends, everything else default. REQ/REP: defaults, blocking calls.
 
 use std::time::Instant;
 
@@ -175,37 +175,78 @@ fn hwm_socket(ctx: &zmq::Context, t: zmq::SocketType, hwm: usize) -> zmq::Socket
     s
 }
 
-pub fn publisher(size: usize, count: usize, hwm: usize) {
+pub fn publisher(size: usize, count: usize, hwm: usize, topics: usize) {
     let go = parent_signals();
     let ctx = zmq::Context::new();
     let s = hwm_socket(&ctx, zmq::PUB, hwm);
     s.bind(BIND_ANY).unwrap();
     ready(&[&last_ep(&s)]);
+    let mut plan = PubPlan::new(size, topics);
+    let mut w = 0;
     while !signalled(&go) {
-        s.send(WARM, 0).unwrap();
+        s.send(plan.warm(w), 0).unwrap();
+        w += 1;
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
-    let p = payload(size);
     let t0 = Instant::now();
     for _ in 0..count {
-        s.send(&p[..], 0).unwrap();
+        s.send(plan.next_msg(), 0).unwrap();
     }
-    publisher_sent(t0);
+    publisher_sent(t0, &plan);
     publisher_done(&go);
     drop(s);
 }
 
-pub fn subscriber(ep: &str, size: usize, count: usize, hwm: usize) {
+pub fn subscriber(ep: &str, size: usize, count: usize, hwm: usize, topic: &str) {
+    let topic = sub_topic(topic);
     let ctx = zmq::Context::new();
     let s = hwm_socket(&ctx, zmq::SUB, hwm);
-    s.set_subscribe(b"").unwrap();
+    s.set_subscribe(&topic).unwrap();
     s.connect(ep).unwrap();
-    let mut c = SubCounter::new(size, count);
+    let mut c = SubCounter::new(size, count, &topic);
     let mut m = zmq::Message::new();
     loop {
         s.recv(&mut m, 0).unwrap();
-        if c.on_msg(m.len()) {
+        if c.on_msg(&m) {
             return c.finish();
         }
     }
+}
+
+// ---------------------------------------------------------------- REQ/REP (cell reqrep)
+
+/// REP: binds, echoes every request.
+pub fn rep() {
+    let ctx = zmq::Context::new();
+    let r = ctx.socket(zmq::REP).unwrap();
+    r.bind(&bind_ep()).unwrap();
+    ready(&[&last_ep(&r)]);
+    let mut m = zmq::Message::new();
+    loop {
+        r.recv(&mut m, 0).unwrap();
+        r.send(std::mem::replace(&mut m, zmq::Message::new()), 0)
+            .unwrap();
+    }
+}
+
+/// REQ: connects, `warm` + `count` round trips of one request each, every reply checked.
+pub fn req(ep: &str, size: usize, warm: usize, count: usize) {
+    let ctx = zmq::Context::new();
+    let d = ctx.socket(zmq::REQ).unwrap();
+    d.connect(ep).unwrap();
+    let mut p = payload(size);
+    let mut m = zmq::Message::new();
+    let mut samples = Vec::with_capacity(count);
+    for i in 0..warm + count {
+        req_body(&mut p, i as u64);
+        let t0 = Instant::now();
+        d.send(&p[..], 0).unwrap();
+        d.recv(&mut m, 0).unwrap();
+        let dt = ns_since(t0);
+        check_reply(&m, &p);
+        if i >= warm {
+            samples.push(dt);
+        }
+    }
+    result(&lat_summary(samples));
 }

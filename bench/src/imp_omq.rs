@@ -5,7 +5,8 @@
 //! `WorkloadProfile::Latency` on both ends, as its docs advise for ROUTER/DEALER ping-pong. The
 //! proxy is the crate's own `omq_tokio::proxy::proxy`. PUB/SUB: `send_hwm`/`recv_hwm` set to the
 //! cell's HWM on both ends, everything else default (its own PUB/SUB bench sets `xpub_nodrop`,
-//! which makes a PUB wait instead of dropping; not here, as for every other PUB).
+//! which makes a PUB wait instead of dropping; not here, as for every other PUB). REQ/REP:
+//! default options, which for these two socket types mean its latency profile.
 
 use std::time::{Duration, Instant};
 
@@ -216,45 +217,100 @@ fn hwm_sock(ctx: &Context, t: SocketType, hwm: usize) -> Socket {
     ctx.socket(t, Options::default().send_hwm(hwm).recv_hwm(hwm))
 }
 
-pub fn publisher(size: usize, count: usize, hwm: usize) {
+pub fn publisher(size: usize, count: usize, hwm: usize, topics: usize) {
     let go = parent_signals();
     let ctx = Context::new();
     let s = app_rt().block_on(async {
         let s = hwm_sock(&ctx, SocketType::Pub, hwm);
         let ep = s.bind(BIND_ANY).await.expect("bind");
         ready(&[&ep.to_string()]);
+        let mut plan = PubPlan::new(size, topics);
+        let mut w = 0;
         while !signalled(&go) {
-            s.send(Message::single(Bytes::from_static(WARM)))
+            s.send(Message::single(Bytes::copy_from_slice(plan.warm(w))))
                 .await
                 .expect("send");
+            w += 1;
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        let p = payload(size);
         let t0 = Instant::now();
         for _ in 0..count {
-            s.send(Message::single(Bytes::copy_from_slice(&p)))
+            s.send(Message::single(Bytes::copy_from_slice(plan.next_msg())))
                 .await
                 .expect("send");
         }
-        publisher_sent(t0);
+        publisher_sent(t0, &plan);
         s
     });
     publisher_done(&go);
     drop(s);
 }
 
-pub fn subscriber(ep: &str, size: usize, count: usize, hwm: usize) {
+pub fn subscriber(ep: &str, size: usize, count: usize, hwm: usize, topic: &str) {
+    let topic = sub_topic(topic);
     let ctx = Context::new();
     app_rt().block_on(async {
         let s = hwm_sock(&ctx, SocketType::Sub, hwm);
-        s.subscribe(Bytes::new()).await.expect("subscribe");
+        s.subscribe(Bytes::copy_from_slice(&topic))
+            .await
+            .expect("subscribe");
         s.connect(ep).await.expect("connect");
-        let mut c = SubCounter::new(size, count);
+        let mut c = SubCounter::new(size, count, &topic);
         loop {
             let m = s.recv().await.expect("recv");
-            if c.on_msg(m.get(0).map_or(0, |f| f.len())) {
+            if c.on_msg(m.get(0).unwrap_or(&[])) {
                 return c.finish();
             }
         }
+    });
+}
+
+// ---------------------------------------------------------------- REQ/REP (cell reqrep)
+
+/// REP: binds, echoes every request. Default options: omq gives REQ and REP its latency
+/// profile by default (`Options::workload_profile` = `None`), and its own REQ/REP latency bench
+/// uses `Options::default()`.
+pub fn rep() {
+    let ctx = Context::new();
+    app_rt().block_on(async {
+        let r = ctx.socket(SocketType::Rep, Options::default());
+        let ep = r.bind(&bind_ep()).await.expect("bind");
+        ready(&[&ep.to_string()]);
+        loop {
+            let m = r.recv().await.expect("recv");
+            r.send(m).await.expect("send");
+        }
+    });
+}
+
+/// REQ: connects, `warm` + `count` round trips of one request each, every reply checked.
+pub fn req(ep: &str, size: usize, warm: usize, count: usize) {
+    let ctx = Context::new();
+    app_rt().block_on(async {
+        let d = ctx.socket(SocketType::Req, Options::default());
+        d.connect(ep).await.expect("connect");
+        d.wait_connected(1, Duration::from_secs(10))
+            .await
+            .expect("connected");
+        let mut p = payload(size);
+        let mut samples = Vec::with_capacity(count);
+        for i in 0..warm + count {
+            req_body(&mut p, i as u64);
+            let t0 = Instant::now();
+            d.send(Message::single(Bytes::copy_from_slice(&p)))
+                .await
+                .expect("send");
+            let m = d.recv().await.expect("recv");
+            let dt = ns_since(t0);
+            if m.len() != 1 {
+                eprintln!("reply of {} frames", m.len());
+                std::process::exit(3);
+            }
+            check_reply(m.get(0).unwrap_or(&[]), &p);
+            if i >= warm {
+                samples.push(dt);
+            }
+        }
+        result(&lat_summary(samples));
     });
 }

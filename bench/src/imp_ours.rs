@@ -14,13 +14,16 @@
 //! tasks run until it ends, and everything past SNDHWM would be dropped), the subscribers on a
 //! current-thread runtime (as the 16 B throughput receiver).
 //!
+//! REQ/REP (cell reqrep): default options, both ends on a current-thread runtime as the latency
+//! roles.
+//!
 //! inproc (cell inproc): both sockets in one process on the thr roles' runtime for the size,
 //! the sender a spawned task (see [`inproc_thr`]).
 
 use std::time::Instant;
 
 use bytes::Bytes;
-use zmtp::{Dealer, Message, Pub, Pull, Push, Router, SocketOptions, Sub};
+use zmtp::{Dealer, Message, Pub, Pull, Push, Rep, Req, Router, SocketOptions, Sub};
 
 use crate::common::*;
 
@@ -256,60 +259,64 @@ fn hwm_options(hwm: usize) -> SocketOptions {
     o
 }
 
-/// PUB: binds, publishes [`WARM`] every millisecond until the parent says go, then `count`
-/// messages of `size` bytes (one per `send`, or `BATCH` per `send_many` with `batch`).
-fn publish(size: usize, count: usize, hwm: usize, batch: bool) {
+/// PUB: binds, publishes warm-up messages (see [`PubPlan`]) every millisecond until the parent
+/// says go, then `count` messages of `size` bytes, cycling over `topics` topics if not 0 (one
+/// per `send`, or `BATCH` per `send_many` with `batch`).
+fn publish(size: usize, count: usize, hwm: usize, topics: usize, batch: bool) {
     let rt = mt_runtime();
     let go = parent_signals();
     let s = rt.block_on(async {
         let s = Pub::with_options(hwm_options(hwm)).expect("pub");
         let ep = s.bind(BIND_ANY).expect("bind");
         ready(&[&ep.to_string()]);
+        let mut plan = PubPlan::new(size, topics);
+        let mut w = 0;
         while !signalled(&go) {
-            s.send(Message::from(Bytes::from_static(WARM)))
+            s.send(Message::from(Bytes::copy_from_slice(plan.warm(w))))
                 .await
                 .expect("send");
+            w += 1;
             tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         }
-        let p = payload(size);
         let t0 = Instant::now();
         if batch {
             let mut b = Vec::with_capacity(BATCH);
             let mut sent = 0;
             while sent < count {
                 let n = BATCH.min(count - sent);
-                b.extend((0..n).map(|_| Message::from(Bytes::copy_from_slice(&p))));
+                b.extend((0..n).map(|_| Message::from(Bytes::copy_from_slice(plan.next_msg()))));
                 s.send_many(&mut b).await.expect("send");
                 sent += n;
             }
         } else {
             for _ in 0..count {
-                s.send(Message::from(Bytes::copy_from_slice(&p)))
+                s.send(Message::from(Bytes::copy_from_slice(plan.next_msg())))
                     .await
                     .expect("send");
             }
         }
-        publisher_sent(t0);
+        publisher_sent(t0, &plan);
         s
     });
     rt.block_on(s.close());
     publisher_done(&go);
 }
 
-/// SUB: connects, subscribes to everything, counts (see [`SubCounter`]); one message per
-/// `recv`, or up to `BATCH` per `recv_many` with `batch`.
-fn subscribe(ep: &str, size: usize, count: usize, hwm: usize, batch: bool) {
+/// SUB: connects, subscribes to `topic` (see [`sub_topic`]), counts (see [`SubCounter`]); one
+/// message per `recv`, or up to `BATCH` per `recv_many` with `batch`.
+fn subscribe(ep: &str, size: usize, count: usize, hwm: usize, topic: &str, batch: bool) {
+    let topic = sub_topic(topic);
     ct_runtime().block_on(async {
         let s = Sub::with_options(hwm_options(hwm)).expect("sub");
-        s.subscribe("");
+        s.subscribe(Bytes::copy_from_slice(&topic));
         s.connect(ep).expect("connect");
-        let mut c = SubCounter::new(size, count);
+        let mut c = SubCounter::new(size, count, &topic);
         if batch {
             let mut buf = Vec::with_capacity(BATCH);
             loop {
                 s.recv_many(&mut buf, BATCH).await.expect("recv");
                 for m in buf.drain(..) {
-                    if c.on_msg(m.get(0).map_or(0, |f| f.len())) {
+                    if c.on_msg(m.get(0).map_or(&[][..], |f| &f[..])) {
                         return c.finish();
                     }
                 }
@@ -317,29 +324,72 @@ fn subscribe(ep: &str, size: usize, count: usize, hwm: usize, batch: bool) {
         }
         loop {
             let m = s.recv().await.expect("recv");
-            if c.on_msg(m.get(0).map_or(0, |f| f.len())) {
+            if c.on_msg(m.get(0).map_or(&[][..], |f| &f[..])) {
                 return c.finish();
             }
         }
     });
 }
 
-pub fn publisher(size: usize, count: usize, hwm: usize) {
-    publish(size, count, hwm, false);
+pub fn publisher(size: usize, count: usize, hwm: usize, topics: usize) {
+    publish(size, count, hwm, topics, false);
 }
 
 /// `ours-batch`: `Pub::send_many`.
-pub fn publisher_batch(size: usize, count: usize, hwm: usize) {
-    publish(size, count, hwm, true);
+pub fn publisher_batch(size: usize, count: usize, hwm: usize, topics: usize) {
+    publish(size, count, hwm, topics, true);
 }
 
-pub fn subscriber(ep: &str, size: usize, count: usize, hwm: usize) {
-    subscribe(ep, size, count, hwm, false);
+pub fn subscriber(ep: &str, size: usize, count: usize, hwm: usize, topic: &str) {
+    subscribe(ep, size, count, hwm, topic, false);
 }
 
 /// `ours-batch`: `Sub::recv_many`.
-pub fn subscriber_batch(ep: &str, size: usize, count: usize, hwm: usize) {
-    subscribe(ep, size, count, hwm, true);
+pub fn subscriber_batch(ep: &str, size: usize, count: usize, hwm: usize, topic: &str) {
+    subscribe(ep, size, count, hwm, topic, true);
+}
+
+// ---------------------------------------------------------------- REQ/REP (cell reqrep)
+
+/// REP: binds, echoes every request (on the lat roles' current-thread runtime).
+pub fn rep() {
+    ct_runtime().block_on(async {
+        let r = Rep::with_options(SocketOptions::default()).expect("rep");
+        let ep = r.bind(&bind_ep()).expect("bind");
+        ready(&[&ep.to_string()]);
+        loop {
+            let m = r.recv().await.expect("recv");
+            r.send(m).await.expect("send");
+        }
+    });
+}
+
+/// REQ: connects, `warm` + `count` round trips of one request each, every reply checked.
+pub fn req(ep: &str, size: usize, warm: usize, count: usize) {
+    ct_runtime().block_on(async {
+        let d = Req::with_options(SocketOptions::default()).expect("req");
+        d.connect(ep).expect("connect");
+        let mut p = payload(size);
+        let mut samples = Vec::with_capacity(count);
+        for i in 0..warm + count {
+            req_body(&mut p, i as u64);
+            let t0 = Instant::now();
+            d.send(Message::from(Bytes::copy_from_slice(&p)))
+                .await
+                .expect("send");
+            let m = d.recv().await.expect("recv");
+            let dt = ns_since(t0);
+            if m.len() != 1 {
+                eprintln!("reply of {} frames", m.len());
+                std::process::exit(3);
+            }
+            check_reply(m.get(0).map_or(&[][..], |f| &f[..]), &p);
+            if i >= warm {
+                samples.push(dt);
+            }
+        }
+        result(&lat_summary(samples));
+    });
 }
 
 // ---------------------------------------------------------------- inproc (cell inproc)

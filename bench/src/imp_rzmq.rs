@@ -15,6 +15,10 @@
 //! ROUTER/DEALER only; TCP_CORK left off, as in rzmq's own push/pull and pub/sub benches),
 //! except SNDHWM/RCVHWM set to the pubsub cell's HWM on both ends of PUB/SUB (its own pub/sub
 //! bench raises them too).
+//!
+//! REQ/REP (cell reqrep): default options, as in its own req_rep bench (which raises the HWMs,
+//! irrelevant with one request in flight). The proxy's frontend ROUTER raises MAX_CONNECTIONS
+//! as the memory cell's ROUTER does, for the brokermem cell's 10 000 clients.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -144,6 +148,11 @@ pub fn proxy() {
     mt_runtime().block_on(async {
         let ctx = new_ctx();
         let fe = sock(&ctx, SocketType::Router).await;
+        // The brokermem cell connects 10 000 clients to the frontend: raise rzmq's default
+        // limit of 1024 connections per socket, as mem_router does.
+        fe.set_option(MAX_CONNECTIONS, 1_000_000i32)
+            .await
+            .expect("MAX_CONNECTIONS");
         let be = sock(&ctx, SocketType::Dealer).await;
         let fep = bind(&fe).await;
         let bep = bind(&be).await;
@@ -263,7 +272,7 @@ async fn hwm_sock(ctx: &Context, t: SocketType, hwm: usize) -> Socket {
     s
 }
 
-pub fn publisher(size: usize, count: usize, hwm: usize) {
+pub fn publisher(size: usize, count: usize, hwm: usize, topics: usize) {
     let go = parent_signals();
     let rt = mt_runtime();
     let keep = rt.block_on(async {
@@ -271,38 +280,92 @@ pub fn publisher(size: usize, count: usize, hwm: usize) {
         let s = hwm_sock(&ctx, SocketType::Pub, hwm).await;
         let ep = bind(&s).await;
         ready(&[&ep]);
+        let mut plan = PubPlan::new(size, topics);
+        let mut w = 0;
         while !signalled(&go) {
-            s.send(Msg::from_static(WARM)).await.expect("send");
+            s.send(Msg::from_bytes(Bytes::copy_from_slice(plan.warm(w))))
+                .await
+                .expect("send");
+            w += 1;
             tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         }
-        let p = payload(size);
         let t0 = Instant::now();
         for _ in 0..count {
-            s.send(Msg::from_bytes(Bytes::copy_from_slice(&p)))
+            s.send(Msg::from_bytes(Bytes::copy_from_slice(plan.next_msg())))
                 .await
                 .expect("send");
         }
-        publisher_sent(t0);
+        publisher_sent(t0, &plan);
         (ctx, s)
     });
     publisher_done(&go);
     drop(keep);
 }
 
-pub fn subscriber(ep: &str, size: usize, count: usize, hwm: usize) {
+pub fn subscriber(ep: &str, size: usize, count: usize, hwm: usize, topic: &str) {
+    let topic = sub_topic(topic);
     mt_runtime().block_on(async {
         let ctx = new_ctx();
         let s = hwm_sock(&ctx, SocketType::Sub, hwm).await;
-        s.set_option(SUBSCRIBE, b"").await.expect("SUBSCRIBE");
+        s.set_option(SUBSCRIBE, &topic[..])
+            .await
+            .expect("SUBSCRIBE");
         s.connect(ep).await.expect("connect");
-        let mut c = SubCounter::new(size, count);
+        let mut c = SubCounter::new(size, count, &topic);
         loop {
             let m = s.recv().await.expect("recv");
-            if c.on_msg(m.size()) {
+            if c.on_msg(m.data().unwrap_or(&[])) {
                 c.finish();
                 break;
             }
         }
+        drop(ctx);
+    });
+}
+
+// ---------------------------------------------------------------- REQ/REP (cell reqrep)
+
+/// REP: binds, echoes every request. Default options (AUTO_DELIMITER is a ROUTER/DEALER
+/// option; REQ and REP keep their delimiter as the protocol asks).
+pub fn rep() {
+    mt_runtime().block_on(async {
+        let ctx = new_ctx();
+        let r = ctx.socket(SocketType::Rep).expect("socket");
+        let ep = bind_at(&r, &bind_ep()).await;
+        ready(&[&ep]);
+        loop {
+            let m = r.recv().await.expect("recv");
+            r.send(m).await.expect("send");
+        }
+    });
+}
+
+/// REQ: connects, `warm` + `count` round trips of one request each, every reply checked.
+pub fn req(ep: &str, size: usize, warm: usize, count: usize) {
+    mt_runtime().block_on(async {
+        let ctx = new_ctx();
+        let d = ctx.socket(SocketType::Req).expect("socket");
+        d.connect(ep).await.expect("connect");
+        let mut p = payload(size);
+        let mut samples = Vec::with_capacity(count);
+        for i in 0..warm + count {
+            req_body(&mut p, i as u64);
+            let t0 = Instant::now();
+            d.send(Msg::from_bytes(Bytes::copy_from_slice(&p)))
+                .await
+                .expect("send");
+            let m = d.recv().await.expect("recv");
+            let dt = ns_since(t0);
+            if m.is_more() {
+                eprintln!("reply of more than one frame");
+                std::process::exit(3);
+            }
+            check_reply(m.data().unwrap_or(&[]), &p);
+            if i >= warm {
+                samples.push(dt);
+            }
+        }
+        result(&lat_summary(samples));
         drop(ctx);
     });
 }

@@ -3,13 +3,15 @@
 //! no HWM knob). The proxy is the crate's own `zeromq::proxy`. PUB/SUB: no HWM option either;
 //! its PUB queues at most 100 000 messages per subscriber (`PUB_SEND_QUEUE_CAPACITY`, fixed)
 //! and drops beyond that, which is why the pubsub cell sets everyone else's HWM to 100 000.
+//! REQ/REP: `ReqSocket::new()` / `RepSocket::new()`, defaults.
 
 use std::time::Instant;
 
 use bytes::Bytes;
 use zeromq::prelude::*;
 use zeromq::{
-    DealerSocket, PubSocket, PullSocket, PushSocket, RouterSocket, SubSocket, ZmqMessage,
+    DealerSocket, PubSocket, PullSocket, PushSocket, RepSocket, ReqSocket, RouterSocket, SubSocket,
+    ZmqMessage,
 };
 
 use crate::common::*;
@@ -137,45 +139,93 @@ pub fn push_send(ep: &str, size: usize, count: usize) {
 // ---------------------------------------------------------------- PUB/SUB (cell pubsub)
 
 /// `hwm` is not settable in zmq.rs (see the module doc).
-pub fn publisher(size: usize, count: usize, _hwm: usize) {
+pub fn publisher(size: usize, count: usize, _hwm: usize, topics: usize) {
     let go = parent_signals();
     let rt = mt_runtime();
     let s = rt.block_on(async {
         let mut s = PubSocket::new();
         let ep = s.bind(BIND_ANY).await.expect("bind");
         ready(&[&ep.to_string()]);
+        let mut plan = PubPlan::new(size, topics);
+        let mut w = 0;
         while !signalled(&go) {
-            s.send(ZmqMessage::from(Bytes::from_static(WARM)))
+            s.send(ZmqMessage::from(Bytes::copy_from_slice(plan.warm(w))))
                 .await
                 .expect("send");
+            w += 1;
             tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         }
-        let p = payload(size);
         let t0 = Instant::now();
         for _ in 0..count {
-            s.send(ZmqMessage::from(Bytes::copy_from_slice(&p)))
+            s.send(ZmqMessage::from(Bytes::copy_from_slice(plan.next_msg())))
                 .await
                 .expect("send");
         }
-        publisher_sent(t0);
+        publisher_sent(t0, &plan);
         s
     });
     publisher_done(&go);
     drop(s);
 }
 
-pub fn subscriber(ep: &str, size: usize, count: usize, _hwm: usize) {
+pub fn subscriber(ep: &str, size: usize, count: usize, _hwm: usize, topic: &str) {
+    let topic = sub_topic(topic);
     mt_runtime().block_on(async {
         let mut s = SubSocket::new();
         s.connect(ep).await.expect("connect");
-        s.subscribe("").await.expect("subscribe");
-        let mut c = SubCounter::new(size, count);
+        // zmq.rs takes a topic as &str; ours are ASCII.
+        let t = std::str::from_utf8(&topic).expect("ASCII topic");
+        s.subscribe(t).await.expect("subscribe");
+        let mut c = SubCounter::new(size, count, &topic);
         loop {
             let m = s.recv().await.expect("recv");
-            if c.on_msg(m.get(0).map_or(0, |f| f.len())) {
+            if c.on_msg(m.get(0).map_or(&[][..], |f| &f[..])) {
                 return c.finish();
             }
         }
+    });
+}
+
+// ---------------------------------------------------------------- REQ/REP (cell reqrep)
+
+/// REP: binds, echoes every request.
+pub fn rep() {
+    mt_runtime().block_on(async {
+        let mut r = RepSocket::new();
+        let ep = r.bind(&bind_ep()).await.expect("bind");
+        ready(&[&ep.to_string()]);
+        loop {
+            let m = r.recv().await.expect("recv");
+            r.send(m).await.expect("send");
+        }
+    });
+}
+
+/// REQ: connects, `warm` + `count` round trips of one request each, every reply checked.
+pub fn req(ep: &str, size: usize, warm: usize, count: usize) {
+    mt_runtime().block_on(async {
+        let mut d = ReqSocket::new();
+        d.connect(ep).await.expect("connect");
+        let mut p = payload(size);
+        let mut samples = Vec::with_capacity(count);
+        for i in 0..warm + count {
+            req_body(&mut p, i as u64);
+            let t0 = Instant::now();
+            d.send(ZmqMessage::from(Bytes::copy_from_slice(&p)))
+                .await
+                .expect("send");
+            let m = d.recv().await.expect("recv");
+            let dt = ns_since(t0);
+            if m.len() != 1 {
+                eprintln!("reply of {} frames", m.len());
+                std::process::exit(3);
+            }
+            check_reply(m.get(0).map_or(&[][..], |f| &f[..]), &p);
+            if i >= warm {
+                samples.push(dt);
+            }
+        }
+        result(&lat_summary(samples));
     });
 }
 

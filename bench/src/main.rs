@@ -37,8 +37,10 @@ macro_rules! roles {
             "mem-router" => $m::mem_router(),
             "push-recv" => $m::push_recv(num(&$a[0]), num(&$a[1])),
             "push-send" => $m::push_send(&$a[0], num(&$a[1]), num(&$a[2])),
-            "pub" => $m::publisher(num(&$a[0]), num(&$a[1]), num(&$a[2])),
-            "sub" => $m::subscriber(&$a[0], num(&$a[1]), num(&$a[2]), num(&$a[3])),
+            "pub" => $m::publisher(num(&$a[0]), num(&$a[1]), num(&$a[2]), num(&$a[3])),
+            "sub" => $m::subscriber(&$a[0], num(&$a[1]), num(&$a[2]), num(&$a[3]), &$a[4]),
+            "rep" => $m::rep(),
+            "req" => $m::req(&$a[0], num(&$a[1]), num(&$a[2]), num(&$a[3])),
             "inproc-thr" => $m::inproc_thr(num(&$a[0]), num(&$a[1])),
             w => panic!("unknown role {w}"),
         }
@@ -69,11 +71,13 @@ fn role(args: &[String]) {
         ("ours-batch", "thr-send") => imp_ours::thr_send_batch(&a[0], num(&a[1]), num(&a[2])),
         ("ours-batch", "push-recv") => imp_ours::push_recv_batch(num(&a[0]), num(&a[1])),
         ("ours-batch", "push-send") => imp_ours::push_send_batch(&a[0], num(&a[1]), num(&a[2])),
-        ("ours-batch", "pub") => imp_ours::publisher_batch(num(&a[0]), num(&a[1]), num(&a[2])),
+        ("ours-batch", "pub") => {
+            imp_ours::publisher_batch(num(&a[0]), num(&a[1]), num(&a[2]), num(&a[3]))
+        }
         ("ours-batch", "inproc-thr") => imp_ours::inproc_thr_batch(num(&a[0]), num(&a[1])),
         ("mpsc", "inproc-thr") => imp_mpsc::inproc_thr(num(&a[0]), num(&a[1])),
         ("ours-batch", "sub") => {
-            imp_ours::subscriber_batch(&a[0], num(&a[1]), num(&a[2]), num(&a[3]))
+            imp_ours::subscriber_batch(&a[0], num(&a[1]), num(&a[2]), num(&a[3]), &a[4])
         }
         ("libzmq", w) => roles!(imp_libzmq, w, a),
         ("libzmq-sodium", "thr-recv") => imp_libzmq_sodium::thr_recv(num(&a[0]), num(&a[1])),

@@ -24,6 +24,17 @@ pub const ALL_IMPLS: &[&str] = &[
     "rzmq-uring",
 ];
 
+/// The implementation's name without its `@PATH` (see [`Proc::role_bind`]): what the cells'
+/// lists (`THR_ONLY`, `NO_SOCKETS`, ...) are matched against.
+pub fn base(imp: &str) -> &str {
+    imp.split_once('@').map_or(imp, |(i, _)| i)
+}
+
+/// Is `imp` (or `imp@PATH`) in `list`?
+pub fn is_in(list: &[&str], imp: &str) -> bool {
+    list.contains(&base(imp))
+}
+
 /// Implementations that only take part in the throughput cells (thr, push, pubsub).
 pub const THR_ONLY: &[&str] = &["ours-batch"];
 /// Implementations without ZeroMQ socket types (raw TCP): not in the push and pubsub cells (on
@@ -45,11 +56,21 @@ pub const ALL_BROKERS: &[&str] = &[
     "rzmq-uring",
 ];
 pub const ALL_CELLS: &[&str] = &[
-    "thr", "lat", "broker", "mem", "push", "pubsub", "ipc", "inproc", "curve",
+    "thr",
+    "lat",
+    "reqrep",
+    "broker",
+    "brokermem",
+    "mem",
+    "push",
+    "pubsub",
+    "ipc",
+    "inproc",
+    "curve",
 ];
 pub const SIZES: &[usize] = &[16, 256, 4096, 65536, 1 << 20];
 /// Message sizes of the push cell (PUSH -> PULL), unless `--push-sizes` or `--sizes` says.
-pub const PUSH_SIZES: &[usize] = &[16, 65536];
+pub const PUSH_SIZES: &[usize] = &[16, 256, 65536];
 /// Message sizes of the ipc cell (thr over ipc://), unless `--ipc-sizes` or `--sizes` says.
 pub const IPC_SIZES: &[usize] = &[16, 65536];
 /// Message sizes of the curve cell, unless `--curve-sizes` or `--sizes` says.
@@ -86,9 +107,25 @@ pub const NO_INPROC: &[(&str, &str)] = &[
          the very code of the `rzmq` column",
     ),
 ];
-/// The pubsub cell: one PUB, this many SUB processes, messages of this size.
+/// The pubsub cell: one PUB, this many SUB processes.
 pub const PUBSUB_SUBS: usize = 4;
+/// The message size of the pubsub cell's first case (every SUB subscribed to everything).
 pub const PUBSUB_SIZE: usize = 16;
+/// The pubsub cell's cases: (name, message size, topics). With 0 topics every SUB subscribes
+/// to everything and gets every message; with `PUBSUB_SUBS` topics the publisher cycles over
+/// them (`topic0`, `topic1`, ...) and SUB `i` subscribes to topic `i` only, so each SUB gets a
+/// quarter of what is published (the PUB's filtering at work).
+pub const PUBSUB_CASES: &[(&str, usize, usize)] = &[
+    ("16", PUBSUB_SIZE, 0),
+    ("1024", 1024, 0),
+    ("16-topics", 16, PUBSUB_SUBS),
+];
+/// The reqrep cell: REQ -> REP round trips of this many bytes.
+pub const REQREP_SIZE: usize = 64;
+/// Idle clients of the brokermem cell, unless `--broker-clients` says.
+pub const BROKERMEM_CLIENTS: &[usize] = &[10_000];
+/// Echo workers on the brokermem cell's backend (as the broker cell's default cases).
+pub const BROKERMEM_WORKERS: usize = 4;
 /// SNDHWM and RCVHWM of the PUB and of every SUB in the pubsub cell (what counts is the PUB's
 /// SNDHWM and the SUBs' RCVHWM), unless `--pub-hwm` says: zmq.rs has no HWM option but queues
 /// at most 100 000 messages per subscriber, so the others get the same.
@@ -114,6 +151,8 @@ pub struct Cfg {
     pub pub_hwm: usize,
     /// Connection counts of the memory cell.
     pub conns: Vec<usize>,
+    /// Idle client counts of the brokermem cell.
+    pub broker_clients: Vec<usize>,
     pub broker_bin: Option<PathBuf>,
     pub out: PathBuf,
     /// Multiplies every message count (quick = 0.25).
@@ -135,12 +174,14 @@ pub struct Sample {
 fn usage() -> ! {
     eprintln!(
         "usage: zbench [--quick | --full] [--rounds N] [--impls a,b,..] [--brokers a,b,..]\n\
-         \x20             [--cells thr,lat,broker,mem,push,pubsub,ipc,inproc,curve]\n\
-         \x20             [--sizes 16,256,..] [--push-sizes 16,65536] [--ipc-sizes 16,65536]\n\
-         \x20             [--inproc-sizes 16,65536] [--pub-hwm N]\n\
-         \x20             [--conns N,..]\n\
+         \x20             [--cells thr,lat,reqrep,broker,brokermem,mem,push,pubsub,ipc,inproc,curve]\n\
+         \x20             [--sizes 16,256,..] [--push-sizes 16,256,65536] [--ipc-sizes 16,65536]\n\
+         \x20             [--inproc-sizes 16,65536] [--curve-sizes 16,65536] [--pub-hwm N]\n\
+         \x20             [--conns N,..] [--broker-clients N,..]\n\
          \x20             [--broker-bin PATH] [--scale F] [--out DIR]\n\
          impls: {ALL_IMPLS:?}\nbrokers: {ALL_BROKERS:?}\n\
+         An impl may be IMPL@PATH: its roles then run from the zbench binary PATH (A/B of two\n\
+         builds, see bench/ab.sh).\n\
          CPU per message is taken from the 16 B throughput runs (cells thr, push, ipc, inproc).\n\
          --sizes applies to thr, and to push, ipc and inproc unless --push-sizes, --ipc-sizes\n\
          or --inproc-sizes is given. The inproc cell always runs its ceiling, mpsc, too."
@@ -171,6 +212,7 @@ fn parse(args: &[String]) -> Cfg {
         curve_sizes: CURVE_SIZES.to_vec(),
         pub_hwm: PUBSUB_HWM,
         conns: vec![1000, 2000],
+        broker_clients: BROKERMEM_CLIENTS.to_vec(),
         broker_bin: Some(default_broker),
         out: bench_dir.join("results"),
         scale: 1.0,
@@ -215,6 +257,9 @@ fn parse(args: &[String]) -> Cfg {
             }
             "--pub-hwm" => cfg.pub_hwm = crate::num(&val()),
             "--conns" => cfg.conns = list(&val()).iter().map(|s| crate::num(s)).collect(),
+            "--broker-clients" => {
+                cfg.broker_clients = list(&val()).iter().map(|s| crate::num(s)).collect();
+            }
             "--broker-bin" => cfg.broker_bin = Some(PathBuf::from(val())),
             "--scale" => scale = Some(crate::num(&val())),
             "--out" => cfg.out = PathBuf::from(val()),
@@ -308,14 +353,21 @@ impl Proc {
         Proc::role_bind(name, args, None)
     }
 
-    /// A server role (`thr-recv`, `echo`) that binds `bind` instead of tcp://127.0.0.1:0.
+    /// A server role (`thr-recv`, `echo`, `rep`) that binds `bind` instead of
+    /// tcp://127.0.0.1:0. An implementation `IMPL@PATH` (`args[0]`) runs as `IMPL` from the
+    /// zbench binary at PATH.
     pub fn role_bind(name: &str, args: &[String], bind: Option<&str>) -> Proc {
-        let exe = EXE
-            .get()
-            .cloned()
-            .unwrap_or_else(|| std::env::current_exe().unwrap());
-        let mut full = vec!["role".to_string()];
-        full.extend_from_slice(args);
+        let (imp, path) = match args[0].split_once('@') {
+            Some((i, p)) => (i, Some(PathBuf::from(p))),
+            None => (args[0].as_str(), None),
+        };
+        let exe = path.unwrap_or_else(|| {
+            EXE.get()
+                .cloned()
+                .unwrap_or_else(|| std::env::current_exe().unwrap())
+        });
+        let mut full = vec!["role".to_string(), imp.to_string()];
+        full.extend_from_slice(&args[1..]);
         let mut cmd = Command::new(exe);
         cmd.args(&full);
         match bind {
@@ -534,33 +586,68 @@ pub fn inproc_impls(impls: &[String]) -> Vec<String> {
         .chain(
             impls
                 .iter()
-                .filter(|i| i.as_str() != INPROC_CEILING && !NO_INPROC.iter().any(|(n, _)| n == i))
+                .filter(|i| {
+                    base(i) != INPROC_CEILING && !NO_INPROC.iter().any(|(n, _)| *n == base(i))
+                })
                 .cloned(),
         )
         .collect()
 }
 
-/// Messages the publisher sends in the pubsub cell: the 16 B thr count divided among the
-/// subscribers, so that the deliveries (count x subscribers) are as many as thr's messages.
-pub fn pubsub_count(scale: f64) -> usize {
-    thr_count(PUBSUB_SIZE, scale) / PUBSUB_SUBS
+/// Messages the publisher sends in a pubsub case: as many deliveries (messages received, over
+/// all SUBs) as the thr cell sends messages of that size; so the thr count divided among the
+/// subscribers when each gets everything, the whole thr count (a multiple of `topics`) when
+/// each gets one topic of `topics`.
+pub fn pubsub_count(size: usize, topics: usize, scale: f64) -> usize {
+    let deliveries = thr_count(size, scale);
+    if topics == 0 {
+        deliveries / PUBSUB_SUBS
+    } else {
+        deliveries / topics * topics
+    }
 }
 
-/// One PUB process, `PUBSUB_SUBS` SUB processes subscribed to everything. The publisher sends
-/// warm-up messages until every subscriber has said it got one (`JOINED`), then, told to go,
-/// `count` timed messages; each subscriber counts until it has them all or saw nothing for
-/// `common::SUB_IDLE`.
-fn run_pubsub(imp: &str, size: usize, count: usize, hwm: usize) -> Result<Metrics, String> {
+/// One PUB process, `PUBSUB_SUBS` SUB processes, subscribed to everything (`topics` = 0) or SUB
+/// `i` to topic `i` of `topics`. The publisher sends warm-up messages until every subscriber
+/// has said it got one (`JOINED`), then, told to go, `count` timed messages (cycling over the
+/// topics); each subscriber counts until it has its share or saw nothing for
+/// `common::SUB_IDLE`. The publisher's `SENT` line says how many it sent per topic; every
+/// subscriber's count is checked against its topic's: no more than sent, and all of them
+/// unless it ended idle (the publisher dropped some).
+fn run_pubsub(
+    imp: &str,
+    size: usize,
+    topics: usize,
+    count: usize,
+    hwm: usize,
+) -> Result<Metrics, String> {
     let mut p = Proc::role(
         &format!("{imp} pub"),
-        &[s(imp), s("pub"), s(size), s(count), s(hwm)],
+        &[s(imp), s("pub"), s(size), s(count), s(hwm), s(topics)],
     );
     let ep = p.expect("READY", Duration::from_secs(20))?;
+    // SUB i's topic argument and the messages it should get.
+    let share = if topics == 0 { count } else { count / topics };
+    let topic_of = |i: usize| {
+        if topics == 0 {
+            s("all")
+        } else {
+            s(i % topics)
+        }
+    };
     let mut subs: Vec<Proc> = (0..PUBSUB_SUBS)
         .map(|i| {
             Proc::role(
                 &format!("{imp} sub {i}"),
-                &[s(imp), s("sub"), ep.clone(), s(size), s(count), s(hwm)],
+                &[
+                    s(imp),
+                    s("sub"),
+                    ep.clone(),
+                    s(size),
+                    s(share),
+                    s(hwm),
+                    topic_of(i),
+                ],
             )
         })
         .collect();
@@ -575,28 +662,57 @@ fn run_pubsub(imp: &str, size: usize, count: usize, hwm: usize) -> Result<Metric
     }
     let cpu1 = proc_cpu(p.pid()).ok_or("publisher died")?;
     let sent = p.expect("SENT", Duration::from_secs(10))?;
-    let send_s: f64 = sent
-        .strip_prefix("send_s=")
-        .and_then(|v| v.parse().ok())
-        .ok_or("bad SENT line")?;
     p.release();
+    let kv: HashMap<&str, f64> = sent
+        .split_whitespace()
+        .filter_map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            Some((k, v.parse().ok()?))
+        })
+        .collect();
+    let field = |k: &str| kv.get(k).copied().ok_or(format!("SENT line without {k}"));
+    let send_s = field("send_s")?;
+    if field("sent")? != count as f64 {
+        return Err(format!("publisher sent {}, not {count}", field("sent")?));
+    }
+    // What each SUB's topic got from the publisher.
+    let mut sent_to = Vec::with_capacity(PUBSUB_SUBS);
+    for i in 0..PUBSUB_SUBS {
+        let t = if topics == 0 { 0 } else { i % topics };
+        let n = field(&format!("t{t}"))?;
+        if n != share as f64 {
+            return Err(format!("publisher sent {n} of topic {t}, not {share}"));
+        }
+        sent_to.push(n);
+    }
+    for (i, (r, &n)) in res.iter().zip(&sent_to).enumerate() {
+        let got = r["got"];
+        if got > n || (r["idle_end"] == 0.0 && got != n) {
+            return Err(format!(
+                "sub {i} counted {got} of {n} sent to it (idle end {})",
+                r["idle_end"]
+            ));
+        }
+    }
     let med = |v: Vec<f64>| crate::report::median(v).unwrap_or(f64::NAN);
     let rates: Vec<f64> = res.iter().map(|r| r["msgs_per_s"]).collect();
     let got: Vec<f64> = res.iter().map(|r| r["got"]).collect();
-    let n = count as f64;
     let total_got: f64 = got.iter().sum();
-    let min_got = got.iter().cloned().fold(f64::INFINITY, f64::min);
+    let total_sent: f64 = sent_to.iter().sum();
+    let worst = got
+        .iter()
+        .zip(&sent_to)
+        .map(|(g, n)| 1.0 - g / n)
+        .fold(0.0, f64::max);
+    let n = count as f64;
     Ok(vec![
         (s("msgs_per_s_median"), med(rates.clone())),
         (
             s("msgs_per_s_min"),
             rates.iter().cloned().fold(f64::INFINITY, f64::min),
         ),
-        (
-            s("loss_pct"),
-            100.0 * (1.0 - total_got / (n * PUBSUB_SUBS as f64)),
-        ),
-        (s("loss_pct_max"), 100.0 * (1.0 - min_got / n)),
+        (s("loss_pct"), 100.0 * (1.0 - total_got / total_sent)),
+        (s("loss_pct_max"), 100.0 * worst),
         (s("pub_cpu_s_per_M"), (cpu1 - cpu0) / n * 1e6),
         (
             s("sub_cpu_s_per_M"),
@@ -610,6 +726,31 @@ fn run_pubsub(imp: &str, size: usize, count: usize, hwm: usize) -> Result<Metric
     ])
 }
 
+/// A round-trip cell's run: the server role `server` (`echo`, `rep`) binds
+/// (tcp://127.0.0.1:0, or `bind`), the client role `client` (`lat`, `req`) connects and times
+/// `warm` + `count` round trips of `size` bytes, one in flight.
+fn run_rt(
+    imp: &str,
+    server: &str,
+    client: &str,
+    size: usize,
+    warm: usize,
+    count: usize,
+    bind: Option<&str>,
+) -> Result<Metrics, String> {
+    let mut srv = Proc::role_bind(&format!("{imp} {server}"), &[s(imp), s(server)], bind);
+    let ep = bound(&mut srv, bind)?;
+    let mut cl = Proc::role(
+        &format!("{imp} {client}"),
+        &[s(imp), s(client), ep, s(size), s(warm), s(count)],
+    );
+    let r = cl.result(Duration::from_secs(180))?;
+    Ok(["p50_ns", "p99_ns", "p999_ns", "mean_ns"]
+        .iter()
+        .map(|k| (s(k).replace("_ns", "_us"), r[*k] / 1e3))
+        .collect())
+}
+
 fn run_lat(
     imp: &str,
     size: usize,
@@ -617,17 +758,7 @@ fn run_lat(
     count: usize,
     bind: Option<&str>,
 ) -> Result<Metrics, String> {
-    let mut srv = Proc::role_bind(&format!("{imp} echo"), &[s(imp), s("echo")], bind);
-    let ep = bound(&mut srv, bind)?;
-    let mut cl = Proc::role(
-        &format!("{imp} lat"),
-        &[s(imp), s("lat"), ep, s(size), s(warm), s(count)],
-    );
-    let r = cl.result(Duration::from_secs(180))?;
-    Ok(["p50_ns", "p99_ns", "p999_ns", "mean_ns"]
-        .iter()
-        .map(|k| (s(k).replace("_ns", "_us"), r[*k] / 1e3))
-        .collect())
+    run_rt(imp, "echo", "lat", size, warm, count, bind)
 }
 
 /// The endpoint a server role printed as READY; if it was told to bind `bind`, it must be
@@ -667,12 +798,19 @@ impl Drop for IpcEndpoint {
     }
 }
 
-/// The curve cell's implementations among `impls`: (name in the report, role).
-fn curve_impls(impls: &[String]) -> Vec<(&'static str, &'static str)> {
-    CURVE_IMPLS
+/// The curve cell's implementations among `impls`, in their order: (name in the report, role;
+/// both with the `@PATH` if the name has one).
+pub fn curve_impls(impls: &[String]) -> Vec<(String, String)> {
+    impls
         .iter()
-        .filter(|(name, _)| impls.iter().any(|i| i == name))
-        .copied()
+        .filter_map(|i| {
+            let (_, role) = CURVE_IMPLS.iter().find(|(n, _)| *n == base(i))?;
+            let role = match i.split_once('@') {
+                Some((_, p)) => format!("{role}@{p}"),
+                None => role.to_string(),
+            };
+            Some((i.clone(), role))
+        })
         .collect()
 }
 
@@ -819,7 +957,47 @@ fn run_broker(
     Ok(m)
 }
 
+/// VmRSS of `pid` once it settles (two reads 500 ms apart within 64 KiB, at most 10 s), for a
+/// process that has just taken many connections and may still be doing its per-connection
+/// work.
+fn settled_rss(pid: u32) -> Result<f64, String> {
+    let mut last = 0.0;
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(500));
+        let v = rss(pid).ok_or("the process died")?;
+        if (v - last).abs() < 64.0 * 1024.0 {
+            return Ok(v);
+        }
+        last = v;
+    }
+    Ok(last)
+}
+
+/// The open-file limit of this process (and of the children it spawns): the soft limit, which
+/// `common::raise_nofile` raised as far as the hard limit lets it.
+fn nofile() -> u64 {
+    let mut rl: libc::rlimit = unsafe { std::mem::zeroed() };
+    // SAFETY: getrlimit writes into the struct we own.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) } != 0 {
+        return 0;
+    }
+    rl.rlim_cur as u64
+}
+
+/// Fails unless a process may hold `n` connections and some more files.
+fn check_nofile(n: usize) -> Result<(), String> {
+    let have = nofile();
+    if have < n as u64 + 256 {
+        return Err(format!(
+            "RLIMIT_NOFILE is {have}, too low for {n} connections (raise the hard limit: \
+             `ulimit -Hn`; bench/run.sh asks for 65536)"
+        ));
+    }
+    Ok(())
+}
+
 fn run_mem(imp: &str, n: usize) -> Result<Metrics, String> {
+    check_nofile(n)?;
     let mut r = Proc::role(&format!("{imp} mem-router"), &[s(imp), s("mem-router")]);
     let ep = r.expect("READY", Duration::from_secs(20))?;
     std::thread::sleep(Duration::from_millis(300));
@@ -827,19 +1005,59 @@ fn run_mem(imp: &str, n: usize) -> Result<Metrics, String> {
     let mut c = Proc::role("raw mem-conns", &[s("raw"), s("mem-conns"), ep, s(n)]);
     c.expect("READY", Duration::from_secs(300))?;
     // Let the router finish whatever it does per connection, then take the settled value.
-    let mut last = 0.0;
-    for _ in 0..20 {
-        std::thread::sleep(Duration::from_millis(500));
-        let v = rss(r.pid()).ok_or("router died")?;
-        if (v - last).abs() < 64.0 * 1024.0 {
-            last = v;
-            break;
-        }
-        last = v;
-    }
+    let last = settled_rss(r.pid()).map_err(|e| format!("router: {e}"))?;
     drop(c);
     Ok(vec![
         (s("bytes_per_conn"), (last - rss0) / n as f64),
+        (s("rss_idle_mb"), rss0 / 1e6),
+        (s("rss_loaded_mb"), last / 1e6),
+    ])
+}
+
+/// The broker's memory with `n` idle clients: the broker of the broker cell (`kind`, started
+/// as there) with `BROKERMEM_WORKERS` libzmq echo workers on its backend; its VmRSS once they
+/// are connected (idle), then with `n` idle DEALER clients on its frontend (the mem cell's
+/// `mem-conns` process: a complete ZMTP handshake each, by hand, then nothing), settled.
+/// Then one request from a fresh libzmq client must still go through the broker and a worker
+/// and come back (a broker that broke under the clients fails the run).
+fn run_brokermem(kind: &str, cfg: &Cfg, n: usize) -> Result<Metrics, String> {
+    check_nofile(n)?;
+    let (b, fe, be) = start_broker(kind, cfg)?;
+    let mut w = Proc::role(
+        "libzmq workers",
+        &[s("libzmq"), s("broker-workers"), be, s(BROKERMEM_WORKERS)],
+    );
+    w.expect("READY", Duration::from_secs(20))?;
+    std::thread::sleep(Duration::from_millis(300));
+    let rss0 = rss(b.pid()).ok_or("no broker rss")?;
+    let mut c = Proc::role(
+        "raw mem-conns",
+        &[s("raw"), s("mem-conns"), fe.clone(), s(n)],
+    );
+    c.expect("READY", Duration::from_secs(300))?;
+    let last = settled_rss(b.pid()).map_err(|e| format!("broker: {e}"))?;
+    // Still serving: a few requests through it, every reply checked by the load generator.
+    let mut l = Proc::role(
+        "libzmq load",
+        &[
+            s("libzmq"),
+            s("broker-load"),
+            fe,
+            s(1),
+            s(1),
+            s(10),
+            s(1),
+            s(BROKER_SIZE),
+        ],
+    );
+    l.result(Duration::from_secs(60))
+        .map_err(|e| format!("no reply through the broker with {n} idle clients: {e}"))?;
+    drop(l);
+    drop(c);
+    drop(w);
+    drop(b);
+    Ok(vec![
+        (s("bytes_per_client"), (last - rss0) / n as f64),
         (s("rss_idle_mb"), rss0 / 1e6),
         (s("rss_loaded_mb"), last / 1e6),
     ])
@@ -902,13 +1120,25 @@ pub fn main(args: &[String]) {
             (40_000.0 * cfg.scale).max(1000.0) as usize,
         );
         if has("lat") {
-            for imp in cfg.impls.iter().filter(|i| !THR_ONLY.contains(&i.as_str())) {
+            for imp in cfg.impls.iter().filter(|i| !is_in(THR_ONLY, i)) {
                 record(
                     "lat",
                     "64",
                     imp,
                     run_lat(imp, 64, lat_warm, lat_count, None),
                 );
+            }
+        }
+        if has("reqrep") {
+            // The lat cell's round trips with REQ and REP sockets: every implementation with
+            // socket types, the same warm-up and count; each reply checked byte for byte.
+            for imp in cfg
+                .impls
+                .iter()
+                .filter(|i| !is_in(THR_ONLY, i) && !is_in(NO_SOCKETS, i))
+            {
+                let res = run_rt(imp, "rep", "req", REQREP_SIZE, lat_warm, lat_count, None);
+                record("reqrep", &s(REQREP_SIZE), imp, res);
             }
         }
         if has("broker") {
@@ -925,12 +1155,19 @@ pub fn main(args: &[String]) {
                 }
             }
         }
+        if has("brokermem") {
+            for &n in &cfg.broker_clients {
+                for kind in &cfg.brokers {
+                    record("brokermem", &s(n), kind, run_brokermem(kind, &cfg, n));
+                }
+            }
+        }
         if has("mem") {
             for &n in &cfg.conns {
                 for imp in cfg
                     .impls
                     .iter()
-                    .filter(|i| *i != "raw" && !THR_ONLY.contains(&i.as_str()))
+                    .filter(|i| base(i) != "raw" && !is_in(THR_ONLY, i))
                 {
                     record("mem", &s(n), imp, run_mem(imp, n));
                 }
@@ -939,11 +1176,7 @@ pub fn main(args: &[String]) {
         if has("push") {
             for &size in &cfg.push_sizes {
                 let count = thr_count(size, cfg.scale);
-                for imp in cfg
-                    .impls
-                    .iter()
-                    .filter(|i| !NO_SOCKETS.contains(&i.as_str()))
-                {
+                for imp in cfg.impls.iter().filter(|i| !is_in(NO_SOCKETS, i)) {
                     record(
                         "push",
                         &s(size),
@@ -954,18 +1187,16 @@ pub fn main(args: &[String]) {
             }
         }
         if has("pubsub") {
-            let count = pubsub_count(cfg.scale);
-            for imp in cfg
-                .impls
-                .iter()
-                .filter(|i| !NO_SOCKETS.contains(&i.as_str()))
-            {
-                record(
-                    "pubsub",
-                    &s(PUBSUB_SIZE),
-                    imp,
-                    run_pubsub(imp, PUBSUB_SIZE, count, cfg.pub_hwm),
-                );
+            for &(case, size, topics) in PUBSUB_CASES {
+                let count = pubsub_count(size, topics, cfg.scale);
+                for imp in cfg.impls.iter().filter(|i| !is_in(NO_SOCKETS, i)) {
+                    record(
+                        "pubsub",
+                        case,
+                        imp,
+                        run_pubsub(imp, size, topics, count, cfg.pub_hwm),
+                    );
+                }
             }
         }
         if has("ipc") {
@@ -979,7 +1210,7 @@ pub fn main(args: &[String]) {
                     record("ipc", &s(size), imp, res);
                 }
             }
-            for imp in cfg.impls.iter().filter(|i| !THR_ONLY.contains(&i.as_str())) {
+            for imp in cfg.impls.iter().filter(|i| !is_in(THR_ONLY, i)) {
                 let ipc = IpcEndpoint::new();
                 let res = run_lat(imp, 64, lat_warm, lat_count, Some(&ipc.ep));
                 record("ipc", "lat-64", imp, res);
@@ -995,15 +1226,15 @@ pub fn main(args: &[String]) {
                     record(
                         "curve",
                         &s(size),
-                        name,
-                        run_thr("thr", role, size, count, None),
+                        &name,
+                        run_thr("thr", &role, size, count, None),
                     );
                 }
             }
             for (name, role) in curve_impls(&cfg.impls) {
-                if !THR_ONLY.contains(&name) {
-                    let res = run_lat(role, 64, lat_warm, lat_count, None);
-                    record("curve", "lat-64", name, res);
+                if !is_in(THR_ONLY, &name) {
+                    let res = run_lat(&role, 64, lat_warm, lat_count, None);
+                    record("curve", "lat-64", &name, res);
                 }
             }
             std::env::remove_var(crate::common::CURVE_ENV);

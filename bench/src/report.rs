@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::orchestrate::{broker_case, Cfg, Sample, BROKER_CASES};
+use crate::orchestrate::{base, broker_case, is_in, Cfg, Sample, BROKER_CASES};
 
 pub fn median(mut v: Vec<f64>) -> Option<f64> {
     if v.is_empty() {
@@ -225,7 +225,7 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
     // Columns outside the throughput cell: without the throughput-only implementations.
     let p2p: Vec<String> = impls
         .iter()
-        .filter(|i| !crate::orchestrate::THR_ONLY.contains(&i.as_str()))
+        .filter(|i| !is_in(crate::orchestrate::THR_ONLY, i))
         .cloned()
         .collect();
     // Never "others": raw TCP and ours with the batch calls.
@@ -253,6 +253,20 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
         );
         let rows = lat_rows("lat", "64");
         table(&mut o, &m, &p2p, "ours", not_others, &rows);
+    }
+    if have("reqrep") {
+        use crate::orchestrate::{NO_SOCKETS, REQREP_SIZE};
+        let cols: Vec<String> = p2p
+            .iter()
+            .filter(|i| !is_in(NO_SOCKETS, i))
+            .cloned()
+            .collect();
+        o.push_str(&format!(
+            "### Round-trip latency, REQ ↔ REP, {REQREP_SIZE} B, one request in flight, every \
+             reply checked (µs; lower is better)\n\n"
+        ));
+        let rows = lat_rows("reqrep", &REQREP_SIZE.to_string());
+        table(&mut o, &m, &cols, "ours", not_others, &rows);
     }
     if have("broker") {
         let brokers: Vec<String> = cfg.brokers.clone();
@@ -303,8 +317,59 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
             &rows,
         );
     }
+    if have("brokermem") {
+        use crate::orchestrate::BROKERMEM_WORKERS;
+        let brokers: Vec<String> = cfg.brokers.clone();
+        let ours = if samples
+            .iter()
+            .any(|s| s.cell == "brokermem" && s.imp == "ours")
+        {
+            "ours"
+        } else {
+            "ours-proxy"
+        };
+        o.push_str(&format!(
+            "### Broker memory: one broker process, {BROKERMEM_WORKERS} libzmq echo workers on \
+             its backend, N idle DEALER clients on its frontend (VmRSS; lower is better; ratios \
+             use `{ours}`; `ours-lossy` and `ours-proxy` count as ours, not as others)\n\n"
+        ));
+        let mut rows = Vec::new();
+        for &n in &cfg.broker_clients {
+            rows.push(Row {
+                label: format!("N = {n}: bytes per client"),
+                cell: "brokermem",
+                case: n.to_string(),
+                metric: "bytes_per_client",
+                higher_better: false,
+            });
+            rows.push(Row {
+                label: format!("N = {n}: broker RSS with N clients (MB)"),
+                cell: "brokermem",
+                case: n.to_string(),
+                metric: "rss_loaded_mb",
+                higher_better: false,
+            });
+        }
+        if let Some(&n) = cfg.broker_clients.first() {
+            rows.push(Row {
+                label: "broker RSS with its workers, no client (MB)".into(),
+                cell: "brokermem",
+                case: n.to_string(),
+                metric: "rss_idle_mb",
+                higher_better: false,
+            });
+        }
+        table(
+            &mut o,
+            &m,
+            &brokers,
+            ours,
+            &["ours-proxy", "ours-lossy", "ours"],
+            &rows,
+        );
+    }
     if have("mem") {
-        let mi: Vec<String> = p2p.iter().filter(|i| *i != "raw").cloned().collect();
+        let mi: Vec<String> = p2p.iter().filter(|i| base(i) != "raw").cloned().collect();
         o.push_str(
             "### Memory: one ROUTER process holding N idle connections (VmRSS; lower is better)\n\n",
         );
@@ -339,7 +404,7 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
     // The push and pubsub cells: every implementation with socket types (not raw TCP).
     let socks: Vec<String> = impls
         .iter()
-        .filter(|i| !crate::orchestrate::NO_SOCKETS.contains(&i.as_str()))
+        .filter(|i| !is_in(crate::orchestrate::NO_SOCKETS, i))
         .cloned()
         .collect();
     if have("push") {
@@ -358,40 +423,53 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
         }
     }
     if have("pubsub") {
-        use crate::orchestrate::{PUBSUB_SIZE, PUBSUB_SUBS};
-        o.push_str(&format!(
-            "### PUB → {PUBSUB_SUBS} SUB processes, {PUBSUB_SIZE} B, every SUB subscribed to \
-             everything, SNDHWM/RCVHWM {} ({} messages published per run)\n\n",
-            cfg.pub_hwm,
-            crate::orchestrate::pubsub_count(cfg.scale)
-        ));
-        let case = PUBSUB_SIZE.to_string();
-        let rows: Vec<Row> = [
-            ("msgs/s per SUB, median of 4", "msgs_per_s_median", true),
-            ("msgs/s per SUB, slowest of 4", "msgs_per_s_min", true),
-            ("loss %, all SUBs", "loss_pct", false),
-            ("loss %, worst SUB", "loss_pct_max", false),
-            (
-                "publisher CPU s / M msgs published",
-                "pub_cpu_s_per_M",
-                false,
-            ),
-            (
-                "SUB CPU s / M msgs received, median",
-                "sub_cpu_s_per_M",
-                false,
-            ),
-        ]
-        .iter()
-        .map(|&(l, k, hb)| Row {
-            label: l.to_string(),
-            cell: "pubsub",
-            case: case.clone(),
-            metric: k,
-            higher_better: hb,
-        })
-        .collect();
-        table(&mut o, &m, &socks, "ours", not_others, &rows);
+        use crate::orchestrate::{pubsub_count, PUBSUB_CASES, PUBSUB_SUBS};
+        for &(case, size, topics) in PUBSUB_CASES {
+            if !samples.iter().any(|s| s.cell == "pubsub" && s.case == case) {
+                continue;
+            }
+            let count = pubsub_count(size, topics, cfg.scale);
+            let who = if topics == 0 {
+                "every SUB subscribed to everything".to_string()
+            } else {
+                format!(
+                    "{topics} topics published in turn, SUB i subscribed to topic i only (each \
+                     gets 1/{topics} of the messages: the PUB's filtering)"
+                )
+            };
+            o.push_str(&format!(
+                "### PUB → {PUBSUB_SUBS} SUB processes, {}, {who}, SNDHWM/RCVHWM {} ({count} \
+                 messages published per run)\n\n",
+                size_label(size),
+                cfg.pub_hwm,
+            ));
+            let rows: Vec<Row> = [
+                ("msgs/s per SUB, median of 4", "msgs_per_s_median", true),
+                ("msgs/s per SUB, slowest of 4", "msgs_per_s_min", true),
+                ("loss %, all SUBs", "loss_pct", false),
+                ("loss %, worst SUB", "loss_pct_max", false),
+                (
+                    "publisher CPU s / M msgs published",
+                    "pub_cpu_s_per_M",
+                    false,
+                ),
+                (
+                    "SUB CPU s / M msgs received, median",
+                    "sub_cpu_s_per_M",
+                    false,
+                ),
+            ]
+            .iter()
+            .map(|&(l, k, hb)| Row {
+                label: l.to_string(),
+                cell: "pubsub",
+                case: case.to_string(),
+                metric: k,
+                higher_better: hb,
+            })
+            .collect();
+            table(&mut o, &m, &socks, "ours", not_others, &rows);
+        }
     }
     if have("ipc") {
         let thr_rows = |metric: &'static str| size_rows("ipc", &cfg.ipc_sizes, metric);
@@ -491,7 +569,7 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
         }
         let na: Vec<String> = NO_INPROC
             .iter()
-            .filter(|(n, _)| impls.iter().any(|i| i == n))
+            .filter(|(n, _)| impls.iter().any(|i| base(i) == *n))
             .map(|(n, why)| format!("- {n}: {why}\n"))
             .collect();
         if !na.is_empty() {
@@ -501,14 +579,13 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
         }
     }
     if have("curve") {
-        let cols: Vec<String> = crate::orchestrate::CURVE_IMPLS
-            .iter()
-            .filter(|(n, _)| impls.iter().any(|i| i == n))
-            .map(|(n, _)| n.to_string())
+        let cols: Vec<String> = crate::orchestrate::curve_impls(&impls)
+            .into_iter()
+            .map(|(n, _)| n)
             .collect();
         let lat_cols: Vec<String> = cols
             .iter()
-            .filter(|i| !crate::orchestrate::THR_ONLY.contains(&i.as_str()))
+            .filter(|i| !is_in(crate::orchestrate::THR_ONLY, i))
             .cloned()
             .collect();
         let rows = |metric: &'static str| size_rows("curve", &cfg.curve_sizes, metric);

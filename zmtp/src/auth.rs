@@ -51,6 +51,12 @@ pub type AuthFuture = Pin<Box<dyn Future<Output = AuthDecision> + Send + 'static
 
 /// Decides on peers. Implemented for async closures `Fn(AuthPeer) -> impl Future<Output =
 /// AuthDecision>`, and by [`AllowAny`] and [`PlainPasswords`].
+///
+/// # Cancellation
+/// The decision's future is dropped unfinished if the socket closes, or the peer's handshake
+/// deadline (`handshake_ivl`) passes, while it waits: the peer is then refused. An
+/// authenticator that waits on something (a database, another task) must bear being dropped
+/// at any `.await`.
 pub trait Authenticator: Send + Sync + 'static {
     /// The decision on `peer`.
     fn authenticate(&self, peer: AuthPeer) -> AuthFuture;

@@ -218,8 +218,9 @@ impl<K: SocketKind> Socket<K> {
     /// ROUTER_MANDATORY ([`router::Routed`] says which).
     ///
     /// # Cancel safety
-    /// If the future is dropped before it completes, the message was not queued (and is
-    /// dropped with the future). Use [`Socket::try_send`] to keep it.
+    /// Not cancel safe: if the future is dropped before it completes, the message was not
+    /// queued (nor partly sent) and is lost with the future. To keep it, use
+    /// [`Socket::try_send`], which hands it back when there is no room.
     ///
     /// # Errors
     /// [`Error::EmptyMessage`], [`Error::Closed`], ROUTER_MANDATORY's
@@ -261,8 +262,8 @@ impl<K: SocketKind> Socket<K> {
     /// is empty when it returns `Ok`.
     ///
     /// # Cancel safety
-    /// Messages are removed from the front of `msgs` as they are queued: if the future is
-    /// dropped, what is left in `msgs` was not sent.
+    /// Cancel safe in that no message is lost: messages are removed from the front of `msgs`
+    /// as they are queued, so if the future is dropped, what is left in `msgs` was not sent.
     ///
     /// # Errors
     /// [`Error::EmptyMessage`] (nothing of the batch is sent), [`Error::Closed`],

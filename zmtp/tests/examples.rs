@@ -424,6 +424,110 @@ fn rrbroker_roles_in_processes() {
     broker.stop();
 }
 
+/// pipeline's roles as processes: a sink, a ventilator waiting for two workers, two workers.
+#[test]
+fn pipeline_roles_in_processes() {
+    let mut sink = Program::example("pipeline", &["sink", "tcp://127.0.0.1:0", "20"]);
+    let sink_ep = tcp(&sink.port("I: collecting on "));
+    let mut vent = Program::example(
+        "pipeline",
+        &["ventilator", "tcp://127.0.0.1:0", &sink_ep, "20", "2"],
+    );
+    let vent_ep = tcp(&vent.port("I: ventilating on "));
+    let workers = [
+        Program::example("pipeline", &["worker", &vent_ep, &sink_ep]),
+        Program::example("pipeline", &["worker", &vent_ep, &sink_ep]),
+    ];
+    let given = the_line(&vent.finish().ok(), "Total expected cost: ").to_string();
+    let out = sink.finish().ok();
+    assert_eq!(
+        the_line(&out, "Total work done: "),
+        given.replace("msec", "msec in 20 tasks")
+    );
+    // Each task done once, by one of the workers (a dot each).
+    let dots: usize = workers
+        .into_iter()
+        .map(|w| w.stop().concat().matches('.').count())
+        .sum();
+    assert_eq!(dots, 20);
+}
+
+/// lbbroker's roles as processes: the broker, two workers, four clients.
+#[test]
+fn lbbroker_roles_in_processes() {
+    let mut broker = Program::example(
+        "lbbroker",
+        &["broker", "tcp://127.0.0.1:0", "tcp://127.0.0.1:0", "4"],
+    );
+    let front = tcp(&broker.port("I: clients to "));
+    let back = tcp(&broker.port("I: workers to "));
+    let workers = [
+        Program::example("lbbroker", &["worker", &back]),
+        Program::example("lbbroker", &["worker", &back]),
+    ];
+    let clients: Vec<_> = (0..4)
+        .map(|_| Program::example("lbbroker", &["client", &front]))
+        .collect();
+    for c in clients {
+        let out = c.finish().ok();
+        assert_eq!(starting(&out, "Client ").len(), 1, "{out:#?}");
+        assert!(out[0].ends_with(": OK"), "{out:#?}");
+    }
+    assert_eq!(
+        the_line(&broker.finish().ok(), "Broker: "),
+        "4 requests served"
+    );
+    let served: usize = workers
+        .into_iter()
+        .map(|w| starting(&w.stop(), "Worker ").len())
+        .sum();
+    assert_eq!(served, 4);
+}
+
+/// weather's server role with its client role.
+#[test]
+fn weather_roles_in_processes() {
+    let mut server = Program::example("weather", &["server", "tcp://127.0.0.1:0", "30"]);
+    let ep = tcp(&server.port("I: publishing on "));
+    let out = Program::example("weather", &["client", &ep, "10002 ", "20"])
+        .finish()
+        .ok();
+    the_line(&out, "Average temperature for zipcode '10002' was ");
+    server.stop();
+}
+
+/// identity's router role with two of its req roles, one with a routing id.
+#[test]
+fn identity_roles_in_processes() {
+    let mut router = Program::example("identity", &["router", "tcp://127.0.0.1:0", "2"]);
+    let ep = tcp(&router.port("I: listening on "));
+    Program::example("identity", &["req", &ep]).finish().ok();
+    Program::example("identity", &["req", &ep, "PEER7"])
+        .finish()
+        .ok();
+    let out = router.finish().ok();
+    let ids: BTreeSet<&str> = starting(&out, "[005] ")
+        .into_iter()
+        .map(|l| {
+            if l.starts_with("[005] 00") {
+                "generated"
+            } else {
+                l
+            }
+        })
+        .collect();
+    assert_eq!(
+        ids,
+        BTreeSet::from(["generated", "[005] PEER7"]),
+        "{out:#?}"
+    );
+    assert_eq!(
+        starting(&out, "[016] Hello from a REQ").len(),
+        2,
+        "{out:#?}"
+    );
+}
+
 /// The client gives up after its tries when nothing answers, and says so.
 #[test]
 fn lazy_pirate_client_gives_up() {
@@ -519,7 +623,7 @@ fn interop_pipeline_worker_between_pyzmq_ventilator_and_sink() {
 fn interop_lazy_pirate_client_with_pyzmq_server() {
     let mut server = Program::python("lpserver", &["10", "3,6", "8"]);
     let port = server.port("PORT ");
-    let out = Program::example("lazy_pirate", &["client", &tcp(&port), "10", "300", "3"])
+    let out = Program::example("lazy_pirate", &["client", &tcp(&port), "10", "1000", "3"])
         .finish()
         .ok();
     let oks: Vec<_> = (1..=10)

@@ -345,3 +345,21 @@ async fn an_unknown_proxy_command_is_a_proxy_debug_line() {
     assert_eq!(e.level, tracing::Level::DEBUG, "{e:?}");
     proxy.abort();
 }
+
+#[cfg(all(unix, feature = "ipc"))]
+#[tokio::test]
+async fn a_stale_ipc_file_removed_is_a_listener_line() {
+    install();
+    let path = std::env::temp_dir().join(format!("zmtp-log-stale-{}.sock", std::process::id()));
+    // A socket file nobody listens on: its listener is gone.
+    drop(std::os::unix::net::UnixListener::bind(&path).expect("bind a socket file"));
+    let endpoint = format!("ipc://{}", path.display());
+    let pull = zmtp::Pull::new();
+    pull.bind(&endpoint).expect("bind over the stale file");
+    let e = wait_for("stale file", |e| e.field("endpoint") == Some(&endpoint)).await;
+    assert_eq!(e.target, "zmtp::listener", "{e:?}");
+    assert_eq!(e.level, tracing::Level::INFO, "{e:?}");
+    assert_eq!(e.message(), "removing a stale ipc socket file");
+    pull.close().await;
+    let _ = std::fs::remove_file(&path);
+}

@@ -18,6 +18,48 @@ const INLINE_FRAMES: usize = 3;
 /// 1 MiB while messages are large. To keep a few received frames for long, copy them
 /// (`Bytes::copy_from_slice`). Up to three frames are stored inline, so the common message
 /// costs no allocation of its own.
+///
+/// # Building one
+///
+/// A single value is **one frame**: `&str`, `String`, `&[u8]`, `&[u8; N]` (a byte string
+/// literal), `Vec<u8>` and [`Bytes`]. Owned values (`String`, `Vec<u8>`, `Bytes`) become the
+/// frame without a copy; borrowed ones (`&str`, `&[u8]`, `&[u8; N]`) are copied, whatever
+/// their lifetime, as `zmq_send` copies: for a `'static` literal without the copy, pass
+/// `Bytes::from_static(b"...")`.
+///
+/// A collection is **one frame per item**: an array `[T; N]` and any iterator
+/// (`collect()`, [`Message::from_frames`], `extend`) of `T: Into<Bytes>`, and a `Vec` of
+/// `Bytes`, `Vec<u8>` or `String`. So `Vec<u8>` is one frame of bytes, while `Vec<Vec<u8>>`
+/// is a frame per inner vector. (Items go through `Into<Bytes>`, as [`Bytes`] defines it:
+/// `&'static str` and `&'static [u8]` are taken without a copy, and a borrowed `&str` item
+/// needs `Bytes::copy_from_slice`.)
+///
+/// ```
+/// use bytes::Bytes;
+/// use zmtp::Message;
+///
+/// let one = Message::from("hello"); // one frame
+/// assert_eq!(one.frames(), [Bytes::from("hello")]);
+/// assert_eq!(Message::from(b"hello"), one);
+/// assert_eq!(Message::from(vec![b'h', b'e', b'l', b'l', b'o']), one); // Vec<u8>: one frame
+///
+/// let two = Message::from(["key", "value"]); // an array: a frame per item
+/// assert_eq!(two.len(), 2);
+/// assert_eq!(Message::from(vec![b"key".to_vec(), b"value".to_vec()]), two);
+/// assert_eq!("key value".split(' ').map(str::to_owned).collect::<Message>(), two);
+///
+/// // ROUTER-style envelopes: put a routing id and a delimiter in front, take them off.
+/// let mut m = Message::from("body");
+/// m.push_front(Bytes::new());
+/// m.push_front("peer-7");
+/// assert_eq!(m, Message::from(["peer-7", "", "body"]));
+/// assert_eq!(m.pop_front().as_deref(), Some(&b"peer-7"[..]));
+/// m.push_back("trailer");
+/// assert_eq!(m.byte_len(), 4 + 7);
+/// assert_eq!(m.get(2).map(|f| &f[..]), Some(&b"trailer"[..]));
+/// let frames: Vec<Bytes> = m.into_frames();
+/// assert_eq!(frames.len(), 3);
+/// ```
 #[derive(Clone)]
 pub struct Message {
     repr: Repr,
@@ -243,6 +285,7 @@ impl std::fmt::Debug for Message {
     }
 }
 
+/// A frame per item (more than three frames keep the `Vec` as it is, without a copy).
 impl From<Vec<Bytes>> for Message {
     fn from(frames: Vec<Bytes>) -> Self {
         if frames.len() <= INLINE_FRAMES {
@@ -256,6 +299,7 @@ impl From<Vec<Bytes>> for Message {
     }
 }
 
+/// One frame.
 impl From<Bytes> for Message {
     fn from(frame: Bytes) -> Self {
         let mut m = Message::new();
@@ -264,18 +308,79 @@ impl From<Bytes> for Message {
     }
 }
 
-impl From<&'static str> for Message {
-    fn from(s: &'static str) -> Self {
-        Message::from(Bytes::from_static(s.as_bytes()))
+/// One frame, copied (for a `'static` string without the copy: `Bytes::from_static`).
+impl From<&str> for Message {
+    fn from(s: &str) -> Self {
+        Message::from(Bytes::copy_from_slice(s.as_bytes()))
     }
 }
 
+/// One frame, copied (for a `'static` slice without the copy: `Bytes::from_static`).
+impl From<&[u8]> for Message {
+    fn from(b: &[u8]) -> Self {
+        Message::from(Bytes::copy_from_slice(b))
+    }
+}
+
+/// One frame, copied: a byte string literal (`b"hello"`).
+impl<const N: usize> From<&[u8; N]> for Message {
+    fn from(b: &[u8; N]) -> Self {
+        Message::from(&b[..])
+    }
+}
+
+/// A frame per item (`["key", "value"]` is two frames).
+impl<T: Into<Bytes>, const N: usize> From<[T; N]> for Message {
+    fn from(frames: [T; N]) -> Self {
+        Message::from_frames(frames)
+    }
+}
+
+/// A frame per item; the items are taken without a copy.
+impl From<Vec<Vec<u8>>> for Message {
+    fn from(frames: Vec<Vec<u8>>) -> Self {
+        Message::from_frames(frames)
+    }
+}
+
+/// A frame per item; the items are taken without a copy.
+impl From<Vec<String>> for Message {
+    fn from(frames: Vec<String>) -> Self {
+        Message::from_frames(frames)
+    }
+}
+
+/// A frame per item.
+impl<T: Into<Bytes>> FromIterator<T> for Message {
+    fn from_iter<I: IntoIterator<Item = T>>(frames: I) -> Self {
+        Message::from_frames(frames)
+    }
+}
+
+/// Appends a frame per item.
+impl<T: Into<Bytes>> Extend<T> for Message {
+    fn extend<I: IntoIterator<Item = T>>(&mut self, frames: I) {
+        for f in frames {
+            self.push_back(f);
+        }
+    }
+}
+
+/// The frames ([`Message::into_frames`]).
+impl From<Message> for Vec<Bytes> {
+    fn from(m: Message) -> Self {
+        m.into_frames()
+    }
+}
+
+/// One frame, without a copy.
 impl From<String> for Message {
     fn from(s: String) -> Self {
         Message::from(Bytes::from(s))
     }
 }
 
+/// One frame of bytes, without a copy (a `Vec` of frames is `Vec<Vec<u8>>` or `Vec<Bytes>`).
 impl From<Vec<u8>> for Message {
     fn from(v: Vec<u8>) -> Self {
         Message::from(Bytes::from(v))
@@ -318,5 +423,54 @@ mod tests {
             assert_eq!(m.clone().into_frames().len(), n + 1);
         }
         assert_eq!(Message::new().pop_front(), None);
+    }
+
+    /// The conversions: one value is one frame, a collection is a frame per item, whatever
+    /// path builds it; `Vec<u8>` (bytes) and `Vec<Vec<u8>>` (frames) are not confused.
+    #[test]
+    fn conversions_one_frame_or_a_frame_per_item() {
+        let hello = [Bytes::from_static(b"hello")];
+        let owned = String::from("hello");
+        let borrowed: &str = &owned; // not 'static
+        for m in [
+            Message::from("hello"),
+            Message::from(borrowed),
+            Message::from(owned.clone()),
+            Message::from(owned.as_bytes()),
+            Message::from(b"hello"),
+            Message::from(owned.clone().into_bytes()),
+            Message::from(Bytes::from(owned.clone())),
+        ] {
+            assert_eq!(m.frames(), hello, "{m:?}");
+        }
+        let kv = [Bytes::from_static(b"k"), Bytes::from_static(b"v")];
+        let per_item = [
+            Message::from(["k", "v"]),
+            Message::from([b"k".to_vec(), b"v".to_vec()]),
+            Message::from(vec![b"k".to_vec(), b"v".to_vec()]),
+            Message::from(vec![String::from("k"), String::from("v")]),
+            Message::from(kv.to_vec()),
+            ["k", "v"].into_iter().collect(),
+            Message::from_frames(kv.clone()),
+        ];
+        for m in per_item {
+            assert_eq!(m.frames(), kv, "{m:?}");
+        }
+        assert_eq!(
+            Message::from(vec![b'k', b'v']).frames(),
+            [Bytes::from_static(b"kv")]
+        );
+        // Many frames, through every path that takes a collection.
+        let many: Vec<Bytes> = (0..10u8).map(|i| Bytes::from(vec![i])).collect();
+        let mut extended = Message::from("x");
+        extended.extend(many.iter().cloned());
+        assert_eq!(extended.len(), 11);
+        assert_eq!(&extended.frames()[1..], &many[..]);
+        assert_eq!(
+            many.iter().cloned().collect::<Message>().frames(),
+            &many[..]
+        );
+        assert_eq!(Vec::<Bytes>::from(Message::from(many.clone())), many);
+        assert!(Message::from([] as [Bytes; 0]).is_empty());
     }
 }

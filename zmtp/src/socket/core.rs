@@ -3,6 +3,7 @@
 //! type's routing rules come from its [`Behaviour`].
 
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -45,8 +46,14 @@ pub(crate) struct State<B> {
     fq: FairQueue,
     /// The socket type's routing state.
     pub(crate) behaviour: B,
+    /// Who waits for messages (`recv_ready`'s waiters and `recv_wakers`).
     recv_waiters: usize,
+    /// Who waits for room (`send_ready`'s waiters and `send_wakers`).
     send_waiters: usize,
+    /// The tasks of `poll_*` callers (Stream, Sink) waiting for messages: each woken once.
+    recv_wakers: Vec<Waker>,
+    /// The tasks of `poll_*` callers waiting for room.
+    send_wakers: Vec<Waker>,
     pub(crate) closed: bool,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     endpoints: Vec<EndpointEntry>,
@@ -103,6 +110,8 @@ impl<B: Behaviour> Core<B> {
                 behaviour: B::new(&options, seed),
                 recv_waiters: 0,
                 send_waiters: 0,
+                recv_wakers: Vec::new(),
+                send_wakers: Vec::new(),
                 closed: false,
                 tasks: Vec::new(),
                 endpoints: Vec::new(),
@@ -126,11 +135,11 @@ impl<B: Behaviour> Core<B> {
     }
 
     /// Wakes senders waiting for room, if any (with the lock held by the caller).
-    fn wake_senders_locked(&self, st: MutexGuard<'_, State<B>>) {
-        let wake = st.send_waiters > 0;
+    fn wake_senders_locked(&self, mut st: MutexGuard<'_, State<B>>) {
+        let wake = st.take_wakeup(Waiter::Send);
         drop(st);
-        if wake {
-            self.send_ready.notify_waiters();
+        if let Some(w) = wake {
+            w.fire(&self.send_ready);
         }
     }
 
@@ -171,15 +180,15 @@ impl<B: Behaviour> Core<B> {
         &self,
         mut take: impl FnMut(&mut State<B>) -> Option<T>,
     ) -> Result<T, Error> {
-        self.wait_until(Waiter::Recv, |st| {
-            st.behaviour.recv_allowed()?;
-            match take(st) {
-                Some(t) => Ok(Some(t)),
-                None if st.closed => Err(Error::Closed),
-                None => Ok(None),
-            }
-        })
-        .await
+        self.wait_until(Waiter::Recv, |st| recv_step(st, &mut take))
+            .await
+    }
+
+    /// [`Core::recv_with`]`(State::pop)` for `poll_*` callers (the socket's `Stream`): a
+    /// message, or `Pending` with `cx`'s waker registered (under the lock that saw no message,
+    /// so no wake-up is lost). Takes a message only when it returns it.
+    pub(crate) fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Result<Message, Error>> {
+        self.poll_until(cx, Waiter::Recv, |st| recv_step(st, &mut State::pop))
     }
 
     /// Queues `msg` now if the socket type's rules allow: `Ok(Err(msg))` hands it back when
@@ -296,13 +305,42 @@ impl<B: Behaviour> Core<B> {
     where
         F: FnMut(&mut State<B>) -> Result<bool, Error>,
     {
-        self.wait_until(Waiter::Send, |st| {
-            if st.closed {
-                return Err(Error::Closed);
-            }
-            Ok(attempt(st)?.then_some(()))
+        self.wait_until(Waiter::Send, |st| send_step(st, &mut attempt))
+            .await
+    }
+
+    /// [`Core::send_waiting`] for `poll_*` callers (the socket's `Sink`): queues `msg` (taken
+    /// from the option) if there is room, else `Pending` with the message put back and `cx`'s
+    /// waker registered for room. On an error the message is dropped (left `None`) unless the
+    /// socket was closed (left as it was).
+    pub(crate) fn poll_send(
+        &self,
+        cx: &mut Context<'_>,
+        msg: &mut Option<Message>,
+    ) -> Poll<Result<(), Error>> {
+        let mut sent = None;
+        self.poll_until(cx, Waiter::Send, |st| {
+            send_step(st, &mut |st| self.attempt(st, msg, &mut sent))
         })
-        .await
+    }
+
+    /// One `step` under the lock, as [`Core::wait_until`] takes it; if it has no result yet,
+    /// `cx`'s waker is registered for the `waiter`'s wake-up under the same lock.
+    fn poll_until<T>(
+        &self,
+        cx: &mut Context<'_>,
+        waiter: Waiter,
+        step: impl FnOnce(&mut State<B>) -> Result<Option<T>, Error>,
+    ) -> Poll<Result<T, Error>> {
+        let mut st = self.lock();
+        match step(&mut st) {
+            Ok(Some(t)) => Poll::Ready(Ok(t)),
+            Err(e) => Poll::Ready(Err(e)),
+            Ok(None) => {
+                st.register(waiter, cx.waker());
+                Poll::Pending
+            }
+        }
     }
 
     /// Runs `step` under the lock until it gives a result or an error, waiting for the
@@ -388,15 +426,20 @@ impl<B: Behaviour> Core<B> {
 
     /// Starts closing: no more sends or receives; connection tasks flush within LINGER and end.
     pub(crate) fn close(&self) {
-        let notifies = {
+        let (notifies, recv, send) = {
             let mut st = self.lock();
             st.closed = true;
-            st.pipes.notifies()
+            let recv = st.take_wakeup(Waiter::Recv);
+            let send = st.take_wakeup(Waiter::Send);
+            (st.pipes.notifies(), recv, send)
         };
         self.shutdown.cancel();
         wake_all(notifies);
         self.recv_ready.notify_waiters();
         self.send_ready.notify_waiters();
+        // `poll_*` callers (the `Notify`s above were woken whether or not anyone waited).
+        recv.into_iter().for_each(|w| w.wake_tasks());
+        send.into_iter().for_each(|w| w.wake_tasks());
     }
 
     /// Closes and waits until every task has ended.
@@ -430,6 +473,32 @@ fn wake_all(notifies: Vec<Arc<Notify>>) {
     }
 }
 
+/// One receive attempt, for [`Core::wait_until`] and [`Core::poll_until`]: what `take` took,
+/// `None` to wait for messages, or why a receive cannot be done.
+fn recv_step<B: Behaviour, T>(
+    st: &mut State<B>,
+    take: &mut impl FnMut(&mut State<B>) -> Option<T>,
+) -> Result<Option<T>, Error> {
+    st.behaviour.recv_allowed()?;
+    match take(st) {
+        Some(t) => Ok(Some(t)),
+        None if st.closed => Err(Error::Closed),
+        None => Ok(None),
+    }
+}
+
+/// One send attempt, for [`Core::wait_until`] and [`Core::poll_until`]: `Some` when `attempt`
+/// is done, `None` to wait for room.
+fn send_step<B>(
+    st: &mut State<B>,
+    attempt: &mut impl FnMut(&mut State<B>) -> Result<bool, Error>,
+) -> Result<Option<()>, Error> {
+    if st.closed {
+        return Err(Error::Closed);
+    }
+    Ok(attempt(st)?.then_some(()))
+}
+
 /// Who waits: a receiver for messages, or a sender for room.
 #[derive(Debug, Clone, Copy)]
 enum Waiter {
@@ -442,6 +511,63 @@ impl<B> State<B> {
         match w {
             Waiter::Recv => &mut self.recv_waiters,
             Waiter::Send => &mut self.send_waiters,
+        }
+    }
+
+    fn wakers(&mut self, w: Waiter) -> &mut Vec<Waker> {
+        match w {
+            Waiter::Recv => &mut self.recv_wakers,
+            Waiter::Send => &mut self.send_wakers,
+        }
+    }
+
+    /// Registers a `poll_*` caller's task for the next wake-up of `w`, once per task (a task
+    /// that polls again while waiting is not added twice). Counted in `waiters(w)`, so the
+    /// wake sites need no check of their own.
+    fn register(&mut self, w: Waiter, waker: &Waker) {
+        let wakers = self.wakers(w);
+        if wakers.iter().any(|k| k.will_wake(waker)) {
+            return;
+        }
+        wakers.push(waker.clone());
+        *self.waiters(w) += 1;
+    }
+
+    /// What must be woken for `w`, taken under the lock (and fired after it is released):
+    /// `None`, the common case, when nobody waits.
+    #[inline]
+    fn take_wakeup(&mut self, w: Waiter) -> Option<Wakeup> {
+        if *self.waiters(w) == 0 {
+            return None;
+        }
+        let tasks = std::mem::take(self.wakers(w));
+        *self.waiters(w) -= tasks.len();
+        Some(Wakeup {
+            notify: *self.waiters(w) > 0,
+            tasks,
+        })
+    }
+}
+
+/// The waiters of one kind to wake, taken under the lock.
+struct Wakeup {
+    /// `async` callers wait on the `Notify`.
+    notify: bool,
+    /// `poll_*` callers' tasks, each woken once (they register again if they still wait).
+    tasks: Vec<Waker>,
+}
+
+impl Wakeup {
+    fn fire(self, notify: &Notify) {
+        if self.notify {
+            notify.notify_waiters();
+        }
+        self.wake_tasks();
+    }
+
+    fn wake_tasks(self) {
+        for t in self.tasks {
+            t.wake();
         }
     }
 }
@@ -559,10 +685,14 @@ impl<B: Behaviour> SocketLink for Core<B> {
                 }
             }
         }
-        let wake_recv = wake_recv && st.recv_waiters > 0;
+        let wake_recv = if wake_recv {
+            st.take_wakeup(Waiter::Recv)
+        } else {
+            None
+        };
         self.wake_senders_locked(st);
-        if wake_recv {
-            self.recv_ready.notify_waiters();
+        if let Some(w) = wake_recv {
+            w.fire(&self.recv_ready);
         }
     }
 
@@ -601,10 +731,10 @@ impl<B: Behaviour> SocketLink for Core<B> {
         if was_empty {
             st.fq.ready(id);
         }
-        let wake = st.recv_waiters > 0;
+        let wake = st.take_wakeup(Waiter::Recv);
         drop(st);
-        if wake {
-            self.recv_ready.notify_waiters();
+        if let Some(w) = wake {
+            w.fire(&self.recv_ready);
         }
         full
     }
@@ -663,10 +793,14 @@ impl<B: Behaviour> SocketLink for Core<B> {
         // messages costs a futex round trip per batch.
         let hwm = self.options.sndhwm;
         let low = hwm == 0 || p.outbound.len() <= hwm / 2;
-        let wake = !batch.is_empty() && low && st.send_waiters > 0;
+        let wake = if !batch.is_empty() && low {
+            st.take_wakeup(Waiter::Send)
+        } else {
+            None
+        };
         drop(st);
-        if wake {
-            self.send_ready.notify_waiters();
+        if let Some(w) = wake {
+            w.fire(&self.send_ready);
         }
         false
     }

@@ -8,11 +8,13 @@
 //!   looks like);
 //! - one file per type: [`dealer`], [`router`], [`req`], [`rep`], [`push`], [`pull`],
 //!   [`pair`], [`publish`] (PUB), [`sub`], [`xpub`], [`xsub`];
-//! - `error.rs`: [`Error`].
+//! - `error.rs`: [`Error`];
+//! - [`stream_sink`]: sockets as `futures` Streams and Sinks.
 //!
 //! Adding a socket type: one file with a behaviour (see `behaviour.rs`; the routing rules it
-//! needs are in [`crate::routing`]), and one line in `lib.rs` naming its socket
-//! (`pub type Pub = Socket<PubBehaviour>`).
+//! needs are in [`crate::routing`]), one line in `lib.rs` naming its socket
+//! (`pub type Pub = Socket<PubBehaviour>`), and its name in `stream_sink.rs`'s lists of the
+//! types that receive and send (checked against its `CAN_RECV` and `CAN_SEND`).
 
 mod behaviour;
 mod core;
@@ -27,6 +29,7 @@ pub mod push;
 pub mod rep;
 pub mod req;
 pub mod router;
+pub mod stream_sink;
 pub mod sub;
 pub mod xpub;
 pub mod xsub;
@@ -55,6 +58,8 @@ pub trait SocketKind: behaviour::Behaviour {}
 /// clone is dropped or [`Socket::close`] is called. `bind` and `connect` need a tokio runtime.
 pub struct Socket<K: SocketKind> {
     h: Arc<Handle<K>>,
+    /// This handle's `Sink` state (not shared by clones).
+    sink: stream_sink::SinkSlot,
 }
 
 /// Closes the socket when the last clone goes.
@@ -70,7 +75,10 @@ impl<K: SocketKind> Drop for Handle<K> {
 
 impl<K: SocketKind> Clone for Socket<K> {
     fn clone(&self) -> Self {
-        Socket { h: self.h.clone() }
+        Socket {
+            h: self.h.clone(),
+            sink: Default::default(),
+        }
     }
 }
 
@@ -96,6 +104,7 @@ impl<K: SocketKind> Socket<K> {
             h: Arc::new(Handle {
                 core: Core::new(SocketOptions::default()),
             }),
+            sink: Default::default(),
         }
     }
 
@@ -111,6 +120,7 @@ impl<K: SocketKind> Socket<K> {
             h: Arc::new(Handle {
                 core: Core::new(options),
             }),
+            sink: Default::default(),
         })
     }
 

@@ -99,13 +99,32 @@ impl PeerMetadata {
     }
 }
 
-#[derive(Clone)]
 enum Repr {
     Inline {
         len: usize,
         frames: [Bytes; INLINE_FRAMES],
     },
     Heap(Vec<Bytes>),
+}
+
+impl Clone for Repr {
+    /// Clones the frames in use only: the unused inline slots are empty and stay so (a PUB
+    /// clones a message per subscriber; deriving Clone cloned all three slots).
+    #[inline]
+    fn clone(&self) -> Self {
+        match self {
+            Repr::Inline { len, frames } => {
+                let frames = match (*len, frames) {
+                    (0, _) => [Bytes::new(), Bytes::new(), Bytes::new()],
+                    (1, [a, ..]) => [a.clone(), Bytes::new(), Bytes::new()],
+                    (2, [a, b, _]) => [a.clone(), b.clone(), Bytes::new()],
+                    (_, [a, b, c]) => [a.clone(), b.clone(), c.clone()],
+                };
+                Repr::Inline { len: *len, frames }
+            }
+            Repr::Heap(v) => Repr::Heap(v.clone()),
+        }
+    }
 }
 
 impl Default for Message {

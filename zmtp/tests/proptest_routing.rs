@@ -15,7 +15,7 @@ use zmtp::Message;
 
 /// Topics and data from a small alphabet, so that prefixes collide often.
 fn word() -> impl Strategy<Value = Vec<u8>> {
-    proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b')], 0..4)
+    proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b')], 0..5)
 }
 
 #[derive(Debug, Clone)]
@@ -23,13 +23,20 @@ enum SubOp {
     Subscribe(Vec<u8>),
     Cancel(Vec<u8>),
     Match(Vec<u8>),
+    /// The set form a publisher keeps per subscriber: a repeat is one, one removal removes it.
+    Insert(Vec<u8>),
+    Remove(Vec<u8>),
 }
 
 fn sub_op() -> impl Strategy<Value = SubOp> {
+    // Subscriptions outweigh removals, so that the set often holds more than a handful of
+    // topics (a match then looks prefixes up by length instead of comparing each topic).
     prop_oneof![
-        word().prop_map(SubOp::Subscribe),
-        word().prop_map(SubOp::Cancel),
-        word().prop_map(SubOp::Match),
+        3 => word().prop_map(SubOp::Subscribe),
+        1 => word().prop_map(SubOp::Cancel),
+        3 => word().prop_map(SubOp::Match),
+        2 => word().prop_map(SubOp::Insert),
+        1 => word().prop_map(SubOp::Remove),
     ]
 }
 
@@ -61,6 +68,16 @@ proptest! {
                 SubOp::Match(d) => {
                     let want = model.keys().any(|t| d.starts_with(t));
                     prop_assert_eq!(s.matches(&d), want);
+                }
+                SubOp::Insert(t) => {
+                    let new = !model.contains_key(&t);
+                    if new {
+                        model.insert(t.clone(), 1);
+                    }
+                    prop_assert_eq!(s.insert(Bytes::from(t)), new);
+                }
+                SubOp::Remove(t) => {
+                    prop_assert_eq!(s.remove(&t), model.remove(&t).is_some());
                 }
             }
             prop_assert_eq!(s.len(), model.len());

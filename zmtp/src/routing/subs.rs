@@ -13,7 +13,16 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Subscriptions {
     topics: HashMap<Bytes, u32>,
+    /// The distinct lengths of the topics, ascending, each with how many topics have it: a
+    /// message matches if one of its prefixes of these lengths is a topic, so a match costs
+    /// one lookup per distinct length, however many topics there are (and none at all when
+    /// the empty prefix, "everything", is there: it comes first).
+    lens: Vec<(usize, u32)>,
 }
+
+/// Up to this many topics, a match compares the message with each topic; beyond, it looks up
+/// the message's prefixes of the topics' lengths (hashing costs more than a few compares).
+const SCAN_TOPICS: usize = 8;
 
 impl Subscriptions {
     /// No subscriptions (matches nothing).
@@ -23,9 +32,14 @@ impl Subscriptions {
 
     /// Adds one subscription to `topic`; true if it is new (its count went from 0 to 1).
     pub fn subscribe(&mut self, topic: Bytes) -> bool {
+        let len = topic.len();
         let n = self.topics.entry(topic).or_insert(0);
         *n = n.saturating_add(1);
-        *n == 1
+        let new = *n == 1;
+        if new {
+            self.add_len(len);
+        }
+        new
     }
 
     /// Removes one subscription to `topic`; true if it was the last one. Cancelling a topic
@@ -37,6 +51,7 @@ impl Subscriptions {
         *n -= 1;
         if *n == 0 {
             self.topics.remove(topic);
+            self.remove_len(topic.len());
             return true;
         }
         false
@@ -49,18 +64,51 @@ impl Subscriptions {
         if self.topics.contains_key(&topic) {
             return false;
         }
+        self.add_len(topic.len());
         self.topics.insert(topic, 1);
         true
     }
 
     /// Removes `topic` whatever its count; true if it was there.
     pub fn remove(&mut self, topic: &[u8]) -> bool {
-        self.topics.remove(topic).is_some()
+        let there = self.topics.remove(topic).is_some();
+        if there {
+            self.remove_len(topic.len());
+        }
+        there
     }
 
     /// True if some subscribed prefix starts `data` (the message's first frame).
+    #[inline]
     pub fn matches(&self, data: &[u8]) -> bool {
-        self.topics.keys().any(|t| data.starts_with(t))
+        match self.lens.first() {
+            None => false,
+            Some(&(0, _)) => true,
+            Some(_) if self.topics.len() <= SCAN_TOPICS => {
+                self.topics.keys().any(|t| data.starts_with(t))
+            }
+            Some(_) => self
+                .lens
+                .iter()
+                .take_while(|&&(len, _)| len <= data.len())
+                .any(|&(len, _)| self.topics.contains_key(&data[..len])),
+        }
+    }
+
+    fn add_len(&mut self, len: usize) {
+        match self.lens.binary_search_by_key(&len, |&(l, _)| l) {
+            Ok(i) => self.lens[i].1 += 1,
+            Err(i) => self.lens.insert(i, (len, 1)),
+        }
+    }
+
+    fn remove_len(&mut self, len: usize) {
+        if let Ok(i) = self.lens.binary_search_by_key(&len, |&(l, _)| l) {
+            self.lens[i].1 -= 1;
+            if self.lens[i].1 == 0 {
+                self.lens.remove(i);
+            }
+        }
     }
 
     /// The subscribed topics, each once.

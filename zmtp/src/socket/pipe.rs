@@ -43,6 +43,20 @@ impl Pipe {
     pub(crate) fn is_full(&self, sndhwm: usize) -> bool {
         sndhwm != 0 && self.outbound.len() >= sndhwm
     }
+
+    /// Queues `msg` (replacing what is queued if `conflate`), and wakes the connection if it
+    /// was idle.
+    #[inline(always)]
+    fn enqueue(&mut self, msg: Message, conflate: bool) {
+        if conflate {
+            self.outbound.clear();
+        }
+        let was_empty = self.outbound.is_empty();
+        self.outbound.push_back(msg);
+        if was_empty {
+            self.notify.notify_one();
+        }
+    }
 }
 
 /// A socket's pipes. Boxed in the map: the table keeps up to twice as many slots as pipes, and
@@ -129,6 +143,29 @@ impl Pipes {
         self.push(id, msg, self.conflate);
     }
 
+    /// Queues a clone of `msg` on pipe `id` if it is under `sndhwm` (a PUB's subscriber that is
+    /// full misses the message); wakes its connection if it was idle.
+    #[inline(always)]
+    pub(crate) fn push_if_room(&mut self, id: PipeId, msg: &Message, sndhwm: usize) {
+        let conflate = self.conflate;
+        if let Some(p) = self.get_mut(id) {
+            if !p.is_full(sndhwm) {
+                p.enqueue(msg.clone(), conflate);
+            }
+        }
+    }
+
+    /// As [`Pipes::push_if_room`], with the message itself.
+    #[inline(always)]
+    pub(crate) fn push_owned_if_room(&mut self, id: PipeId, msg: Message, sndhwm: usize) {
+        let conflate = self.conflate;
+        if let Some(p) = self.get_mut(id) {
+            if !p.is_full(sndhwm) {
+                p.enqueue(msg, conflate);
+            }
+        }
+    }
+
     /// Queues a control message (a subscription) on pipe `id`: never conflated away.
     pub(crate) fn push_control(&mut self, id: PipeId, msg: Message) {
         self.push(id, msg, false);
@@ -139,14 +176,7 @@ impl Pipes {
     #[inline(always)]
     fn push(&mut self, id: PipeId, msg: Message, conflate: bool) {
         if let Some(p) = self.get_mut(id) {
-            if conflate {
-                p.outbound.clear();
-            }
-            let was_empty = p.outbound.is_empty();
-            p.outbound.push_back(msg);
-            if was_empty {
-                p.notify.notify_one();
-            }
+            p.enqueue(msg, conflate);
         }
     }
 

@@ -8,17 +8,21 @@ use bytes::Bytes;
 use super::behaviour::Attempt;
 use super::pipe::Pipes;
 use crate::message::Message;
-use crate::routing::dist::Distribute;
 use crate::routing::subs::{self, Subscriptions};
 use crate::routing::{PipeId, PipeIdMap};
 
 /// PUB and XPUB: the connected subscribers and the topics each asked for.
 #[derive(Debug, Default)]
 pub(crate) struct Publisher {
-    dist: Distribute,
-    /// Per subscriber, its topics as a set (libzmq's mtrie: a repeat is one, one cancel
-    /// removes it).
-    filters: PipeIdMap<Subscriptions>,
+    /// Every connected subscriber with its topics as a set (libzmq's mtrie: a repeat is one,
+    /// one cancel removes it), in one vector: a message is matched and queued by walking it,
+    /// with no lookup per subscriber.
+    subscribers: Vec<(PipeId, Subscriptions)>,
+    /// Where each subscriber is in `subscribers`.
+    index: PipeIdMap<usize>,
+    /// Subscribers whose connection is gone, with their topics, until forgotten (an XPUB
+    /// reports their topics as cancelled after the detach).
+    gone: PipeIdMap<Subscriptions>,
     /// The subscribers a message goes to (kept to reuse its allocation).
     targets: Vec<PipeId>,
 }
@@ -26,25 +30,46 @@ pub(crate) struct Publisher {
 impl Publisher {
     /// `id`'s handshake is done: it gets messages on the topics it asks for.
     pub(crate) fn attach(&mut self, id: PipeId) {
-        self.dist.attach(id);
-        self.filters.entry(id).or_default();
+        if !self.index.contains_key(&id) {
+            let topics = self.gone.remove(&id).unwrap_or_default();
+            self.index.insert(id, self.subscribers.len());
+            self.subscribers.push((id, topics));
+        }
     }
 
     /// `id`'s connection is gone: it gets nothing until it is back.
     pub(crate) fn detach(&mut self, id: PipeId) {
-        self.dist.detach(id);
+        if let Some(topics) = self.remove(id) {
+            self.gone.insert(id, topics);
+        }
     }
 
     /// Forgets what `id` asked for; returns its topics.
     pub(crate) fn forget(&mut self, id: PipeId) -> Option<Subscriptions> {
-        self.filters.remove(&id)
+        self.gone.remove(&id).or_else(|| self.remove(id))
+    }
+
+    fn remove(&mut self, id: PipeId) -> Option<Subscriptions> {
+        let i = self.index.remove(&id)?;
+        let (_, topics) = self.subscribers.swap_remove(i);
+        if let Some(&(moved, _)) = self.subscribers.get(i) {
+            self.index.insert(moved, i);
+        }
+        Some(topics)
     }
 
     /// `id` asks for `topic` (`subscribe`) or no longer: true if that changed its filter (an
     /// unknown subscriber changes nothing).
     pub(crate) fn apply(&mut self, id: PipeId, subscribe: bool, topic: Bytes) -> bool {
-        let Some(filter) = self.filters.get_mut(&id) else {
-            return false;
+        let filter = match self.index.get(&id) {
+            Some(&i) => match self.subscribers.get_mut(i) {
+                Some((_, f)) => f,
+                None => return false,
+            },
+            None => match self.gone.get_mut(&id) {
+                Some(f) => f,
+                None => return false,
+            },
         };
         if subscribe {
             filter.insert(topic)
@@ -53,9 +78,9 @@ impl Publisher {
         }
     }
 
-    /// True if `id` is a connected subscriber.
+    /// True if `id` is a subscriber not forgotten yet.
     pub(crate) fn is_attached(&self, id: PipeId) -> bool {
-        self.filters.contains_key(&id)
+        self.index.contains_key(&id) || self.gone.contains_key(&id)
     }
 
     /// Queues `msg` for every subscriber whose topics match its first frame and who has room
@@ -70,21 +95,23 @@ impl Publisher {
         nodrop: bool,
     ) -> Attempt<()> {
         let first: &[u8] = msg.first().map_or(&[], |f| &f[..]);
-        let (filters, targets) = (&self.filters, &mut self.targets);
+        let targets = &mut self.targets;
         targets.clear();
-        let (_, full) = self.dist.each(
-            |id| filters.get(&id).is_some_and(|s| s.matches(first)),
-            |id| pipes.has_room(id, sndhwm),
-            |id| targets.push(id),
-        );
-        if full > 0 && nodrop {
+        for (id, filter) in &self.subscribers {
+            if filter.matches(first) {
+                targets.push(*id);
+            }
+        }
+        if nodrop && targets.iter().any(|&id| !pipes.has_room(id, sndhwm)) {
             return Attempt::Wait(msg);
         }
+        // A subscriber without room misses the message (the room is checked as it is queued,
+        // with one lookup of its pipe); the last one takes the message itself, not a clone.
         if let Some((&last, rest)) = self.targets.split_last() {
             for &id in rest {
-                pipes.push_outbound(id, msg.clone());
+                pipes.push_if_room(id, &msg, sndhwm);
             }
-            pipes.push_outbound(last, msg);
+            pipes.push_owned_if_room(last, msg, sndhwm);
         }
         Attempt::Done(())
     }

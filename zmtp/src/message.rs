@@ -69,8 +69,8 @@ pub struct Message {
 
 /// What a received message tells about the connection it came in on: libzmq's message
 /// metadata (`zmq_msg_gets`). Set on messages from peers that an authenticator
-/// ([`crate::SocketOptions::authenticator`]) accepted; other messages carry none, so that
-/// they cost nothing more.
+/// (`SocketOptions::authenticator`, with the `tokio` feature) accepted; other messages carry
+/// none, so that they cost nothing more.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerMetadata {
     /// The user id the authenticator gave (libzmq's `User-Id`).

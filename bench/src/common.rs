@@ -216,7 +216,7 @@ pub fn check_reply(reply: &[u8], request: &[u8]) {
     if reply != request {
         let seq = |b: &[u8]| {
             b.get(..8)
-                .map(|s| u64::from_le_bytes(s.try_into().unwrap()))
+                .map(|s| u64::from_le_bytes(s.try_into().expect("8 bytes")))
         };
         eprintln!(
             "bad reply: {} bytes, seq {:?}; want {} bytes, seq {:?}",
@@ -261,11 +261,15 @@ pub fn warm_of(topic: &[u8]) -> &[u8] {
 
 /// What a publisher sends: with `topics` = 0, [`WARM`] and the payload; with `topics` = n, one
 /// warm-up per topic (the topic alone) and one message per topic (the payload with the topic
-/// written over its first bytes), the topics taken in turn, 0, 1, .., n-1, 0, ... It counts
+/// written over its first bytes), the topics taken in turn, 0, 1, .., n-1, 0, ... Each timed
+/// message carries its topic's sequence number (u64 little-endian, right after the topic:
+/// 0, 1, 2, ...), which lets a subscriber tell a dropped message from a duplicate. It counts
 /// what was sent per topic ([`PubPlan::sent`]), for the `SENT` line.
 pub struct PubPlan {
     warm: Vec<Vec<u8>>,
     msgs: Vec<Vec<u8>>,
+    /// Where the sequence number starts in every message (the topics' length).
+    seq_at: usize,
     next: usize,
     sent: Vec<u64>,
 }
@@ -287,9 +291,15 @@ impl PubPlan {
                 .unzip()
         };
         let n = msgs.len();
+        let seq_at = if topics == 0 { 0 } else { topic(0).len() };
+        assert!(
+            size >= seq_at + 8,
+            "messages too short for topic and sequence number"
+        );
         PubPlan {
             warm,
             msgs,
+            seq_at,
             next: 0,
             sent: vec![0; n],
         }
@@ -300,13 +310,15 @@ impl PubPlan {
         &self.warm[i % self.warm.len()]
     }
 
-    /// The next timed message, counted as sent.
+    /// The next timed message, with its sequence number, counted as sent.
     #[inline]
     pub fn next_msg(&mut self) -> &[u8] {
         let k = self.next;
         self.next = if k + 1 == self.msgs.len() { 0 } else { k + 1 };
+        let m = &mut self.msgs[k];
+        m[self.seq_at..self.seq_at + 8].copy_from_slice(&self.sent[k].to_le_bytes());
         self.sent[k] += 1;
-        &self.msgs[k]
+        m
     }
 
     /// Messages handed to `send`, per topic (one entry without topics).
@@ -367,6 +379,10 @@ struct SubShared {
     /// Nanoseconds from `base` to the first timed message, plus 1 (0: none yet).
     first_ns: AtomicU64,
     got: AtomicU64,
+    /// Sequence numbers skipped so far (messages the publisher dropped before this one).
+    gaps: AtomicU64,
+    /// The next sequence number expected: the last one received, plus 1.
+    seen: AtomicU64,
     reported: AtomicBool,
 }
 
@@ -379,6 +395,8 @@ impl SubShared {
         let el = end.saturating_duration_since(first).as_secs_f64();
         result(&[
             ("got", got as f64),
+            ("gaps", self.gaps.load(Ordering::SeqCst) as f64),
+            ("seen", self.seen.load(Ordering::SeqCst) as f64),
             ("elapsed_s", el),
             ("msgs_per_s", got as f64 / el),
             ("cpu_s", cpu_seconds()),
@@ -390,8 +408,11 @@ impl SubShared {
 /// A subscriber's bookkeeping, shared by all implementations. Warm-up messages (its topic
 /// alone, or [`WARM`] when subscribed to everything: see [`warm_of`]) make it print `JOINED`
 /// once; timed messages must be `size` bytes and start with its topic (else it exits with
-/// status 3: a SUB given another topic's message filters wrongly), and are counted, the clock
-/// running from the first to the last (as [`ThrClock`]). It ends when `count` arrived
+/// status 3: a SUB given another topic's message filters wrongly) and carry sequence numbers
+/// that must go up (a gap is a message the publisher dropped, counted in `gaps`; a number
+/// that does not go up, a duplicate or reordered message, is status 3), and are counted, the
+/// clock running from the first to the last (as [`ThrClock`]). Its report says `got`, `gaps`
+/// and `seen` (the last sequence number plus 1): got + gaps = seen, always. It ends when `count` arrived
 /// ([`SubCounter::on_msg`] returns true, then call [`SubCounter::finish`]), or, when the
 /// publisher dropped some, from a watchdog thread that samples the count every millisecond
 /// and, once it has not moved for [`SUB_IDLE`], reports with the clock stopped when it last
@@ -400,6 +421,9 @@ pub struct SubCounter {
     size: usize,
     count: u64,
     got: u64,
+    /// The next sequence number expected.
+    next_seq: u64,
+    gaps: u64,
     joined: bool,
     topic: Vec<u8>,
     sh: Arc<SubShared>,
@@ -411,10 +435,16 @@ impl SubCounter {
             size > warm_of(topic).len(),
             "timed messages must be longer than the warm-up"
         );
+        assert!(
+            size >= topic.len() + 8,
+            "timed messages carry the topic and a sequence number"
+        );
         let sh = Arc::new(SubShared {
             base: Instant::now(),
             first_ns: AtomicU64::new(0),
             got: AtomicU64::new(0),
+            gaps: AtomicU64::new(0),
+            seen: AtomicU64::new(0),
             reported: AtomicBool::new(false),
         });
         let w = sh.clone();
@@ -437,6 +467,8 @@ impl SubCounter {
             size,
             count: count as u64,
             got: 0,
+            next_seq: 0,
+            gaps: 0,
             joined: false,
             topic: topic.to_vec(),
             sh,
@@ -448,7 +480,11 @@ impl SubCounter {
     pub fn on_msg(&mut self, frame: &[u8]) -> bool {
         if frame.len() == warm_of(&self.topic).len() {
             if frame != warm_of(&self.topic) {
-                eprintln!("sub {:?}: bad warm-up {frame:?}", self.topic);
+                eprintln!(
+                    "sub {:?}: bad warm-up {:?}",
+                    String::from_utf8_lossy(&self.topic),
+                    String::from_utf8_lossy(frame)
+                );
                 std::process::exit(3);
             }
             if !self.joined {
@@ -466,6 +502,22 @@ impl SubCounter {
             );
             std::process::exit(3);
         }
+        let at = self.topic.len();
+        let seq = u64::from_le_bytes(frame[at..at + 8].try_into().expect("8 bytes"));
+        if seq < self.next_seq {
+            eprintln!(
+                "sub {:?}: sequence number {seq} after {} (duplicate or reordered)",
+                String::from_utf8_lossy(&self.topic),
+                self.next_seq - 1
+            );
+            std::process::exit(3);
+        }
+        if seq > self.next_seq {
+            self.gaps += seq - self.next_seq;
+            self.sh.gaps.store(self.gaps, Ordering::Relaxed);
+        }
+        self.next_seq = seq + 1;
+        self.sh.seen.store(self.next_seq, Ordering::Relaxed);
         if self.got == 0 {
             let ns = self.sh.base.elapsed().as_nanos() as u64 + 1;
             self.sh.first_ns.store(ns, Ordering::SeqCst);

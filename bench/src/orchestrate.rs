@@ -612,8 +612,9 @@ pub fn pubsub_count(size: usize, topics: usize, scale: f64) -> usize {
 /// has said it got one (`JOINED`), then, told to go, `count` timed messages (cycling over the
 /// topics); each subscriber counts until it has its share or saw nothing for
 /// `common::SUB_IDLE`. The publisher's `SENT` line says how many it sent per topic; every
-/// subscriber's count is checked against its topic's: no more than sent, and all of them
-/// unless it ended idle (the publisher dropped some).
+/// subscriber's count is checked against its topic's, with the sequence numbers the messages
+/// carry: received + skipped = the last one seen + 1, no more than sent, and all of them unless
+/// it ended idle (the publisher dropped some).
 fn run_pubsub(
     imp: &str,
     size: usize,
@@ -685,11 +686,15 @@ fn run_pubsub(
         }
         sent_to.push(n);
     }
+    // Each SUB's count against what was sent to it: the sequence numbers it saw go up to
+    // `seen` (no further than sent), each of them received or a gap (dropped), and a SUB that
+    // did not end idle got them all.
     for (i, (r, &n)) in res.iter().zip(&sent_to).enumerate() {
-        let got = r["got"];
-        if got > n || (r["idle_end"] == 0.0 && got != n) {
+        let (got, gaps, seen) = (r["got"], r["gaps"], r["seen"]);
+        if got + gaps != seen || seen > n || (r["idle_end"] == 0.0 && got != n) {
             return Err(format!(
-                "sub {i} counted {got} of {n} sent to it (idle end {})",
+                "sub {i}: got {got} + gaps {gaps} != seen {seen}, or more than the {n} sent to \
+                 it, or fewer without an idle end ({})",
                 r["idle_end"]
             ));
         }
@@ -973,6 +978,11 @@ fn settled_rss(pid: u32) -> Result<f64, String> {
     Ok(last)
 }
 
+/// Open file descriptors of a process (entries of /proc/PID/fd).
+fn fds(pid: u32) -> Option<usize> {
+    Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count())
+}
+
 /// The open-file limit of this process (and of the children it spawns): the soft limit, which
 /// `common::raise_nofile` raised as far as the hard limit lets it.
 fn nofile() -> u64 {
@@ -1030,12 +1040,22 @@ fn run_brokermem(kind: &str, cfg: &Cfg, n: usize) -> Result<Metrics, String> {
     w.expect("READY", Duration::from_secs(20))?;
     std::thread::sleep(Duration::from_millis(300));
     let rss0 = rss(b.pid()).ok_or("no broker rss")?;
+    let fds0 = fds(b.pid()).ok_or("no broker fds")?;
     let mut c = Proc::role(
         "raw mem-conns",
         &[s("raw"), s("mem-conns"), fe.clone(), s(n)],
     );
-    c.expect("READY", Duration::from_secs(300))?;
+    // A broker that runs out of file descriptors (a few need more than one per connection)
+    // resets the connections: say how many it held.
+    c.expect("READY", Duration::from_secs(300)).map_err(|e| {
+        format!(
+            "{e}; the broker held {} file descriptors (limit {})",
+            fds(b.pid()).map_or("no".into(), |n| n.to_string()),
+            nofile()
+        )
+    })?;
     let last = settled_rss(b.pid()).map_err(|e| format!("broker: {e}"))?;
+    let fds1 = fds(b.pid()).ok_or("no broker fds")?;
     // Still serving: a few requests through it, every reply checked by the load generator.
     let mut l = Proc::role(
         "libzmq load",
@@ -1060,6 +1080,7 @@ fn run_brokermem(kind: &str, cfg: &Cfg, n: usize) -> Result<Metrics, String> {
         (s("bytes_per_client"), (last - rss0) / n as f64),
         (s("rss_idle_mb"), rss0 / 1e6),
         (s("rss_loaded_mb"), last / 1e6),
+        (s("fds_per_client"), (fds1 as f64 - fds0 as f64) / n as f64),
     ])
 }
 

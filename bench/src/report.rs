@@ -349,6 +349,13 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
                 metric: "rss_loaded_mb",
                 higher_better: false,
             });
+            rows.push(Row {
+                label: format!("N = {n}: broker file descriptors per client"),
+                cell: "brokermem",
+                case: n.to_string(),
+                metric: "fds_per_client",
+                higher_better: false,
+            });
         }
         if let Some(&n) = cfg.broker_clients.first() {
             rows.push(Row {

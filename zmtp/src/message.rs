@@ -182,8 +182,17 @@ impl Message {
         let frame = frame.into();
         match &mut self.repr {
             Repr::Inline { len, frames } if *len < INLINE_FRAMES => {
-                frames[..=*len].rotate_right(1);
-                frames[0] = frame;
+                // Each frame moves one slot up, the last into the free slot (written out: the
+                // generic `rotate_right` cost ~80 instructions per call, and a ROUTER does
+                // this for every message it receives).
+                let [a, b, c] = frames;
+                let old_a = std::mem::replace(a, frame);
+                if *len > 0 {
+                    let old_b = std::mem::replace(b, old_a);
+                    if *len > 1 {
+                        *c = old_b;
+                    }
+                }
                 *len += 1;
             }
             Repr::Inline { len, frames } => {
@@ -201,8 +210,10 @@ impl Message {
         match &mut self.repr {
             Repr::Inline { len: 0, .. } => None,
             Repr::Inline { len, frames } => {
-                let f = std::mem::take(&mut frames[0]);
-                frames[..*len].rotate_left(1);
+                // Each frame moves one slot down (written out, as in `push_front`).
+                let [a, b, c] = frames;
+                let f = std::mem::replace(a, std::mem::take(b));
+                *b = std::mem::take(c);
                 *len -= 1;
                 Some(f)
             }

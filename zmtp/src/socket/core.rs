@@ -474,7 +474,9 @@ fn wake_all(notifies: Vec<Arc<Notify>>) {
 }
 
 /// One receive attempt, for [`Core::wait_until`] and [`Core::poll_until`]: what `take` took,
-/// `None` to wait for messages, or why a receive cannot be done.
+/// `None` to wait for messages, or why a receive cannot be done. Inlined: as a call it made
+/// `recv` cost about 40 more instructions per message (callgrind, `thr` example, 16 B).
+#[inline(always)]
 fn recv_step<B: Behaviour, T>(
     st: &mut State<B>,
     take: &mut impl FnMut(&mut State<B>) -> Option<T>,
@@ -489,6 +491,7 @@ fn recv_step<B: Behaviour, T>(
 
 /// One send attempt, for [`Core::wait_until`] and [`Core::poll_until`]: `Some` when `attempt`
 /// is done, `None` to wait for room.
+#[inline(always)]
 fn send_step<B>(
     st: &mut State<B>,
     attempt: &mut impl FnMut(&mut State<B>) -> Result<bool, Error>,

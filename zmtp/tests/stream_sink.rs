@@ -236,7 +236,10 @@ async fn pub_sink_into_filtered_sub_stream() {
         if m == Message::from(["keep", "end"]) {
             break;
         }
-        got.push(text(&m));
+        // A probe that was still in flight (under load) is not part of the run.
+        if m != Message::from(["keep", "probe"]) {
+            got.push(text(&m));
+        }
     }
     assert_eq!(
         got,

@@ -4,14 +4,25 @@
 #
 #   bench/ab.sh thr    OLD_ZBENCH NEW_ZBENCH SIZE COUNT [ROUNDS]    # one-way throughput
 #   bench/ab.sh broker OLD_BROKER NEW_BROKER CLIENTS WINDOW TOTAL [ROUNDS]
+#   bench/ab.sh CELL   OLD_ZBENCH NEW_ZBENCH [ROUNDS] [ZBENCH OPTIONS...]
+#
+# CELL is push, pubsub, reqrep, ipc, inproc, curve or lat: that zbench cell, all its cases,
+# with implementation IMPL of each build as its two columns (`--impls IMPL@OLD,IMPL@NEW`: each
+# run's roles come from that build's binary; the orchestrator, its checks and its interleaving,
+# old then new within every case of every round, are NEW_ZBENCH's). ROUNDS default 5. Options
+# pass through, e.g. `--push-sizes 16 --scale 0.5`, or `--quick` (1/4 of the messages). The
+# inproc cell runs its mpsc ceiling too. Both builds must know the cell's roles (build both from
+# a bench/ at or after the commit that added the cell) and be two files (paths name columns).
+# Exits 1 if a run failed (the failures are printed).
 #
 # OLD/NEW_ZBENCH: `zbench` binaries built from two commits (e.g. `git worktree add /tmp/old
 # COMMIT && (cd /tmp/old/bench && CARGO_TARGET_DIR=/tmp/old-target cargo build --release)`).
 # OLD/NEW_BROKER: broker commands; commas stand for spaces (`/tmp/b,--io-threads,2`). The broker
 # mode uses the libzmq load generator and workers of NEW_ZBENCH (default bench/target/release).
-# IMPL (env, default ours) picks the implementation in thr mode. With PAGE_FAULTS=1 the
-# receiver runs under `perf stat` and its page faults are printed too.
-# Prints every sample, then medians per build.
+# IMPL (env, default ours) picks the implementation in thr mode and in the cell modes (curve:
+# IMPL=libzmq is pyzmq's libzmq with libsodium, as in the curve cell). With PAGE_FAULTS=1 the
+# receiver runs under `perf stat` and its page faults are printed too (thr mode).
+# Prints every sample, then medians per build (cell modes: per case and metric, and new/old).
 set -euo pipefail
 mode=$1
 shift
@@ -89,8 +100,50 @@ case "$mode" in
       echo "new $(broker_once "$new" "$c" "$w" "$t")"
     done > "$out/samples"
     ;;
+  push | pubsub | reqrep | ipc | inproc | curve | lat)
+    old=$1 new=$2
+    shift 2
+    rounds=5
+    if [[ ${1:-} =~ ^[0-9]+$ ]]; then
+      rounds=$1
+      shift
+    fi
+    if [ "$(realpath "$old")" = "$(realpath "$new")" ]; then
+      echo "OLD_ZBENCH and NEW_ZBENCH are one file: copy one (their paths name the columns)" >&2
+      exit 2
+    fi
+    imp=${IMPL:-ours}
+    # Progress (every sample, every failure) on stderr; the Markdown report is not needed.
+    "$new" --cells "$mode" --impls "$imp@$old,$imp@$new" --rounds "$rounds" --out "$out" "$@" \
+      > /dev/null
+    status=0
+    if grep -q '^### Failures' "$out"/report-*.md; then
+      sed -n '/^### Failures/,$p' "$out"/report-*.md >&2
+      status=1
+    fi
+    python3 - "$out"/samples-*.tsv "$imp@$old" "$imp@$new" << 'EOF'
+import statistics, sys
+path, old, new = sys.argv[1:4]
+rows = {}
+for line in list(open(path))[1:]:
+    _, cell, case, imp, metric, value = line.rstrip("\n").split("\t")
+    build = {old: "old", new: "new"}.get(imp, imp)
+    rows.setdefault((case, metric), {}).setdefault(build, []).append(float(value))
+print(f"{'case':<10} {'metric':<22} {'old median':>11} {'new median':>11} {'new/old':>7}   samples old | new")
+fmt = lambda v: " ".join(f"{x:.4g}" for x in v)
+for (case, metric), b in rows.items():
+    o, n = b.get("old", []), b.get("new", [])
+    mo = statistics.median(o) if o else float("nan")
+    mn = statistics.median(n) if n else float("nan")
+    ratio = f"{mn / mo:.3f}" if o and n and mo else "-"
+    print(f"{case:<10} {metric:<22} {mo:>11.4g} {mn:>11.4g} {ratio:>7}   {fmt(o)} | {fmt(n)}")
+    for other in sorted(set(b) - {"old", "new"}):
+        print(f"{case:<10} {metric:<22} ({other}: median {statistics.median(b[other]):.4g})")
+EOF
+    exit "$status"
+    ;;
   *)
-    echo "usage: bench/ab.sh thr|broker ..." >&2
+    echo "usage: bench/ab.sh thr|broker|push|pubsub|reqrep|ipc|inproc|curve|lat ..." >&2
     exit 2
     ;;
 esac

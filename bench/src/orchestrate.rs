@@ -600,11 +600,10 @@ pub fn inproc_impls(impls: &[String]) -> Vec<String> {
 /// each gets one topic of `topics`.
 pub fn pubsub_count(size: usize, topics: usize, scale: f64) -> usize {
     let deliveries = thr_count(size, scale);
-    if topics == 0 {
-        deliveries / PUBSUB_SUBS
-    } else {
-        deliveries / topics * topics
-    }
+    // Without topics (0), every SUB gets every message.
+    deliveries
+        .checked_div(topics)
+        .map_or(deliveries / PUBSUB_SUBS, |per_topic| per_topic * topics)
 }
 
 /// One PUB process, `PUBSUB_SUBS` SUB processes, subscribed to everything (`topics` = 0) or SUB
@@ -628,7 +627,7 @@ fn run_pubsub(
     );
     let ep = p.expect("READY", Duration::from_secs(20))?;
     // SUB i's topic argument and the messages it should get.
-    let share = if topics == 0 { count } else { count / topics };
+    let share = count.checked_div(topics).unwrap_or(count);
     let topic_of = |i: usize| {
         if topics == 0 {
             s("all")

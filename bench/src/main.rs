@@ -5,10 +5,12 @@
 //! The orchestrator (no arguments, or `--quick` / `--full` and options) re-invokes this binary
 //! with `role IMPL WHAT ARGS...` so that each sender, receiver, echo server, proxy, load
 //! generator, publisher and subscriber is its own process, interleaves the implementations
-//! round by round (A B C A B C ...), and prints medians and ratios as Markdown. See
+//! round by round (A B C A B C ...), and prints medians and ratios as Markdown, with SVG charts
+//! beside the report; `zbench chart --samples FILE.tsv` draws the charts of a saved run. See
 //! BENCHMARKS.md at the repo root.
 
 mod broker;
+mod chart;
 mod common;
 mod imp_libzmq;
 mod imp_libzmq_sodium;
@@ -104,6 +106,10 @@ fn main() {
         role(&args[1..]);
         // Don't wait for runtimes and I/O threads to wind down.
         std::process::exit(0);
+    }
+    if args.first().map(String::as_str) == Some("chart") {
+        // Charts from a saved run's samples, nothing run (chart.rs).
+        return chart::main(&args[1..]);
     }
     orchestrate::main(&args);
 }

@@ -216,6 +216,8 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
         "Command: `{}` (mode {}, {} round(s), medians over rounds; ours = zmtp at {})\n\n",
         cfg.command, cfg.mode, cfg.rounds, cfg.ours_rev
     ));
+    o.push_str(&format!("Machine: {}\n\n", crate::chart::machine()));
+    crate::chart::after_run(cfg, samples);
     o.push_str(&format!(
         "1-minute load average at the start of each round and at the end: {} (2 CPUs; \
          anything well above the benchmark's own ~2 means other work competed for the cores)\n\n",

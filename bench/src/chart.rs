@@ -849,13 +849,13 @@ const GAP: f64 = 30.0;
 impl Figure {
     fn svg(&self, meta: &Meta) -> String {
         let inproc = self.title.contains("inproc");
-        // Width: every panel's groups side by side, bars at least 12 px wide and each group
-        // as wide as its label.
+        // Width: every panel's groups side by side, bars at least 16 px wide (room for a
+        // vertical label) and each group as wide as its label.
         let need = self
             .panels
             .iter()
             .map(|p| {
-                let bars = p.series.len().max(1) as f64 * 12.0 + GAP;
+                let bars = p.series.len().max(1) as f64 * 16.0 + GAP;
                 let label = p
                     .groups
                     .iter()
@@ -865,7 +865,7 @@ impl Figure {
             })
             .fold(0.0, f64::max);
         // Bold: a little wider.
-        let title_w = text_w(&self.title, 17.0) * 1.1;
+        let title_w = text_w(&self.title, 17.0) * 1.15;
         let w = (LEFT + need.max(title_w) + RIGHT).max(MIN_W).ceil();
 
         // The legend: every implementation of any panel, in order, wrapped.

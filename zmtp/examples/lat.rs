@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use bytes::Bytes;
-use zmtp::{Dealer, Message, Router};
+use zmtp::{Dealer, Message, Routed, Router};
 
 fn main() -> Result<(), zmtp::Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -27,7 +27,10 @@ fn main() -> Result<(), zmtp::Error> {
                 println!("{}", r.bind("tcp://127.0.0.1:0")?);
                 loop {
                     let m = r.recv().await?;
-                    r.send(m).await?;
+                    // The client that sent it is connected, unless it just left.
+                    if r.send(m).await? != Routed::Queued {
+                        eprintln!("lat server: a reply was dropped (the client left?)");
+                    }
                 }
             }
             Some("client") => {

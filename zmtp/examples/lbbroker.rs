@@ -169,7 +169,14 @@ async fn broker(frontend: Router, backend: Router, requests: Option<usize>) -> R
                 [worker, empty, client, empty2, reply] if empty.is_empty() && empty2.is_empty() => {
                     free.push_back(worker.clone());
                     let to_client = [client.clone(), Bytes::new(), reply.clone()];
-                    frontend.send(Message::from_frames(to_client)).await?;
+                    // A client that went away meanwhile does not get it: say so.
+                    let routed = frontend.send(Message::from_frames(to_client)).await?;
+                    if routed != Routed::Queued {
+                        eprintln!(
+                            "W: broker: reply to {} dropped ({routed:?})",
+                            zhelpers::text(client)
+                        );
+                    }
                     replies += 1;
                 }
                 _ => eprintln!("W: broker: malformed message from a worker: {msg:?}"),

@@ -1,6 +1,6 @@
 // The example of zmtp/README.md, kept identical to it below this comment (.ci/readme-check
 // compares the two; CI builds it with clippy and runs it).
-use zmtp::{Dealer, Message, Router, SocketOptions};
+use zmtp::{Dealer, Message, Routed, Router, SocketOptions};
 
 #[tokio::main]
 async fn main() -> Result<(), zmtp::Error> {
@@ -20,9 +20,11 @@ async fn main() -> Result<(), zmtp::Error> {
     let msg = router.recv().await?;
     println!("router got {msg:?}");
     let routing_id = msg.frames()[0].clone();
-    router
+    let routed = router
         .send(Message::from_frames([routing_id, "world".into()]))
         .await?;
+    // A message for an unknown (or full) peer is dropped, as in libzmq; `send` tells.
+    assert_eq!(routed, Routed::Queued);
 
     let reply = dealer.recv().await?;
     println!("dealer got {reply:?}");

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use zmtp::{Dealer, Error, Message, Router, SocketOptions};
+use zmtp::{Dealer, Error, Message, Routed, Router, SocketOptions};
 
 const STEP: Duration = Duration::from_secs(10);
 
@@ -171,10 +171,11 @@ async fn dealer_recv_many_and_limit_zero_takes_one() {
         .unwrap()
         .unwrap();
     for i in 0..5 {
-        router
+        let routed = router
             .send(Message::from_frames(["d".to_string(), format!("r-{i}")]))
             .await
             .unwrap();
+        assert_eq!(routed, Routed::Queued);
     }
     let mut buf = Vec::new();
     let mut got = 0;

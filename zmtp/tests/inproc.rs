@@ -11,8 +11,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use zmtp::socket::SocketKind;
 use zmtp::{
-    Dealer, Error, Message, Pair, Pub, Pull, Push, Rep, Req, Router, Socket, SocketOptions, Sub,
-    XPub, XSub,
+    Dealer, Error, Message, Pair, Pub, Pull, Push, Rep, Req, Routed, Router, Socket, SocketOptions,
+    Sub, XPub, XSub,
 };
 
 const STEP: Duration = Duration::from_secs(10);
@@ -68,14 +68,20 @@ async fn request_reply_pairings() {
     dealer.connect(&ep).unwrap();
     dealer.send(m(&[b"hi", b""])).await.unwrap();
     assert_eq!(recv(&router).await, m(&[b"d1", b"hi", b""]));
-    router.send(m(&[b"d1", b"back"])).await.unwrap();
+    assert_eq!(
+        router.send(m(&[b"d1", b"back"])).await.unwrap(),
+        Routed::Queued
+    );
     assert_eq!(recv(&dealer).await, m(&[b"back"]));
     // REQ -> ROUTER: the delimiter is there; DEALER -> REP: the DEALER supplies it.
     let req2 = Req::with_options(with_id(b"r2")).unwrap();
     req2.connect(&ep).unwrap();
     req2.send(m(&[b"ask"])).await.unwrap();
     assert_eq!(recv(&router).await, m(&[b"r2", b"", b"ask"]));
-    router.send(m(&[b"r2", b"", b"ok"])).await.unwrap();
+    assert_eq!(
+        router.send(m(&[b"r2", b"", b"ok"])).await.unwrap(),
+        Routed::Queued
+    );
     assert_eq!(recv(&req2).await, m(&[b"ok"]));
     let ep = name("dealer-rep");
     let rep2 = Rep::new();
@@ -98,7 +104,10 @@ async fn request_reply_pairings() {
         assert!(tokio::time::Instant::now() < deadline);
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    r2.send(m(&[b"one", b"ping"])).await.unwrap();
+    assert_eq!(
+        r2.send(m(&[b"one", b"ping"])).await.unwrap(),
+        Routed::Queued
+    );
     assert_eq!(recv(&r1).await, m(&[b"two", b"ping"]));
 }
 

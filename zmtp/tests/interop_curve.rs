@@ -17,7 +17,7 @@ use bytes::Bytes;
 use zmtp::auth::{AuthHandle, CurveKeys};
 use zmtp::curve::KeyPair;
 use zmtp::socket::SocketKind;
-use zmtp::{Dealer, Pub, Rep, Req, Router, Socket, SocketEvent, SocketOptions, Sub};
+use zmtp::{Dealer, Pub, Rep, Req, Routed, Router, Socket, SocketEvent, SocketOptions, Sub};
 
 fn server_opts(server: &KeyPair) -> SocketOptions {
     let mut o = SocketOptions::default();
@@ -143,7 +143,10 @@ async fn pyzmq_dealers_with_our_curve_router() {
     assert_eq!(got, m(&[b"py", b"one", b"two"]));
     // No authenticator: no metadata on the messages (they cost nothing more).
     assert!(got.metadata().is_none());
-    router.send(m(&[b"py", b"three"])).await.unwrap();
+    assert_eq!(
+        router.send(m(&[b"py", b"three"])).await.unwrap(),
+        Routed::Queued
+    );
     assert_eq!(a.recv("d"), hex(b"three"));
     let sent = a.expect("send d @1048576:3", "SENT");
     let got = recv(&router).await;
@@ -560,7 +563,10 @@ async fn the_bytes_each_side_sends_captured() {
     a.ok(&format!("connect c {tp}"));
     a.expect(&format!("send c {} -", hex(b"1234")), "SENT");
     assert_eq!(recv(&router).await, m(&[b"c", b"1234", b""]));
-    router.send(m(&[b"c", b"reply", b"z"])).await.unwrap();
+    assert_eq!(
+        router.send(m(&[b"c", b"reply", b"z"])).await.unwrap(),
+        Routed::Queued
+    );
     assert_eq!(a.recv("c"), format!("{} {}", hex(b"reply"), hex(b"z")));
     recorded(&rec, 4, 4).await;
     check_conversation(&rec, &[4, 0], &[5, 1]);

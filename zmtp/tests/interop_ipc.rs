@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use agent::{handshakes, hex, m, recv, Agent, STEP};
 use zmtp::monitor::PeerAddr;
-use zmtp::{Dealer, Endpoint, Error, Pub, Pull, Router, SocketEvent};
+use zmtp::{Dealer, Endpoint, Error, Pub, Pull, Routed, Router, SocketEvent};
 
 /// A fresh socket path in the temporary directory (removed by the guard).
 struct SockPath(PathBuf);
@@ -56,7 +56,10 @@ async fn dealer_and_router_with_pyzmq_over_ipc_both_ways() {
     a.ok(&format!("connect_ep d {}", path.ep()));
     a.expect(&format!("send d {} -", hex(b"hello")), "SENT");
     assert_eq!(recv(&router).await, m(&[b"d1", b"hello", b""]));
-    router.send(m(&[b"d1", b"back"])).await.unwrap();
+    assert_eq!(
+        router.send(m(&[b"d1", b"back"])).await.unwrap(),
+        Routed::Queued
+    );
     assert_eq!(a.recv("d"), hex(b"back"));
     // Monitor events name the path.
     let mut accepted = None;

@@ -18,7 +18,7 @@ use agent::{hex, port, Agent, STEP};
 use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use zmtp::monitor::{DisconnectReason, Monitor, PeerAddr};
-use zmtp::{Dealer, Message, ProtocolError, Router, RoutingId, SocketEvent};
+use zmtp::{Dealer, Message, ProtocolError, Routed, Router, RoutingId, SocketEvent};
 
 /// Waits (at most [`STEP`]) for the first event that `want` accepts; events before it are
 /// skipped, and listed if none comes.
@@ -140,13 +140,14 @@ async fn router_monitor_names_the_routing_id_of_a_killed_pyzmq_dealer() {
     assert_eq!(router.peers(), std::slice::from_ref(&anon_id));
 
     // The other peer is still served.
-    router
+    let routed = router
         .send(Message::from_frames([
             anon_id.0.clone(),
             Bytes::from_static(b"still"),
         ]))
         .await
         .unwrap();
+    assert_eq!(routed, Routed::Queued);
     assert_eq!(anon.recv("d"), hex(b"still"));
 
     // Closing the socket ends the stream with MonitorStopped.

@@ -13,7 +13,7 @@ use std::time::Duration;
 use agent::{hex, m, outcome, port, recv, Agent, STEP};
 use bytes::Bytes;
 use zmtp::auth::{AuthHandle, PlainPasswords};
-use zmtp::{Dealer, Router, SocketOptions};
+use zmtp::{Dealer, Routed, Router, SocketOptions};
 
 fn plain_client(user: &'static str, password: &'static str, id: &'static [u8]) -> Dealer {
     let mut o = SocketOptions::default();
@@ -88,7 +88,10 @@ async fn pyzmq_plain_clients_with_our_server_and_authenticator() {
     let got = recv(&router).await;
     assert_eq!(got, m(&[b"g", b"hi"]));
     assert_eq!(got.property("User-Id"), Some(&b"alice"[..]));
-    router.send(m(&[b"g", b"yo"])).await.unwrap();
+    assert_eq!(
+        router.send(m(&[b"g", b"yo"])).await.unwrap(),
+        Routed::Queued
+    );
     assert_eq!(a.recv("good"), hex(b"yo"));
 
     // Wrong password: refused with ERROR "400", never seen. libzmq 4.3.5's PLAIN client

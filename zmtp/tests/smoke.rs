@@ -1,5 +1,5 @@
 use std::time::Duration;
-use zmtp::{Dealer, Message, Router, RoutingId, SocketOptions};
+use zmtp::{Dealer, Message, Routed, Router, RoutingId, SocketOptions};
 
 #[tokio::test]
 async fn dealer_router_round_trip() {
@@ -15,10 +15,11 @@ async fn dealer_router_round_trip() {
         .unwrap()
         .unwrap();
     assert_eq!(m, Message::from_frames(["d1", "a", "b"]));
-    router
+    let routed = router
         .send(Message::from_frames(["d1", "reply"]))
         .await
         .unwrap();
+    assert_eq!(routed, Routed::Queued);
     let r = tokio::time::timeout(Duration::from_secs(5), dealer.recv())
         .await
         .unwrap()
@@ -159,7 +160,8 @@ async fn mandatory_send_waiting_for_room_ends_when_the_peer_goes() {
         let mut send = tokio::spawn(async move { r2.send(msg).await });
         match tokio::time::timeout(Duration::from_millis(200), &mut send).await {
             Ok(r) => {
-                r.unwrap().unwrap();
+                // ROUTER_MANDATORY: a send to a known peer queues (or waits), never drops.
+                assert_eq!(r.unwrap().unwrap(), Routed::Queued);
             }
             Err(_) => break send,
         }

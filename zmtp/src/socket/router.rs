@@ -18,7 +18,13 @@ use crate::transport::Attached;
 
 /// What happened to a message given to [`crate::Router`]'s `send` (without ROUTER_MANDATORY,
 /// drops are silent on the wire, as in libzmq; this tells the caller).
+///
+/// `#[must_use]`: `router.send(msg).await?;` alone warns, since a dropped message would go
+/// unnoticed. Check it (`if routed != Routed::Queued { ... }`), or discard it on purpose
+/// (`let _ = router.send(msg).await?;`) where a drop is acceptable, as with libzmq's ROUTER.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "the message may have been dropped: check for `Routed::Queued`, or `let _ =` to \
+              accept drops"]
 pub enum Routed {
     /// Queued for the peer.
     Queued,

@@ -1,7 +1,7 @@
 //! Endpoints, parsed once and rejected with a clear error when malformed.
 //!
 //! Accepted forms:
-//! - `tcp://127.0.0.1:5570`, `tcp://*:5570` (all interfaces, bind only), `tcp://[::1]:5570`,
+//! - `tcp://127.0.0.1:5570`, `tcp://*:5570` (see below), `tcp://[::1]:5570`,
 //!   `tcp://localhost:5570` (a name, resolved when dialling or binding), and port `0` or `*`
 //!   when binding (the OS picks; read the bound endpoint back from the socket);
 //! - `inproc://name` (sockets of this process: messages handed over as they are);
@@ -11,6 +11,13 @@
 //!   accepts them in every build; binding or connecting one needs the `ipc` feature (on by
 //!   default): without it, `Socket::bind` and `Socket::connect` refuse it with an
 //!   [`EndpointError`] that says so.
+//!
+//! `tcp://*:PORT` binds every interface (every IPv4 one; IPv6 too with the `ipv6` option).
+//! Binding it returns `tcp://*:PORT`, with the port bound, where libzmq's `ZMQ_LAST_ENDPOINT`
+//! says `tcp://0.0.0.0:PORT` (`tcp://[::]:PORT` with `ipv6`). That endpoint can be connected
+//! to as it is, by a socket of this crate: a connect to `*` dials 127.0.0.1, this machine.
+//! libzmq refuses to connect to `*` (and dials `0.0.0.0` as this machine too, on Linux); a
+//! peer on another machine needs one of this machine's addresses instead.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -53,7 +60,8 @@ pub const MAX_IPC_PATH: usize = 103;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Host {
-    /// `*`: every interface (bind only).
+    /// `*`: every interface when binding (`0.0.0.0`, or `[::]` with the `ipv6` option); when
+    /// connecting, this machine (127.0.0.1).
     Any,
     /// A literal address.
     Ip(IpAddr),

@@ -7,19 +7,13 @@
 //! fans out, queues while a peer is away and reconnects. ZMTP is what the sockets say to each
 //! other on the wire; this crate speaks it without libzmq, in safe Rust.
 //!
-//! Four layers, each a folder:
-//! - [`protocol`] (always built): the **sans-IO core**: greeting, frame codec, commands,
-//!   metadata, security [`protocol::mechanism`]s and [`protocol::session::Session`], pure state
-//!   machines over bytes with time passed in. No sockets, no clocks, no tokio: this is what the
-//!   property tests and the fuzzers drive.
-//! - [`routing`] (always built): the **routing rules**, sans-IO over pipe ids: load-balance,
-//!   fair-queue, distribute, identity routing.
-//! - `socket` (feature `tokio`, on by default): one generic `Socket` with a behaviour per type
-//!   (`Dealer`, `Router`, `Req`...) and libzmq's semantics (round-robin, fair queuing, routing
-//!   ids, high-water marks, reconnect, heartbeats), with `monitor` events, authentication
-//!   (`auth`) and a `proxy`.
-//! - `transport` (private, feature `tokio`): TCP, IPC and inproc, the accept and dial loops,
-//!   and the connection driver that runs a `Session` over a byte stream.
+//! Most programs use the sockets (the `tokio` feature, on by default): this page shows them,
+//! from a first program to every socket type, transports, security, options and logging. For
+//! a program that does its own I/O, the layers under them are public and need no tokio:
+//! [`protocol`], the **sans-IO core** (greeting, frame codec, commands, metadata, the security
+//! [`protocol::mechanism`]s, and a [`protocol::session::Session`] state machine over bytes,
+//! with time passed in), and [`routing`], the **routing rules** (load-balance, fair-queue,
+//! distribute, identity routing) over pipe ids.
 //!
 //! Features: `tokio` (the sockets), `curve` (CURVE security), `ipc` (the `ipc://` transport),
 //! all on by default. Without `tokio`, the crate is the sans-IO core alone, and this page ends
@@ -51,6 +45,11 @@ pub mod proxy;
 pub mod socket;
 #[cfg(feature = "tokio")]
 mod transport;
+
+/// The [`bytes`](https://docs.rs/bytes/1) crate, whose [`Bytes`](https://docs.rs/bytes/1/bytes/struct.Bytes.html)
+/// is the type of a message's frames: `zmtp::bytes::Bytes`, without a dependency of your own
+/// on `bytes`.
+pub use bytes;
 
 pub use endpoint::Endpoint;
 pub use message::Message;
@@ -99,6 +98,10 @@ pub type Dealer = Socket<socket::dealer::DealerBehaviour>;
 /// routed by their first frame (RFC 28). A message for an unknown or full peer is dropped, and
 /// `send` says so ([`Routed`]); with `router_mandatory` it is an error, or a wait.
 ///
+/// [`Routed`] is `#[must_use]`: `router.send(msg).await?;` alone warns, since a dropped message
+/// would go unnoticed. Check it, as below, or write `let _ = router.send(msg).await?;` where a
+/// drop is acceptable.
+///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -115,9 +118,13 @@ pub type Dealer = Socket<socket::dealer::DealerBehaviour>;
 /// let reply = Message::from_frames(["alice", "", "hello alice"]);
 /// assert_eq!(router.send(reply).await?, Routed::Queued);
 /// assert_eq!(client.recv().await?, Message::from("hello alice"));
-/// // Nobody is called bob.
+/// // Nobody is called bob: the message is dropped, and `send` says so.
 /// let lost = Message::from_frames(["bob", "", "?"]);
-/// assert_eq!(router.send(lost).await?, Routed::Unroutable);
+/// let routed = router.send(lost).await?;
+/// if routed != Routed::Queued {
+///     eprintln!("not delivered: {routed:?}"); // Unroutable here; Full for a peer at SNDHWM
+/// }
+/// assert_eq!(routed, Routed::Unroutable);
 /// # Ok::<(), zmtp::Error>(())
 /// # }).await??;
 /// # Ok(())
@@ -186,8 +193,14 @@ pub type Req = Socket<socket::req::ReqBehaviour>;
 pub type Rep = Socket<socket::rep::RepBehaviour>;
 
 /// A PUB socket: each message to every subscriber of a prefix of its first frame; drops for
-/// subscribers at SNDHWM, never waits; does not receive (RFC 29). A message sent before a
-/// subscription arrived is not delivered (libzmq's "slow joiner"), hence the loop below.
+/// subscribers at SNDHWM, never waits; does not receive (RFC 29).
+///
+/// A message sent before a subscription arrived is not delivered (libzmq's "slow joiner"): a
+/// subscription reaches the publisher a moment after `connect`, even after the connection's
+/// handshake (the SUB sends it once the handshake is done, so a `HandshakeSucceeded` monitor
+/// event does not mean it has arrived). The example below resends until both subscribers
+/// hear. To start without losing anything, see [Publish-subscribe](crate#publish-subscribe)
+/// on the front page: an [`XPub`] sees each subscription arrive.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]

@@ -10,7 +10,8 @@ use crate::protocol::metadata::Metadata;
 /// prefix and an empty delimiter.
 const INLINE_FRAMES: usize = 3;
 
-/// A multipart message: one or more frames, each a cheaply clonable [`Bytes`].
+/// A multipart message: one or more frames, each a cheaply clonable [`Bytes`] (from the
+/// `bytes` crate, which zmtp re-exports: `zmtp::bytes::Bytes`).
 ///
 /// Cloning a message clones the frame handles, not the payloads. Frames received from the
 /// network are slices of the connection's receive buffer (no copy), so a received message
@@ -35,7 +36,7 @@ const INLINE_FRAMES: usize = 3;
 /// needs `Bytes::copy_from_slice`.)
 ///
 /// ```
-/// use bytes::Bytes;
+/// use zmtp::bytes::Bytes;
 /// use zmtp::Message;
 ///
 /// let one = Message::from("hello"); // one frame
@@ -59,6 +60,32 @@ const INLINE_FRAMES: usize = 3;
 /// assert_eq!(m.get(2).map(|f| &f[..]), Some(&b"trailer"[..]));
 /// let frames: Vec<Bytes> = m.into_frames();
 /// assert_eq!(frames.len(), 3);
+/// ```
+///
+/// [`Bytes`]: https://docs.rs/bytes/1/bytes/struct.Bytes.html
+///
+/// # Reading one
+///
+/// A frame is bytes; there is no string accessor, as ZeroMQ does not say what frames hold.
+/// For text, decode the frame with [`std::str::from_utf8`] (an error if it is not UTF-8), or
+/// [`String::from_utf8_lossy`]. A received message has at least one frame, so
+/// `msg.frames()[0]` is there; [`Message::first`] and [`Message::get`] give an `Option`.
+/// `Debug` shows each frame as an escaped byte string (`["weather.paris", "12C"]` prints as
+/// `[b"weather.paris", b"12C"]`; a frame over 64 bytes as `<N bytes>`).
+///
+/// ```
+/// use zmtp::Message;
+///
+/// let msg = Message::from(["weather.paris", "12C"]); // as a SUB would receive it
+/// let topic = std::str::from_utf8(&msg.frames()[0])?;
+/// assert_eq!(topic, "weather.paris");
+/// let text: Vec<&str> = msg.iter().map(|f| std::str::from_utf8(f)).collect::<Result<_, _>>()?;
+/// assert_eq!(text, ["weather.paris", "12C"]);
+/// assert_eq!(String::from_utf8_lossy(&msg.frames()[1]), "12C");
+/// assert_eq!(format!("{msg:?}"), r#"[b"weather.paris", b"12C"]"#);
+/// // Not UTF-8: an error, not a panic.
+/// assert!(std::str::from_utf8(&Message::from(b"\xff".to_vec()).frames()[0]).is_err());
+/// # Ok::<(), std::str::Utf8Error>(())
 /// ```
 #[derive(Clone)]
 pub struct Message {

@@ -51,6 +51,43 @@ pub struct SocketOptions {
     pub rcvhwm: usize,
     /// ZMQ_LINGER: how long a closed socket keeps flushing queued messages to connected peers.
     /// `None` = until flushed (libzmq's -1, the default); `Some(ZERO)` = discard at once.
+    ///
+    /// At close ([`Socket::close`](crate::Socket::close), or the last clone dropped), over
+    /// tcp and ipc:
+    /// - Messages queued for a **connected** peer are written until none is left or LINGER
+    ///   runs out. With `None`, a peer that stops reading keeps them (and `close().await`
+    ///   waiting) as long as its connection lasts.
+    /// - Messages queued for a peer **not connected** (a `connect` whose peer is not up yet,
+    ///   or is being dialled again) are discarded at once, unless a dial is under way at that
+    ///   moment: it may then go on for LINGER (at most 30 s with `None`), and if it succeeds
+    ///   they are written as above. A dial that fails is not tried again. So a PUSH connected
+    ///   to a dead port closes at once, its messages lost; libzmq keeps them, and its
+    ///   `zmq_ctx_term` waits for the peer (for ever with LINGER -1).
+    ///
+    /// The flush runs in tasks of the tokio runtime: `close().await` waits for it; dropping the
+    /// socket starts it and returns. A runtime that shuts down (`#[tokio::main]`'s `main`
+    /// returning) stops those tasks where they are, and what is still queued is lost: await
+    /// `close()` before leaving `main` when the last messages matter. Over inproc, what is
+    /// queued goes over to the peer socket at close; the messages of a connect whose name
+    /// was never bound are discarded.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// use zmtp::Push;
+    ///
+    /// // A port where nobody listens.
+    /// let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    /// let push = Push::new(); // LINGER None: "until flushed"
+    /// push.connect(&format!("tcp://127.0.0.1:{port}"))?;
+    /// push.send("never delivered").await?; // queued for the peer that is not there
+    /// // The peer was never connected: the message is discarded, and close does not wait.
+    /// let closed = tokio::time::timeout(Duration::from_secs(5), push.close()).await;
+    /// assert!(closed.is_ok(), "close waited for a peer that never came");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub linger: Option<Duration>,
     /// ZMQ_RECONNECT_IVL: delay before re-dialling a lost peer (jittered up to twice as long
     /// when `reconnect_ivl_max` is zero). `None` = never reconnect. Default 100 ms.

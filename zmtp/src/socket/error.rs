@@ -1,16 +1,4 @@
-//! Errors of socket operations.
-//!
-//! A socket call fails for one of three reasons, and the variants say which:
-//! - **the caller's misuse** (fix the call): [`Error::Endpoint`], [`Error::InvalidOption`],
-//!   [`Error::EmptyMessage`], [`Error::Closed`], [`Error::NotSupported`], [`Error::State`],
-//!   [`Error::UnknownEndpoint`];
-//! - **the state of the peers** (retry, or decide): [`Error::Full`] (back-pressure: the message
-//!   is handed back), [`Error::HostUnreachable`] (ROUTER_MANDATORY: no such peer);
-//! - **the operating system** (I/O): [`Error::Bind`].
-//!
-//! What a peer does wrong never fails a socket call: its connection is dropped, and the reason
-//! ([`crate::monitor::DisconnectReason`], with the [`crate::ProtocolError`] when it broke the
-//! protocol) is logged and reported to monitors.
+//! Errors of socket operations: [`Error`], whose docs say who is at fault for each.
 
 use std::fmt;
 
@@ -19,7 +7,21 @@ use crate::message::Message;
 use crate::routing::RoutingId;
 use crate::socket_type::SocketType;
 
-/// Errors of socket operations. See the module docs for who is at fault.
+/// Errors of socket operations.
+///
+/// A socket call fails for one of three reasons, and the variant says which:
+///
+/// | At fault | Variants | What to do |
+/// |----------|----------|------------|
+/// | the caller: the call is wrong | [`Error::Endpoint`], [`Error::InvalidOption`], [`Error::EmptyMessage`], [`Error::Closed`], [`Error::NotSupported`], [`Error::State`], [`Error::UnknownEndpoint`] | fix the call: retrying it fails the same way |
+/// | the state of the peers | [`Error::Full`] (back-pressure: the message is handed back), [`Error::HostUnreachable`] (no peer has that routing id: ROUTER_MANDATORY or `try_send`) | retry later, or decide: send elsewhere, drop, wait |
+/// | the operating system | [`Error::Bind`] (port in use, address not available, name not resolved; its `source` is the [`std::io::Error`]) | another address, or report it |
+///
+/// What a peer does wrong never fails a socket call: its connection is dropped, and the reason
+/// ([`crate::monitor::DisconnectReason`], with the [`crate::ProtocolError`] when it broke the
+/// protocol) is logged and reported to monitors ([`crate::Socket::monitor`]). A peer that goes
+/// away is not an error either: a connecting socket dials again, and messages wait in its
+/// queue.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {

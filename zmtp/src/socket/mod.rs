@@ -1,20 +1,26 @@
-//! Sockets on tokio: one generic [`Socket`], written once (bind, connect, send, receive, batch
-//! calls, close, monitor), and a behaviour per socket type that holds its routing rules.
+//! The socket, [`Socket`], and a module per socket type for what is particular to it.
 //!
-//! - `core.rs`: the state shared by a socket and its connection tasks (pipes, the fair queue,
-//!   waiting for messages and for room, closing);
-//! - `pipe.rs`: one peer's inbound and outbound queues;
-//! - `behaviour.rs`: what a socket type decides (where a message goes, what a received one
-//!   looks like);
-//! - one file per type: [`dealer`], [`router`], [`req`], [`rep`], [`push`], [`pull`],
-//!   [`pair`], [`publish`] (PUB), [`sub`], [`xpub`], [`xsub`];
-//! - `error.rs`: [`Error`];
-//! - [`stream_sink`]: sockets as `futures` Streams and Sinks.
-//!
-//! Adding a socket type: one file with a behaviour (see `behaviour.rs`; the routing rules it
-//! needs are in [`crate::routing`]), one line in `lib.rs` naming its socket
-//! (`pub type Pub = Socket<PubBehaviour>`), and its name in `stream_sink.rs`'s lists of the
-//! types that receive and send (checked against its `CAN_RECV` and `CAN_SEND`).
+//! Programs use the aliases at the crate root ([`crate::Req`], [`crate::Pub`]...), each a
+//! `Socket` of one type; the [front page](crate) has an example per pattern. The modules here
+//! hold what only some types have: a ROUTER's send result ([`router::Routed`]), the calls of
+//! one type (listed on [`Socket`]'s page), and the sockets as `futures` Streams and Sinks
+//! ([`stream_sink`]).
+
+// Contributor notes (ARCHITECTURE.md has the whole tree):
+// - core.rs: the state shared by a socket and its connection tasks (pipes, the fair queue,
+//   waiting for messages and for room, closing);
+// - pipe.rs: one peer's inbound and outbound queues;
+// - behaviour.rs: what a socket type decides (where a message goes, what a received one
+//   looks like);
+// - one file per type: dealer, router, req, rep, push, pull, pair, publish (PUB), sub, xpub,
+//   xsub;
+// - error.rs: `Error`;
+// - stream_sink.rs: sockets as `futures` Streams and Sinks.
+//
+// Adding a socket type: one file with a behaviour (see behaviour.rs; the routing rules it
+// needs are in crate::routing), one line in lib.rs naming its socket
+// (`pub type Pub = Socket<PubBehaviour>`), and its name in stream_sink.rs's lists of the
+// types that receive and send (checked against its `CAN_RECV` and `CAN_SEND`).
 
 mod behaviour;
 mod core;
@@ -56,6 +62,39 @@ pub trait SocketKind: behaviour::Behaviour {}
 ///
 /// Clones share the socket (send from one task, receive from another); it closes when the last
 /// clone is dropped or [`Socket::close`] is called. `bind` and `connect` need a tokio runtime.
+///
+/// # The calls on this page
+///
+/// The calls of one socket type come first: a ROUTER's (`peers`, `has_peer`...), SUB's
+/// `subscribe` and `unsubscribe`, XPUB's (`subscribe` there returns a `Result`: see each).
+/// Then the calls of every type, under `impl<K: SocketKind> Socket<K>`: [`Socket::new`],
+/// [`Socket::with_options`], [`Socket::bind`], [`Socket::connect`], [`Socket::send`],
+/// [`Socket::recv`], their `try_` and batch forms, [`Socket::monitor`] and [`Socket::close`].
+///
+/// # A call the type does not do
+///
+/// Every type has `send` and `recv`, as every libzmq socket has `zmq_send` and `zmq_recv`: a
+/// call the type does not do compiles, and fails when it runs, with [`Error::NotSupported`]
+/// (libzmq's ENOTSUP). Sending on a SUB or PULL, receiving on a PUB or PUSH; and `try_recv`,
+/// which has no error to give, returns `None` on them. The [`stream_sink`] traits, on the
+/// other hand, are implemented only for the types that receive (`Stream`) and send (`Sink`):
+/// there, the wrong direction does not compile.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tokio::time::error::Elapsed> {
+/// # tokio::time::timeout(std::time::Duration::from_secs(10), async {
+/// use zmtp::{Error, Pub, Sub};
+///
+/// let subscriber = Sub::new();
+/// assert!(matches!(subscriber.send("x").await, Err(Error::NotSupported { .. })));
+/// assert!(matches!(subscriber.try_send("x"), Err(Error::NotSupported { .. })));
+/// let publisher = Pub::new();
+/// assert!(matches!(publisher.recv().await, Err(Error::NotSupported { .. })));
+/// assert_eq!(publisher.try_recv(), None);
+/// # }).await
+/// # }
+/// ```
 pub struct Socket<K: SocketKind> {
     h: Arc<Handle<K>>,
     /// This handle's `Sink` state (not shared by clones).
@@ -144,8 +183,31 @@ impl<K: SocketKind> Socket<K> {
 
     /// Listens on `endpoint` (e.g. `tcp://127.0.0.1:0`, `ipc:///tmp/feed.sock`, `ipc://*`) and
     /// returns the endpoint actually bound (with the port, or the path, chosen for `0` or
-    /// `*`). Peers that connect get their own queues, which go away
-    /// with their connection.
+    /// `*`), libzmq's `ZMQ_LAST_ENDPOINT`. Peers that connect get their own queues, which go
+    /// away with their connection.
+    ///
+    /// Every interface, `tcp://*:0`, returns `tcp://*:PORT` (libzmq: `tcp://0.0.0.0:PORT`),
+    /// which this crate's `connect` takes as this machine, 127.0.0.1 (see
+    /// [`crate::endpoint`]):
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # tokio::time::timeout(std::time::Duration::from_secs(10), async {
+    /// use zmtp::{Message, Pair};
+    ///
+    /// let a = Pair::new();
+    /// let endpoint = a.bind("tcp://*:0")?;
+    /// assert!(endpoint.to_string().starts_with("tcp://*:"));
+    /// let b = Pair::new();
+    /// b.connect(&endpoint.to_string())?; // dials 127.0.0.1
+    /// b.send("hi").await?;
+    /// assert_eq!(a.recv().await?, Message::from("hi"));
+    /// # Ok::<(), zmtp::Error>(())
+    /// # }).await??;
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// A malformed endpoint, the OS refusing the address (port in use...), a closed socket.
@@ -235,7 +297,7 @@ impl<K: SocketKind> Socket<K> {
     /// # Errors
     /// [`Error::EmptyMessage`], [`Error::Closed`], ROUTER_MANDATORY's
     /// [`Error::HostUnreachable`], and [`Error::NotSupported`] on a type that does not send
-    /// (PULL).
+    /// (PULL, SUB).
     pub async fn send(&self, msg: impl Into<Message>) -> Result<K::Sent, Error> {
         let msg = msg.into();
         Self::can_send()?;
@@ -292,13 +354,15 @@ impl<K: SocketKind> Socket<K> {
     /// Cancel safe: if the future is dropped, no message was taken.
     ///
     /// # Errors
-    /// [`Error::Closed`], and [`Error::NotSupported`] on a type that does not receive (PUSH).
+    /// [`Error::Closed`], and [`Error::NotSupported`] on a type that does not receive (PUSH,
+    /// PUB).
     pub async fn recv(&self) -> Result<Message, Error> {
         Self::can_recv()?;
         self.core().recv_with(core::State::pop).await
     }
 
-    /// Receives a message if one is waiting (never, on a type that does not receive).
+    /// Receives a message if one is waiting; always `None` on a type that does not receive
+    /// (PUB, PUSH), where [`Socket::recv`] is [`Error::NotSupported`].
     pub fn try_recv(&self) -> Option<Message> {
         self.core().try_recv()
     }
@@ -315,7 +379,8 @@ impl<K: SocketKind> Socket<K> {
     /// Cancel safe: if the future is dropped, no message was taken.
     ///
     /// # Errors
-    /// [`Error::Closed`], and [`Error::NotSupported`] on a type that does not receive (PUSH).
+    /// [`Error::Closed`], and [`Error::NotSupported`] on a type that does not receive (PUSH,
+    /// PUB).
     pub async fn recv_many(&self, buf: &mut Vec<Message>, limit: usize) -> Result<usize, Error> {
         Self::can_recv()?;
         self.core().recv_many(buf, limit).await

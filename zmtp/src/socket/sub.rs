@@ -75,6 +75,8 @@ impl super::SocketKind for SubBehaviour {}
 impl Socket<SubBehaviour> {
     /// Subscribes to messages whose first frame starts with `topic` (empty: every message).
     /// Counted: each call needs its [`Socket::unsubscribe`]. Works before or after `connect`.
+    /// Returns nothing: it cannot fail (unlike XPUB's `subscribe`, on the same page, which is
+    /// `xpub_manual`'s and returns a `Result`).
     pub fn subscribe(&self, topic: impl Into<Bytes>) {
         let topic = topic.into();
         self.core().with_behaviour(|b, pipes| {

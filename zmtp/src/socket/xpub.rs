@@ -192,7 +192,8 @@ impl Socket<XPubBehaviour> {
     /// With `xpub_manual`: the subscriber whose subscription (or cancel) was received last gets
     /// messages on `topic` from now on (libzmq: ZMQ_SUBSCRIBE on an XPUB). Does nothing if that
     /// subscriber has left, or no subscription was received yet. Without `xpub_manual`:
-    /// [`Error::InvalidOption`], as libzmq refuses it.
+    /// [`Error::InvalidOption`], as libzmq refuses it. Not SUB's `subscribe` (on the same page,
+    /// returning nothing): an XPUB's own subscriptions come from its subscribers.
     pub fn subscribe(&self, topic: impl Into<Bytes>) -> Result<(), Error> {
         self.manual(true, topic.into())
     }

@@ -10,9 +10,12 @@ use std::collections::HashMap;
 use bytes::{BufMut, Bytes, BytesMut};
 
 /// A counted set of topic prefixes. An empty prefix matches every message.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Subscriptions {
     topics: HashMap<Bytes, u32>,
+    /// The distinct topics while there are at most [`SCAN_TOPICS`] of them (else empty): a
+    /// match compares the message with each, which costs less than walking the hash map.
+    few: Vec<Bytes>,
     /// The distinct lengths of the topics, ascending, each with how many topics have it: a
     /// message matches if one of its prefixes of these lengths is a topic, so a match costs
     /// one lookup per distinct length, however many topics there are (and none at all when
@@ -23,6 +26,14 @@ pub struct Subscriptions {
 /// Up to this many topics, a match compares the message with each topic; beyond, it looks up
 /// the message's prefixes of the topics' lengths (hashing costs more than a few compares).
 const SCAN_TOPICS: usize = 8;
+
+impl PartialEq for Subscriptions {
+    fn eq(&self, other: &Self) -> bool {
+        self.topics == other.topics
+    }
+}
+
+impl Eq for Subscriptions {}
 
 impl Subscriptions {
     /// No subscriptions (matches nothing).
@@ -64,8 +75,9 @@ impl Subscriptions {
         if self.topics.contains_key(&topic) {
             return false;
         }
-        self.add_len(topic.len());
+        let len = topic.len();
         self.topics.insert(topic, 1);
+        self.add_len(len);
         true
     }
 
@@ -85,7 +97,7 @@ impl Subscriptions {
             None => false,
             Some(&(0, _)) => true,
             Some(_) if self.topics.len() <= SCAN_TOPICS => {
-                self.topics.keys().any(|t| data.starts_with(t))
+                self.few.iter().any(|t| data.starts_with(t))
             }
             Some(_) => self
                 .lens
@@ -95,13 +107,24 @@ impl Subscriptions {
         }
     }
 
+    /// Rebuilds [`Subscriptions::few`] after a topic came or went (rare: not per message).
+    fn refresh_few(&mut self) {
+        self.few.clear();
+        if self.topics.len() <= SCAN_TOPICS {
+            self.few.extend(self.topics.keys().cloned());
+        }
+    }
+
+    /// A topic of `len` bytes was added to the map.
     fn add_len(&mut self, len: usize) {
         match self.lens.binary_search_by_key(&len, |&(l, _)| l) {
             Ok(i) => self.lens[i].1 += 1,
             Err(i) => self.lens.insert(i, (len, 1)),
         }
+        self.refresh_few();
     }
 
+    /// A topic of `len` bytes was removed from the map.
     fn remove_len(&mut self, len: usize) {
         if let Ok(i) = self.lens.binary_search_by_key(&len, |&(l, _)| l) {
             self.lens[i].1 -= 1;
@@ -109,6 +132,7 @@ impl Subscriptions {
                 self.lens.remove(i);
             }
         }
+        self.refresh_few();
     }
 
     /// The subscribed topics, each once.

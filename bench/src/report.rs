@@ -209,6 +209,16 @@ fn lat_rows(cell: &'static str, case: &str) -> Vec<Row<'static>> {
     .collect()
 }
 
+/// The column a broker cell's ratios use: our broker binary (`ours`) if it ran, else the
+/// two-task zmtp proxy.
+fn ours_broker(samples: &[Sample], cell: &str) -> &'static str {
+    if samples.iter().any(|s| s.cell == cell && s.imp == "ours") {
+        "ours"
+    } else {
+        "ours-proxy"
+    }
+}
+
 pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[String]) -> String {
     let m = Medians::new(samples);
     let mut o = String::new();
@@ -272,14 +282,7 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
     }
     if have("broker") {
         let brokers: Vec<String> = cfg.brokers.clone();
-        let ours = if samples
-            .iter()
-            .any(|s| s.cell == "broker" && s.imp == "ours")
-        {
-            "ours"
-        } else {
-            "ours-proxy"
-        };
+        let ours = ours_broker(samples, "broker");
         o.push_str(&format!(
             "### Broker: libzmq clients → broker → libzmq echo workers (4 unless said), 64 B (ratios use \
              `{ours}`, the broker binary's default mode, which loses no request; `ours-lossy` is \
@@ -322,14 +325,7 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
     if have("brokermem") {
         use crate::orchestrate::BROKERMEM_WORKERS;
         let brokers: Vec<String> = cfg.brokers.clone();
-        let ours = if samples
-            .iter()
-            .any(|s| s.cell == "brokermem" && s.imp == "ours")
-        {
-            "ours"
-        } else {
-            "ours-proxy"
-        };
+        let ours = ours_broker(samples, "brokermem");
         o.push_str(&format!(
             "### Broker memory: one broker process, {BROKERMEM_WORKERS} libzmq echo workers on \
              its backend, N idle DEALER clients on its frontend (VmRSS; lower is better; ratios \

@@ -100,6 +100,23 @@ impl Agent {
         self.reply(STEP)
     }
 
+    /// `send NAME TOKEN...` from a socket whose send may be refused (sndtimeo=0 on a peer
+    /// shut out after a failed handshake: libzmq drops the pipe for a moment, and `zmq.Again`
+    /// comes back): true if libzmq took the message ("SENT"), false if it refused it
+    /// ("ERR Again"). Any other reply, a timeout or the agent's exit fails the test.
+    pub fn send_may_be_refused(&mut self, cmd: &str) -> bool {
+        self.start(cmd);
+        match self.lines.recv_timeout(STEP) {
+            Ok(line) if line.starts_with("SENT") => true,
+            Ok(line) if line.starts_with("ERR Again") => false,
+            Ok(line) => self.fail(&format!(
+                "{cmd:?}: expected SENT or ERR Again, got {line:?}"
+            )),
+            Err(RecvTimeoutError::Timeout) => self.fail(&format!("no reply within {STEP:?}")),
+            Err(RecvTimeoutError::Disconnected) => self.fail("exited"),
+        }
+    }
+
     /// `cmd`, expecting a reply that starts with `prefix`; returns the rest.
     pub fn expect(&mut self, cmd: &str, prefix: &str) -> String {
         let r = self.cmd(cmd);

@@ -209,6 +209,42 @@ pub fn req_body(buf: &mut [u8], i: u64) {
     buf[..8].copy_from_slice(&i.to_le_bytes());
 }
 
+/// The REQ role of the reqrep cell, written once for the async implementations: `warm` +
+/// `count` round trips of one `size`-byte request each (its sequence number in front, see
+/// [`req_body`]). `round_trip` sends the request and returns the reply: only it is timed.
+/// `check` then checks the reply against the request (untimed; it exits on a bad one). Prints
+/// the latency summary of the `count` timed round trips.
+pub async fn req_rounds<R>(
+    size: usize,
+    warm: usize,
+    count: usize,
+    mut round_trip: impl std::ops::AsyncFnMut(&[u8]) -> R,
+    check: impl Fn(&R, &[u8]),
+) {
+    let mut p = payload(size);
+    let mut samples = Vec::with_capacity(count);
+    for i in 0..warm + count {
+        req_body(&mut p, i as u64);
+        let t0 = Instant::now();
+        let reply = round_trip(&p).await;
+        let dt = ns_since(t0);
+        check(&reply, &p);
+        if i >= warm {
+            samples.push(dt);
+        }
+    }
+    result(&lat_summary(samples));
+}
+
+/// A REQ reply must be one frame, the request: exits with status 3 otherwise.
+pub fn check_one_frame_reply(frames: usize, first: &[u8], request: &[u8]) {
+    if frames != 1 {
+        eprintln!("reply of {frames} frames");
+        std::process::exit(3);
+    }
+    check_reply(first, request);
+}
+
 /// Checks that the reply is the request, byte for byte (the REP echoes it); exits with status
 /// 3 otherwise.
 #[inline]

@@ -292,25 +292,18 @@ pub fn req(ep: &str, size: usize, warm: usize, count: usize) {
         d.wait_connected(1, Duration::from_secs(10))
             .await
             .expect("connected");
-        let mut p = payload(size);
-        let mut samples = Vec::with_capacity(count);
-        for i in 0..warm + count {
-            req_body(&mut p, i as u64);
-            let t0 = Instant::now();
-            d.send(Message::single(Bytes::copy_from_slice(&p)))
-                .await
-                .expect("send");
-            let m = d.recv().await.expect("recv");
-            let dt = ns_since(t0);
-            if m.len() != 1 {
-                eprintln!("reply of {} frames", m.len());
-                std::process::exit(3);
-            }
-            check_reply(m.get(0).unwrap_or(&[]), &p);
-            if i >= warm {
-                samples.push(dt);
-            }
-        }
-        result(&lat_summary(samples));
+        req_rounds(
+            size,
+            warm,
+            count,
+            async |p| {
+                d.send(Message::single(Bytes::copy_from_slice(p)))
+                    .await
+                    .expect("send");
+                d.recv().await.expect("recv")
+            },
+            |m, p| check_one_frame_reply(m.len(), m.get(0).unwrap_or(&[]), p),
+        )
+        .await;
     });
 }

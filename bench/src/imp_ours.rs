@@ -372,26 +372,19 @@ pub fn req(ep: &str, size: usize, warm: usize, count: usize) {
     ct_runtime().block_on(async {
         let d = Req::with_options(SocketOptions::default()).expect("req");
         d.connect(ep).expect("connect");
-        let mut p = payload(size);
-        let mut samples = Vec::with_capacity(count);
-        for i in 0..warm + count {
-            req_body(&mut p, i as u64);
-            let t0 = Instant::now();
-            d.send(Message::from(Bytes::copy_from_slice(&p)))
-                .await
-                .expect("send");
-            let m = d.recv().await.expect("recv");
-            let dt = ns_since(t0);
-            if m.len() != 1 {
-                eprintln!("reply of {} frames", m.len());
-                std::process::exit(3);
-            }
-            check_reply(m.get(0).map_or(&[][..], |f| &f[..]), &p);
-            if i >= warm {
-                samples.push(dt);
-            }
-        }
-        result(&lat_summary(samples));
+        req_rounds(
+            size,
+            warm,
+            count,
+            async |p| {
+                d.send(Message::from(Bytes::copy_from_slice(p)))
+                    .await
+                    .expect("send");
+                d.recv().await.expect("recv")
+            },
+            |m, p| check_one_frame_reply(m.len(), m.get(0).map_or(&[][..], |f| &f[..]), p),
+        )
+        .await;
     });
 }
 

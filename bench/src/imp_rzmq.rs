@@ -346,26 +346,25 @@ pub fn req(ep: &str, size: usize, warm: usize, count: usize) {
         let ctx = new_ctx();
         let d = ctx.socket(SocketType::Req).expect("socket");
         d.connect(ep).await.expect("connect");
-        let mut p = payload(size);
-        let mut samples = Vec::with_capacity(count);
-        for i in 0..warm + count {
-            req_body(&mut p, i as u64);
-            let t0 = Instant::now();
-            d.send(Msg::from_bytes(Bytes::copy_from_slice(&p)))
-                .await
-                .expect("send");
-            let m = d.recv().await.expect("recv");
-            let dt = ns_since(t0);
-            if m.is_more() {
-                eprintln!("reply of more than one frame");
-                std::process::exit(3);
-            }
-            check_reply(m.data().unwrap_or(&[]), &p);
-            if i >= warm {
-                samples.push(dt);
-            }
-        }
-        result(&lat_summary(samples));
+        req_rounds(
+            size,
+            warm,
+            count,
+            async |p| {
+                d.send(Msg::from_bytes(Bytes::copy_from_slice(p)))
+                    .await
+                    .expect("send");
+                d.recv().await.expect("recv")
+            },
+            |m, p| {
+                if m.is_more() {
+                    eprintln!("reply of more than one frame");
+                    std::process::exit(3);
+                }
+                check_reply(m.data().unwrap_or(&[]), p);
+            },
+        )
+        .await;
         drop(ctx);
     });
 }

@@ -209,6 +209,9 @@ fn lat_rows(cell: &'static str, case: &str) -> Vec<Row<'static>> {
     .collect()
 }
 
+/// Our broker columns: never counted as an "other" in the broker cells.
+const OUR_BROKERS: &[&str] = &["ours-proxy", "ours-lossy", "ours"];
+
 /// The column a broker cell's ratios use: our broker binary (`ours`) if it ran, else the
 /// two-task zmtp proxy.
 fn ours_broker(samples: &[Sample], cell: &str) -> &'static str {
@@ -313,14 +316,7 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
                 });
             }
         }
-        table(
-            &mut o,
-            &m,
-            &brokers,
-            ours,
-            &["ours-proxy", "ours-lossy", "ours"],
-            &rows,
-        );
+        table(&mut o, &m, &brokers, ours, OUR_BROKERS, &rows);
     }
     if have("brokermem") {
         use crate::orchestrate::BROKERMEM_WORKERS;
@@ -364,14 +360,7 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
                 higher_better: false,
             });
         }
-        table(
-            &mut o,
-            &m,
-            &brokers,
-            ours,
-            &["ours-proxy", "ours-lossy", "ours"],
-            &rows,
-        );
+        table(&mut o, &m, &brokers, ours, OUR_BROKERS, &rows);
     }
     if have("mem") {
         let mi: Vec<String> = p2p.iter().filter(|i| base(i) != "raw").cloned().collect();

@@ -114,6 +114,35 @@ mod tests {
         assert!(frame2.iter().all(|&b| b == 2) && frame3.iter().all(|&b| b == 3));
     }
 
+    /// The read-ahead buffers of small messages (64 KiB) are recycled, and a fresh one has
+    /// room for the next need, which is the read-ahead plus a partial message of another length.
+    /// (Checked on the pool itself: the allocator may hand the same address back anyway.)
+    #[test]
+    fn a_read_ahead_buffer_is_kept_for_a_slightly_larger_need() {
+        const READ_AHEAD: usize = 64 * 1024;
+        let pool = RecvBufs::default();
+        let mut buf = BytesMut::new();
+        let mut alloc = 0;
+        pool.grow(&mut buf, &mut alloc, READ_AHEAD + 100);
+        let first = buf.as_ptr();
+        buf.extend_from_slice(&vec![1u8; READ_AHEAD + 100]);
+        let frame = buf.split_to(READ_AHEAD + 100).freeze();
+        // Consumed, a frame alive: a new buffer, and the first one is kept.
+        pool.grow(&mut buf, &mut alloc, READ_AHEAD + 700);
+        assert_ne!(buf.as_ptr(), first);
+        assert_eq!(
+            pool.bufs.lock().unwrap().len(),
+            1,
+            "the 64 KiB buffer was not kept"
+        );
+        drop(frame);
+        // 600 bytes more than the first buffer was asked for: it is handed out all the same.
+        let (reused, _) = pool
+            .take(READ_AHEAD + 700)
+            .expect("the kept buffer fits the larger need");
+        assert_eq!(reused.as_ptr(), first);
+    }
+
     #[test]
     fn bounded_in_count_and_size() {
         let pool = RecvBufs::default();

@@ -4,14 +4,14 @@
 //!
 //! - [`lb::LoadBalance`]: round-robin over the peers with room (DEALER, PUSH, REQ send);
 //! - [`fq::FairQueue`]: one message per peer per turn (every receiving type);
-//! - [`dist::Distribute`]: to every peer with room, dropping for the full ones (PUB);
 //! - [`identity::RoutingTable`]: routing ids, generated ids, clashes and handover (ROUTER);
 //! - [`reqrep`]: the REQ and REP state machines and envelopes;
 //! - [`subs::Subscriptions`]: counted topic prefixes and the match (PUB, SUB).
 //!
-//! libzmq has the same split (`src/lb.cpp`, `src/fq.cpp`, `src/dist.cpp`, `src/router.cpp`).
+//! libzmq has the same split (`src/lb.cpp`, `src/fq.cpp`, `src/router.cpp`). Its `dist.cpp`
+//! (to every subscriber with room) is the socket layer's `Publisher` here, which walks its
+//! subscribers and their topics in one pass.
 
-pub mod dist;
 pub mod fq;
 pub mod identity;
 pub mod lb;

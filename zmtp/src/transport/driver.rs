@@ -140,6 +140,10 @@ struct Driver<'c, 'a, S> {
     ready: bool,
     /// Reading stopped: the pipe is at RCVHWM.
     paused: bool,
+    /// The stream may have bytes to read: false once a read found none, true again once the
+    /// stream reports readiness. A wake-up for the pipe alone (a send) then costs no read
+    /// attempt, and no receive buffer taken from the pool and given back.
+    maybe_readable: bool,
     state: State,
     /// The session waits for a decision on this peer (boxed: rare, and connections stay small).
     auth: Option<Box<crate::protocol::mechanism::AuthRequest>>,
@@ -160,6 +164,7 @@ impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
             batch: Vec::new(),
             ready: false,
             paused: false,
+            maybe_readable: true,
             state: State::Running,
             auth: None,
             meta: None,
@@ -199,7 +204,7 @@ impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
             }
 
             let was_ready = self.ready;
-            if self.reading() {
+            if self.reading() && self.maybe_readable {
                 if let Err(end) = self.read_turn() {
                     return end;
                 }
@@ -288,7 +293,10 @@ impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
                     return Err(DisconnectReason::PeerClosed);
                 }
                 Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.maybe_readable = false;
+                    break;
+                }
                 Err(e) => {
                     link.deliver(pipe, &mut self.msgs);
                     return Err(DisconnectReason::Io(Arc::new(e)));
@@ -466,7 +474,10 @@ impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
         }
         tokio::select! {
             biased;
-            r = ready_for(&self.stream, interest) => r,
+            r = ready_for(&self.stream, interest) => {
+                self.maybe_readable = true;
+                r
+            }
             _ = self.conn.notify.notified() => Ok(()),
             _ = sleep => Ok(()),
         }

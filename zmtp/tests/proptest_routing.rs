@@ -1,16 +1,17 @@
 //! Properties of the sans-IO routing rules over random operation sequences, each against a
 //! plain model: subscriptions (subscribe, cancel, match), the REQ and REP state machines,
-//! round-robin and fair queuing.
+//! round-robin and fair queuing, the ROUTER's routing table.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use bytes::Bytes;
 use proptest::prelude::*;
 use zmtp::routing::fq::FairQueue;
+use zmtp::routing::identity::{Identified, RoutingTable};
 use zmtp::routing::lb::LoadBalance;
 use zmtp::routing::reqrep::{RepState, ReqState};
 use zmtp::routing::subs::Subscriptions;
-use zmtp::routing::PipeId;
+use zmtp::routing::{PipeId, RoutingId};
 use zmtp::Message;
 
 /// Topics and data from a small alphabet, so that prefixes collide often.
@@ -253,6 +254,54 @@ proptest! {
                 })
                 .map(|(id, m)| (id.0, m));
             prop_assert_eq!(got, want);
+        }
+    }
+}
+
+proptest! {
+    /// Peers come (announcing one of 24 ids, so that clashes happen, with and without
+    /// handover) and go, so that the table grows past the size it keeps as a vector and
+    /// shrinks back; every id is looked up after each step, against a map.
+    #[test]
+    fn routing_table_routes_as_a_map(
+        ops in proptest::collection::vec((any::<bool>(), 0u8..24, any::<bool>()), 1..120),
+    ) {
+        let mut t = RoutingTable::new(0);
+        // Model: id -> pipe; and each pipe's id, as the socket keeps it.
+        let mut model: HashMap<Vec<u8>, PipeId> = HashMap::new();
+        let mut ids: HashMap<PipeId, RoutingId> = HashMap::new();
+        let mut next = 0u64;
+        for (join, k, handover) in ops {
+            let id = vec![b'p', k];
+            if join {
+                next += 1;
+                let pipe = PipeId(next);
+                match t.identify(pipe, None, &Bytes::from(id.clone()), handover) {
+                    Identified::Routed(rid) => {
+                        prop_assert!(!model.contains_key(&id));
+                        model.insert(id.clone(), pipe);
+                        ids.insert(pipe, rid);
+                    }
+                    Identified::Ignored(_) => prop_assert!(!handover && model.contains_key(&id)),
+                    Identified::HandedOver { id: rid, previous } => {
+                        prop_assert!(handover);
+                        prop_assert_eq!(model.insert(id.clone(), pipe), Some(previous));
+                        ids.remove(&previous);
+                        ids.insert(pipe, rid);
+                    }
+                    other => prop_assert!(false, "unexpected {:?}", other),
+                }
+            } else if let Some(&pipe) = model.get(&id) {
+                let rid = ids.remove(&pipe).unwrap();
+                prop_assert!(t.remove(pipe, &rid));
+                model.remove(&id);
+            }
+            prop_assert_eq!(t.len(), model.len());
+            for k in 0u8..24 {
+                let id = vec![b'p', k];
+                let got = t.lookup(&RoutingId(Bytes::from(id.clone())));
+                prop_assert_eq!(got, model.get(&id).copied());
+            }
         }
     }
 }

@@ -28,6 +28,10 @@ use bytes::Bytes;
 use rustc_hash::FxHashMap;
 use zmtp::Message;
 
+/// Up to this many worker slots, a reply's worker is found by comparing ids ([`Dispatcher`]'s
+/// `slot_of`).
+const FEW_WORKERS: usize = 8;
+
 /// The rules' settings.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -336,7 +340,7 @@ impl Dispatcher {
     pub fn reply(&mut self, now: Instant, mut msg: Message) -> Option<(Message, Duration)> {
         let worker = msg.pop_front()?;
         let client = msg.first().cloned();
-        let Some(&slot) = self.by_id.get(&worker) else {
+        let Some(slot) = self.slot_of(&worker) else {
             self.totals.late_replies += 1;
             return None;
         };
@@ -368,6 +372,18 @@ impl Dispatcher {
         let r = self.requests.remove(&entry.seq)?;
         self.totals.replies += 1;
         Some((msg, now.saturating_duration_since(r.since)))
+    }
+
+    /// The slot of the worker `id`. With a few slots, found by comparing ids: cheaper than
+    /// hashing one (SipHash, kept for many workers since the ids are the peers' choice).
+    fn slot_of(&self, id: &[u8]) -> Option<usize> {
+        if self.workers.len() <= FEW_WORKERS {
+            return self
+                .workers
+                .iter()
+                .position(|w| w.as_ref().is_some_and(|w| w.id == id));
+        }
+        self.by_id.get(id).copied()
     }
 
     /// Takes back the requests held past the timeout (their entries stay as tombstones).
@@ -572,7 +588,8 @@ mod tests {
         enum Op {
             /// A client sends a request.
             Request(u8),
-            /// A worker connects (id 0..4; a reconnect after a leave is a new connection).
+            /// A worker connects (id 0..12, so that there are sometimes more than
+            /// `FEW_WORKERS`; a reconnect after a leave is a new connection).
             Join(u8),
             /// A worker's connection ends.
             Leave(u8),
@@ -587,9 +604,9 @@ mod tests {
         fn op() -> impl Strategy<Value = Op> {
             prop_oneof![
                 4 => any::<u8>().prop_map(|c| Op::Request(c % 3)),
-                1 => (0u8..4).prop_map(Op::Join),
-                1 => (0u8..4).prop_map(Op::Leave),
-                5 => ((0u8..4), any::<bool>()).prop_map(|(w, s)| Op::Answer(w, s)),
+                2 => (0u8..12).prop_map(Op::Join),
+                1 => (0u8..12).prop_map(Op::Leave),
+                5 => ((0u8..12), any::<bool>()).prop_map(|(w, s)| Op::Answer(w, s)),
                 1 => (0u16..1500).prop_map(Op::Wait),
             ]
         }
@@ -616,7 +633,10 @@ mod tests {
                 let mut body = |c: u8| { sent_bodies += 1; format!("{c}:{sent_bodies}") };
                 let run = |d: &mut Dispatcher, held: &mut HashMap<u8, VecDeque<Message>>, now| {
                     while let Some(m) = d.dispatch(now) {
-                        let w: u8 = m.first().unwrap()[1] - b'0';
+                        let w: u8 = std::str::from_utf8(&m.first().unwrap()[1..])
+                            .unwrap()
+                            .parse()
+                            .unwrap();
                         let q = held.get_mut(&w).expect("dispatched to a connected worker");
                         q.push_back(m);
                         prop_assert!(q.len() <= credit);
@@ -663,8 +683,8 @@ mod tests {
                 }
                 // The end: a worker that stays, everyone answers everything, in order.
                 if held.is_empty() {
-                    held.insert(9, VecDeque::new());
-                    d.worker_joined("w9".into());
+                    held.insert(99, VecDeque::new());
+                    d.worker_joined("w99".into());
                 }
                 for _ in 0..10_000 {
                     run(&mut d, &mut held, now)?;

@@ -32,6 +32,12 @@ use zmtp::Message;
 /// `slot_of`).
 const FEW_WORKERS: usize = 8;
 
+/// An id's first 8 bytes as a number: with the length, the whole of an id of up to 8 bytes,
+/// so that comparing two takes no `memcmp`.
+fn tag(id: &[u8]) -> u64 {
+    id.iter().take(8).fold(0, |t, &b| t << 8 | u64::from(b))
+}
+
 /// The rules' settings.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -124,6 +130,8 @@ struct Entry {
 
 struct Worker {
     id: Bytes,
+    /// `id`'s [`tag`].
+    tag: u64,
     fifo: VecDeque<Entry>,
     /// When it last got a request (a dispatch counter): the tie-break.
     stamp: u64,
@@ -239,6 +247,7 @@ impl Dispatcher {
             }
         };
         self.workers[slot] = Some(Worker {
+            tag: tag(&id),
             id: id.clone(),
             fifo: VecDeque::new(),
             stamp: 0,
@@ -378,10 +387,12 @@ impl Dispatcher {
     /// hashing one (SipHash, kept for many workers since the ids are the peers' choice).
     fn slot_of(&self, id: &[u8]) -> Option<usize> {
         if self.workers.len() <= FEW_WORKERS {
-            return self
-                .workers
-                .iter()
-                .position(|w| w.as_ref().is_some_and(|w| w.id == id));
+            let (t, rest) = (tag(id), 8.min(id.len()));
+            return self.workers.iter().position(|w| {
+                w.as_ref().is_some_and(|w| {
+                    w.tag == t && w.id.len() == id.len() && w.id[rest..] == id[rest..]
+                })
+            });
         }
         self.by_id.get(id).copied()
     }
@@ -601,6 +612,19 @@ mod tests {
             Wait(u16),
         }
 
+        /// Worker `w`'s id. The dispatcher compares an id's first 8 bytes as one number,
+        /// then its length, then the rest: `w0` to `w2`; a zero byte before those (same
+        /// number, other length); or long, with the same first 8 bytes for all.
+        fn wid(w: u8) -> String {
+            if w < 3 {
+                format!("w{w}")
+            } else if w < 6 {
+                format!("\0w{}", w - 3)
+            } else {
+                format!("worker-long-{w}")
+            }
+        }
+
         fn op() -> impl Strategy<Value = Op> {
             prop_oneof![
                 4 => any::<u8>().prop_map(|c| Op::Request(c % 3)),
@@ -633,10 +657,8 @@ mod tests {
                 let mut body = |c: u8| { sent_bodies += 1; format!("{c}:{sent_bodies}") };
                 let run = |d: &mut Dispatcher, held: &mut HashMap<u8, VecDeque<Message>>, now| {
                     while let Some(m) = d.dispatch(now) {
-                        let w: u8 = std::str::from_utf8(&m.first().unwrap()[1..])
-                            .unwrap()
-                            .parse()
-                            .unwrap();
+                        let id = m.first().unwrap();
+                        let w = (0..100).find(|&w| wid(w).as_bytes() == id).unwrap();
                         let q = held.get_mut(&w).expect("dispatched to a connected worker");
                         q.push_back(m);
                         prop_assert!(q.len() <= credit);
@@ -652,12 +674,12 @@ mod tests {
                         Op::Join(w) => {
                             if let MapEntry::Vacant(v) = held.entry(w) {
                                 v.insert(VecDeque::new());
-                                d.worker_joined(format!("w{w}").into());
+                                d.worker_joined(wid(w).into());
                             }
                         }
                         Op::Leave(w) => {
                             if held.remove(&w).is_some() {
-                                d.worker_left(format!("w{w}").as_bytes());
+                                d.worker_left(wid(w).as_bytes());
                             }
                         }
                         Op::Answer(w, swap) => {
@@ -684,7 +706,7 @@ mod tests {
                 // The end: a worker that stays, everyone answers everything, in order.
                 if held.is_empty() {
                     held.insert(99, VecDeque::new());
-                    d.worker_joined("w99".into());
+                    d.worker_joined(wid(99).into());
                 }
                 for _ in 0..10_000 {
                     run(&mut d, &mut held, now)?;

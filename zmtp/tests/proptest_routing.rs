@@ -258,8 +258,23 @@ proptest! {
     }
 }
 
+/// Routing id `k` of the table's test. The table compares an id's first 8 bytes as one number,
+/// then its length, then the rest: 1 byte for k < 6; for k < 12, a zero then the id of k - 6
+/// (same number, other length); else 11 bytes whose first 8 are the same for all.
+fn rid_bytes(k: u8) -> Vec<u8> {
+    if k < 6 {
+        vec![k]
+    } else if k < 12 {
+        vec![0, k - 6]
+    } else {
+        let mut v = b"samefirst8".to_vec();
+        v.push(k);
+        v
+    }
+}
+
 proptest! {
-    /// Peers come (announcing one of 24 ids, so that clashes happen, with and without
+    /// Peers come (announcing one of 24 ids, short and long, so that clashes happen, with and without
     /// handover) and go, so that the table grows past the size it keeps as a vector and
     /// shrinks back; every id is looked up after each step, against a map.
     #[test]
@@ -272,7 +287,7 @@ proptest! {
         let mut ids: HashMap<PipeId, RoutingId> = HashMap::new();
         let mut next = 0u64;
         for (join, k, handover) in ops {
-            let id = vec![b'p', k];
+            let id = rid_bytes(k);
             if join {
                 next += 1;
                 let pipe = PipeId(next);
@@ -298,7 +313,7 @@ proptest! {
             }
             prop_assert_eq!(t.len(), model.len());
             for k in 0u8..24 {
-                let id = vec![b'p', k];
+                let id = rid_bytes(k);
                 let got = t.lookup(&RoutingId(Bytes::from(id.clone())));
                 prop_assert_eq!(got, model.get(&id).copied());
             }

@@ -229,6 +229,29 @@ impl OutBuf {
         self.len += n + body.len();
     }
 
+    /// Queues a message: [`OutBuf::push_frame`] for each frame, MORE on all but the last. The
+    /// room its copied part needs is reserved first: a connection coming back from idle (its
+    /// buffer freed) allocates once, not once per growth (3 allocations for a routing id and
+    /// a 64 B body; `push_frame` was 264 instructions per frame in a broker with 64 workers).
+    pub fn push_message(&mut self, frames: &[Bytes]) {
+        let copied: usize = frames
+            .iter()
+            .map(|f| {
+                MAX_HEADER_LEN
+                    + if f.len() <= COPY_THRESHOLD {
+                        f.len()
+                    } else {
+                        0
+                    }
+            })
+            .sum();
+        self.tail.reserve(copied);
+        let last = frames.len().saturating_sub(1);
+        for (i, f) in frames.iter().enumerate() {
+            self.push_frame(i < last, false, f);
+        }
+    }
+
     /// Queues raw bytes (the greeting).
     pub fn push_raw(&mut self, bytes: &[u8]) {
         self.tail.extend_from_slice(bytes);
@@ -294,6 +317,25 @@ impl OutBuf {
         if self.len == 0 {
             // Reclaims the buffer in place when no frame still references it.
             self.tail.clear();
+        }
+    }
+
+    /// The write buffer's memory, if nothing is pending and it has some: for the caller to
+    /// keep for another connection ([`OutBuf::give_spare`]).
+    pub fn take_spare(&mut self) -> Option<BytesMut> {
+        (self.len == 0 && self.tail.capacity() > 0).then(|| std::mem::take(&mut self.tail))
+    }
+
+    /// True if the write buffer has no memory (a connection back from idle).
+    pub fn wants_buffer(&self) -> bool {
+        self.tail.capacity() == 0
+    }
+
+    /// Uses `buf`'s memory for the write buffer, if it has none and nothing is pending.
+    pub fn give_spare(&mut self, mut buf: BytesMut) {
+        if self.len == 0 && self.tail.capacity() == 0 {
+            buf.clear();
+            self.tail = buf;
         }
     }
 
@@ -448,6 +490,42 @@ mod tests {
             peak = peak.max(buf.capacity());
         }
         peak
+    }
+
+    /// The write buffer's memory moves between connections only while nothing is pending, and
+    /// what a message encodes to does not depend on whose memory it was.
+    #[test]
+    fn spare_write_buffers_move_only_when_nothing_is_pending() {
+        let msg = [Bytes::from_static(b"id"), Bytes::from_static(b"body")];
+        let mut fresh = OutBuf::new();
+        fresh.push_message(&msg);
+        let want = fresh.to_vec();
+        assert_eq!(want, b"\x01\x02id\x00\x04body");
+
+        let mut a = OutBuf::new();
+        assert!(a.wants_buffer() && a.take_spare().is_none());
+        a.push_message(&msg);
+        assert!(a.take_spare().is_none(), "bytes pending: the buffer stays");
+        let n = a.len();
+        a.advance(n);
+        let spare = a.take_spare().expect("written: the buffer goes");
+        assert!(a.wants_buffer());
+
+        let mut b = OutBuf::new();
+        b.push_raw(b"x");
+        b.give_spare(BytesMut::with_capacity(64));
+        assert_eq!(
+            b.to_vec(),
+            b"x",
+            "a buffer with bytes pending is not replaced"
+        );
+        let mut c = OutBuf::new();
+        let mut dirty = spare;
+        dirty.extend_from_slice(b"stale");
+        c.give_spare(dirty);
+        assert!(!c.wants_buffer());
+        c.push_message(&msg);
+        assert_eq!(c.to_vec(), want);
     }
 
     #[test]

@@ -261,6 +261,11 @@ impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
     /// budget ran out (come back without waiting: the pipe will not notify again).
     fn write_turn(&mut self) -> Result<bool, DisconnectReason> {
         let (link, pipe) = (self.conn.link, self.conn.pipe);
+        if self.session.out().wants_buffer() {
+            if let Some(buf) = super::write_bufs::take() {
+                self.session.out().give_spare(buf);
+            }
+        }
         for _ in 0..MAX_WRITES_PER_TURN {
             if self.ready && link.fill(pipe, &mut self.session, OUT_BATCH, &mut self.batch) {
                 return Err(DisconnectReason::Kicked);
@@ -451,13 +456,16 @@ impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
 
     /// Idle connections hold no buffers: an empty read buffer (even one whose room is used up:
     /// its handle would keep the whole allocation alive) goes back to the socket's pool before
-    /// waiting, as does the write buffer.
+    /// waiting, and the write buffer to the thread's (`write_bufs`).
     fn release_idle_buffers(&mut self) {
         if self.rbuf.is_empty() && self.rbuf_alloc > 0 {
             self.conn.link.recv_bufs().give(
                 std::mem::take(&mut self.rbuf),
                 std::mem::take(&mut self.rbuf_alloc),
             );
+        }
+        if let Some(buf) = self.session.out().take_spare() {
+            super::write_bufs::give(buf);
         }
         self.session.release_idle_buffers();
     }

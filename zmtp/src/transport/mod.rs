@@ -6,7 +6,8 @@
 //! - `listener.rs`: bind, then the accept loop (back-off on accept errors);
 //! - `dialer.rs`: the dial and reconnect loop (RECONNECT_IVL, back-off, jitter);
 //! - `driver.rs`: one task per connection, stream ⇄ sans-IO `Session` ⇄ pipe;
-//! - `recv_bufs.rs`: receive buffers recycled between a socket's connections.
+//! - `recv_bufs.rs`: receive buffers recycled between a socket's connections;
+//! - `write_bufs.rs`: write buffers recycled between a thread's connections.
 //!
 //! Adding a transport: one file implementing [`Transport`] (and [`ByteStream`] for its stream),
 //! an [`Endpoint`] variant, and its line in [`bind`] and [`connect`]. `inproc.rs` is the one
@@ -22,6 +23,7 @@ pub(crate) mod loglimit;
 pub(crate) mod recv_bufs;
 pub(crate) mod stream;
 pub(crate) mod tcp;
+pub(crate) mod write_bufs;
 
 use std::future::Future;
 use std::io;

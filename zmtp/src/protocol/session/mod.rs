@@ -479,10 +479,7 @@ impl Session {
         if !self.plain {
             return self.send_transformed(frames);
         }
-        let last = frames.len() - 1;
-        for (i, f) in frames.iter().enumerate() {
-            self.out.push_frame(i < last, false, f);
-        }
+        self.out.push_message(frames);
         Ok(())
     }
 
@@ -502,13 +499,11 @@ impl Session {
                 return self.push_command(&cmd).map_err(SendError::Failed);
             }
         }
-        let last = frames.len() - 1;
         if !self.sealed {
-            for (i, f) in frames.iter().enumerate() {
-                self.out.push_frame(i < last, false, f);
-            }
+            self.out.push_message(frames);
             return Ok(());
         }
+        let last = frames.len() - 1;
         for (i, f) in frames.iter().enumerate() {
             self.push_sealed(Frame {
                 more: i < last,

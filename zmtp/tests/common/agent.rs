@@ -85,14 +85,22 @@ impl Agent {
         }
     }
 
-    /// The next reply line; fails the test on `ERR`, timeout or exit.
-    pub fn reply(&mut self, timeout: Duration) -> String {
+    /// The next reply line, whatever it says; fails the test on timeout or exit.
+    fn line(&mut self, timeout: Duration) -> String {
         match self.lines.recv_timeout(timeout) {
-            Ok(line) if line.starts_with("ERR") => self.fail(&line),
             Ok(line) => line,
             Err(RecvTimeoutError::Timeout) => self.fail(&format!("no reply within {timeout:?}")),
             Err(RecvTimeoutError::Disconnected) => self.fail("exited"),
         }
+    }
+
+    /// The next reply line; fails the test on `ERR`, timeout or exit.
+    pub fn reply(&mut self, timeout: Duration) -> String {
+        let line = self.line(timeout);
+        if line.starts_with("ERR") {
+            self.fail(&line);
+        }
+        line
     }
 
     pub fn cmd(&mut self, cmd: &str) -> String {
@@ -106,15 +114,16 @@ impl Agent {
     /// ("ERR Again"). Any other reply, a timeout or the agent's exit fails the test.
     pub fn send_may_be_refused(&mut self, cmd: &str) -> bool {
         self.start(cmd);
-        match self.lines.recv_timeout(STEP) {
-            Ok(line) if line.starts_with("SENT") => true,
-            Ok(line) if line.starts_with("ERR Again") => false,
-            Ok(line) => self.fail(&format!(
-                "{cmd:?}: expected SENT or ERR Again, got {line:?}"
-            )),
-            Err(RecvTimeoutError::Timeout) => self.fail(&format!("no reply within {STEP:?}")),
-            Err(RecvTimeoutError::Disconnected) => self.fail("exited"),
+        let line = self.line(STEP);
+        if line.starts_with("SENT") {
+            return true;
         }
+        if line.starts_with("ERR Again") {
+            return false;
+        }
+        self.fail(&format!(
+            "{cmd:?}: expected SENT or ERR Again, got {line:?}"
+        ))
     }
 
     /// `cmd`, expecting a reply that starts with `prefix`; returns the rest.

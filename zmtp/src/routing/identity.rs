@@ -143,15 +143,13 @@ impl RoutingTable {
     /// The pipe routed by `id`.
     pub fn lookup(&self, id: &RoutingId) -> Option<PipeId> {
         if self.routes.len() <= FEW {
+            // Past the bytes the tag holds: compared only when tag and length are equal.
             let (t, id) = (tag(&id.0), &id.0[..]);
+            let rest = 8.min(id.len());
             return self
                 .few
                 .iter()
-                .find(|(kt, k, _)| {
-                    *kt == t
-                        && k.0.len() == id.len()
-                        && k.0[8.min(id.len())..] == id[8.min(id.len())..]
-                })
+                .find(|(kt, k, _)| *kt == t && k.0.len() == id.len() && k.0[rest..] == id[rest..])
                 .map(|&(_, _, p)| p);
         }
         self.routes.get(id).copied()

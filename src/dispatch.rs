@@ -28,6 +28,8 @@ use bytes::Bytes;
 use rustc_hash::FxHashMap;
 use zmtp::Message;
 
+use crate::ranks::{self, Ranks};
+
 /// Up to this many worker slots, a reply's worker is found by comparing ids ([`Dispatcher`]'s
 /// `slot_of`).
 const FEW_WORKERS: usize = 8;
@@ -42,7 +44,9 @@ fn tag(id: &[u8]) -> u64 {
 /// it last got one (its stamp, low 64 bits). Stamps differ but for workers never given a
 /// request (0), which `pick` then takes by slot.
 fn rank(w: &Worker) -> u128 {
-    (w.fifo.len() as u128) << 64 | u128::from(w.stamp)
+    // Held counts past 2^32 would not fit `Ranks`; they stay past any credit anyway.
+    let held = u32::try_from(w.fifo.len()).unwrap_or(u32::MAX);
+    u128::from(held) << 64 | u128::from(w.stamp)
 }
 
 /// The rules' settings.
@@ -156,10 +160,10 @@ pub struct Dispatcher {
     workers: Vec<Option<Worker>>,
     /// Workers by routing id: ids the peers chose, so SipHash (std's default).
     by_id: std::collections::HashMap<Bytes, usize>,
-    /// Each slot's [`rank`] (`u128::MAX` for an empty one), kept as workers change: `pick`
+    /// Each slot's [`rank`] ([`ranks::NONE`] for an empty one), kept as workers change: `pick`
     /// takes the least. Scanning the workers themselves (the ranks computed on the way) was a
-    /// fifth of the broker's instructions with 64 workers.
-    ranks: Vec<u128>,
+    /// fifth of the broker's instructions with 64 workers; scanning the ranks, a tenth.
+    ranks: Ranks,
     next_seq: u64,
     next_stamp: u64,
     totals: Totals,
@@ -178,7 +182,7 @@ impl Dispatcher {
             queue: VecDeque::new(),
             workers: Vec::new(),
             by_id: std::collections::HashMap::new(),
-            ranks: Vec::new(),
+            ranks: Ranks::default(),
             next_seq: 0,
             next_stamp: 0,
             totals: Totals::default(),
@@ -255,8 +259,7 @@ impl Dispatcher {
             Some(s) => s,
             None => {
                 self.workers.push(None);
-                self.ranks.push(u128::MAX);
-                self.workers.len() - 1
+                self.ranks.push()
             }
         };
         let w = Worker {
@@ -266,7 +269,7 @@ impl Dispatcher {
             stamp: 0,
             warned_out_of_order: false,
         };
-        self.ranks[slot] = rank(&w);
+        self.ranks.set(slot, rank(&w));
         self.workers[slot] = Some(w);
         self.by_id.insert(id, slot);
     }
@@ -279,7 +282,7 @@ impl Dispatcher {
         let Some(w) = self.workers[slot].take() else {
             return;
         };
-        self.ranks[slot] = u128::MAX;
+        self.ranks.set(slot, ranks::NONE);
         for e in w.fifo.into_iter().rev().filter(|e| e.live) {
             self.take_back(e.seq, &w.id, Reason::WorkerGone);
         }
@@ -340,23 +343,18 @@ impl Dispatcher {
             });
             self.next_stamp += 1;
             w.stamp = self.next_stamp;
-            self.ranks[slot] = rank(w);
+            self.ranks.set(slot, rank(w));
             return Some(out);
         }
     }
 
     /// The worker to send to: among those holding fewer than the credit, the one holding the
     /// fewest, and among those the one that waited longest (then the lowest slot): the least
-    /// of `ranks`, a scan of a plain vector.
+    /// of `ranks`.
     fn pick(&self) -> Option<usize> {
-        let (mut best, mut at) = (u128::MAX, None);
-        for (slot, &r) in self.ranks.iter().enumerate() {
-            if r < best {
-                (best, at) = (r, Some(slot));
-            }
-        }
+        let (slot, best) = self.ranks.least()?;
         let held = usize::try_from(best >> 64).unwrap_or(usize::MAX);
-        at.filter(|_| held < self.cfg.credit)
+        (held < self.cfg.credit).then_some(slot)
     }
 
     /// [`Dispatcher::pick`] from the workers themselves: the model `ranks` is checked against.
@@ -404,7 +402,7 @@ impl Dispatcher {
             return None;
         };
         let entry = w.fifo.remove(at);
-        self.ranks[slot] = rank(w);
+        self.ranks.set(slot, rank(w));
         let entry = entry?;
         if !entry.live {
             self.totals.late_replies += 1;

@@ -4,6 +4,7 @@
 pub mod cat;
 pub mod dispatch;
 pub mod metrics;
+mod ranks;
 pub mod relay;
 pub mod security;
 

@@ -660,6 +660,7 @@ fn legend_label(imp: &str, cell_is_inproc: bool) -> String {
     match imp {
         "ours" => "ours (zmtp)".into(),
         "ours-batch" => "ours, batch calls".into(),
+        "ours-shared" => "ours, shared payload (no copy)".into(),
         "ours-lossy" => "ours --proxy (lossy)".into(),
         "ours-proxy" => "ours-proxy (two-task zmtp proxy)".into(),
         "raw" if !cell_is_inproc => "raw socket (ceiling)".into(),

@@ -63,15 +63,29 @@ pub fn thr_recv(size: usize, count: usize) {
 }
 
 pub fn thr_send(ep: &str, size: usize, count: usize) {
+    thr_send_with(ep, size, count, false);
+}
+
+/// `ours-shared` (opt-in, thr cell only): [`thr_send`] with one payload whose `Bytes` every
+/// message shares (a reference count, no copy), as raw TCP writes one buffer again and again.
+/// It shows what the per-message copy of the other roles costs at large sizes.
+pub fn thr_send_shared(ep: &str, size: usize, count: usize) {
+    thr_send_with(ep, size, count, true);
+}
+
+fn thr_send_with(ep: &str, size: usize, count: usize, shared: bool) {
     let rt = runtime_for(size);
     let d = rt.block_on(async {
         let d = dealer();
         d.connect(ep).expect("connect");
-        let p = payload(size);
+        let p = Bytes::from(payload(size));
         for _ in 0..count {
-            d.send(Message::from(Bytes::copy_from_slice(&p)))
-                .await
-                .expect("send");
+            let body = if shared {
+                p.clone()
+            } else {
+                Bytes::copy_from_slice(&p)
+            };
+            d.send(Message::from(body)).await.expect("send");
         }
         d
     });

@@ -69,6 +69,8 @@ fn role(args: &[String]) {
         ("raw", "echo") => imp_raw::echo(),
         ("raw", "lat") => imp_raw::lat_client(&a[0], num(&a[1]), num(&a[2]), num(&a[3])),
         ("ours", w) => roles!(imp_ours, w, a),
+        ("ours-shared", "thr-recv") => imp_ours::thr_recv(num(&a[0]), num(&a[1])),
+        ("ours-shared", "thr-send") => imp_ours::thr_send_shared(&a[0], num(&a[1]), num(&a[2])),
         ("ours-batch", "thr-recv") => imp_ours::thr_recv_batch(num(&a[0]), num(&a[1])),
         ("ours-batch", "thr-send") => imp_ours::thr_send_batch(&a[0], num(&a[1]), num(&a[2])),
         ("ours-batch", "push-recv") => imp_ours::push_recv_batch(num(&a[0]), num(&a[1])),

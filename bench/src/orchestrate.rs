@@ -36,7 +36,9 @@ pub fn is_in(list: &[&str], imp: &str) -> bool {
 }
 
 /// Implementations that only take part in the throughput cells (thr, push, pubsub).
-pub const THR_ONLY: &[&str] = &["ours-batch"];
+/// `ours-shared` (not run unless `--impls` names it) has thr roles only: ours sending one
+/// shared payload, without the per-message copy (see `imp_ours::thr_send_shared`).
+pub const THR_ONLY: &[&str] = &["ours-batch", "ours-shared"];
 /// Implementations without ZeroMQ socket types (raw TCP): not in the push and pubsub cells (on
 /// the wire a PUSH -> PULL stream is the same as DEALER -> ROUTER, so the thr cell's raw
 /// figures are the ceiling there too).

@@ -243,8 +243,8 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
         .filter(|i| !is_in(crate::orchestrate::THR_ONLY, i))
         .cloned()
         .collect();
-    // Never "others": raw TCP and ours with the batch calls.
-    let not_others: &[&str] = &["raw", "ours-batch"];
+    // Never "others": raw TCP, ours with the batch calls, ours with a shared payload.
+    let not_others: &[&str] = &["raw", "ours-batch", "ours-shared"];
     let have = |cell: &str| samples.iter().any(|s| s.cell == cell);
 
     if have("thr") {

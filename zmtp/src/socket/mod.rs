@@ -289,6 +289,11 @@ impl<K: SocketKind> Socket<K> {
     /// to the peer its first frame names, dropping it if that peer is unknown or full unless
     /// ROUTER_MANDATORY ([`router::Routed`] says which).
     ///
+    /// Where a send never waits for room (PUB, XPUB, ROUTER), it takes part in tokio's
+    /// cooperative scheduling, as tokio's own resources do: once the task's budget is spent it
+    /// yields before queuing, so that a tight loop of sends on a current-thread runtime lets
+    /// the connections write.
+    ///
     /// # Cancel safety
     /// Not cancel safe: if the future is dropped before it completes, the message was not
     /// queued (nor partly sent) and is lost with the future. To keep it, use
@@ -303,6 +308,13 @@ impl<K: SocketKind> Socket<K> {
         Self::can_send()?;
         if msg.is_empty() {
             return Err(Error::EmptyMessage);
+        }
+        // Tokio's cooperative scheduling: once the task's budget is spent (128 operations),
+        // yield before queuing. A PUB's send never waits, and a tight loop of them on a
+        // current-thread runtime kept the connection tasks from running until it ended: all
+        // but SNDHWM's worth was dropped unwritten.
+        if K::SEND_NEVER_WAITS {
+            tokio::task::coop::consume_budget().await;
         }
         let msg = match self.h.core.send_now(msg)? {
             Ok(sent) => return Ok(sent),
@@ -343,6 +355,10 @@ impl<K: SocketKind> Socket<K> {
     /// removed from `msgs`, the rest stay).
     pub async fn send_many(&self, msgs: &mut Vec<Message>) -> Result<(), Error> {
         Self::can_send()?;
+        // As in `send`: a yield once the task's budget is spent, before queuing anything.
+        if K::SEND_NEVER_WAITS {
+            tokio::task::coop::consume_budget().await;
+        }
         self.core().send_many(msgs).await
     }
 

@@ -26,6 +26,7 @@ impl Behaviour for PubBehaviour {
     const RECEIVES_ROUTING_ID: bool = false;
     const CONFLATES: bool = true;
     const CAN_RECV: bool = false;
+    const SEND_NEVER_WAITS: bool = true;
 
     fn new(_: &SocketOptions, _: u32) -> Self {
         PubBehaviour {

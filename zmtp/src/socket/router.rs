@@ -44,6 +44,7 @@ impl Behaviour for RouterBehaviour {
     const TYPE: SocketType = SocketType::Router;
     type Sent = Routed;
     const RECEIVES_ROUTING_ID: bool = true;
+    const SEND_NEVER_WAITS: bool = true;
 
     fn new(_: &SocketOptions, seed: u32) -> Self {
         RouterBehaviour {

@@ -221,7 +221,16 @@ impl<K: Sends> Sink<Message> for Socket<K> {
     type Error = Error;
 
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.get_mut().poll_held(cx)
+        let this = self.get_mut();
+        if this.sink.0.is_none() {
+            // As `Socket::send`: once the task's coop budget is spent, a yield before the next
+            // message (a PUB's sink is always ready, and `send_all` would never yield).
+            if K::SEND_NEVER_WAITS {
+                std::task::ready!(tokio::task::coop::poll_proceed(cx)).made_progress();
+            }
+            return Poll::Ready(Ok(()));
+        }
+        this.poll_held(cx)
     }
 
     fn start_send(self: Pin<&mut Self>, msg: Message) -> Result<(), Error> {

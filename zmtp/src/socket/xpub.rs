@@ -94,6 +94,7 @@ impl Behaviour for XPubBehaviour {
     const TYPE: SocketType = SocketType::XPub;
     type Sent = ();
     const RECEIVES_ROUTING_ID: bool = false;
+    const SEND_NEVER_WAITS: bool = true;
 
     fn new(options: &SocketOptions, _: u32) -> Self {
         XPubBehaviour {

@@ -9,10 +9,10 @@
 //! 230-320k; 64 KiB 15k vs 24k.
 //!
 //! PUSH/PULL (cell push) as DEALER/ROUTER in cell thr. PUB/SUB (cell pubsub): SNDHWM/RCVHWM
-//! set to the cell's HWM on both ends; the publisher on the 2-worker runtime (a PUB send never
-//! waits, so on a current-thread runtime a tight publishing loop would not let the connection
-//! tasks run until it ends, and everything past SNDHWM would be dropped), the subscribers on a
-//! current-thread runtime (as the 16 B throughput receiver).
+//! set to the cell's HWM on both ends; the publisher on the 2-worker runtime, the subscribers
+//! on a current-thread runtime (as the 16 B throughput receiver). A current-thread publisher
+//! works since PUB's sends yield to tokio's coop budget (before, a tight loop let no connection
+//! task run); measured, it spends less CPU but gives a lower 4-topic rate (BENCHMARKS.md).
 //!
 //! REQ/REP (cell reqrep): default options, both ends on a current-thread runtime as the latency
 //! roles.

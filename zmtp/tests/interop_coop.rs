@@ -43,9 +43,16 @@ async fn pub_and_sub() -> (Pub, Agent) {
     a.ok("subscribe s");
     a.ok(&format!("connect s {}", port(&ep)));
     handshakes(&mut mon, 1).await;
-    // The subscription follows the handshake.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    (publ, a)
+    // The subscription follows the handshake: probe until one gets through (each probe is
+    // written during the sleep; the agent's receive blocks this thread, not the write).
+    for _ in 0..100 {
+        publ.send("probe").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        if a.cmd("recv s 50").starts_with("MSG") {
+            return (publ, a);
+        }
+    }
+    panic!("the SUB's subscription never arrived");
 }
 
 #[tokio::test(flavor = "current_thread")]

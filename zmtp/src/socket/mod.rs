@@ -309,13 +309,7 @@ impl<K: SocketKind> Socket<K> {
         if msg.is_empty() {
             return Err(Error::EmptyMessage);
         }
-        // Tokio's cooperative scheduling: once the task's budget is spent (128 operations),
-        // yield before queuing. A PUB's send never waits, and a tight loop of them on a
-        // current-thread runtime kept the connection tasks from running until it ended: all
-        // but SNDHWM's worth was dropped unwritten.
-        if K::SEND_NEVER_WAITS {
-            tokio::task::coop::consume_budget().await;
-        }
+        Self::coop_yield().await;
         let msg = match self.h.core.send_now(msg)? {
             Ok(sent) => return Ok(sent),
             Err(msg) => msg,
@@ -355,10 +349,7 @@ impl<K: SocketKind> Socket<K> {
     /// removed from `msgs`, the rest stay).
     pub async fn send_many(&self, msgs: &mut Vec<Message>) -> Result<(), Error> {
         Self::can_send()?;
-        // As in `send`: a yield once the task's budget is spent, before queuing anything.
-        if K::SEND_NEVER_WAITS {
-            tokio::task::coop::consume_budget().await;
-        }
+        Self::coop_yield().await;
         self.core().send_many(msgs).await
     }
 
@@ -400,6 +391,17 @@ impl<K: SocketKind> Socket<K> {
     pub async fn recv_many(&self, buf: &mut Vec<Message>, limit: usize) -> Result<usize, Error> {
         Self::can_recv()?;
         self.core().recv_many(buf, limit).await
+    }
+
+    /// Tokio's cooperative scheduling, for types whose sends never wait
+    /// ([`Behaviour::SEND_NEVER_WAITS`](behaviour::Behaviour::SEND_NEVER_WAITS)): once the
+    /// task's budget is spent (128 operations), a yield, before anything is queued. A tight
+    /// loop of PUB sends on a current-thread runtime otherwise kept the connection tasks from
+    /// running until it ended: all but SNDHWM's worth was dropped unwritten.
+    async fn coop_yield() {
+        if K::SEND_NEVER_WAITS {
+            tokio::task::coop::consume_budget().await;
+        }
     }
 
     fn can_send() -> Result<(), Error> {

@@ -12,7 +12,7 @@ mod common;
 
 use std::time::Duration;
 
-use agent::{handshakes, hex, port, Agent, STEP};
+use agent::{handshakes, hex, port, Agent};
 use futures_util::SinkExt;
 use zmtp::{Message, Pub, Router};
 
@@ -22,12 +22,9 @@ const N: usize = 20_000;
 /// number), runs `send` (a tight loop), then `close` (LINGER writes what is still queued), and
 /// checks the count.
 async fn count_at_agent(a: &mut Agent, name: &str, send: impl AsyncFnOnce()) {
-    a.start(&format!("count {N} 5000 {name}"));
+    a.start_count(N, 5000, &[name]);
     send().await;
-    let r = a.reply(Duration::from_secs(5) + STEP);
-    let got = r
-        .strip_prefix(&format!("COUNT {name}="))
-        .map_or(0, |seqs| seqs.split(',').filter(|s| !s.is_empty()).count());
+    let got = a.counted(5000).get(name).map_or(0, Vec::len);
     // All of them, unless the socket's buffers filled at some point (then some are dropped,
     // as these types do): half is far above the old bound of 1000.
     assert!(got > N / 2, "the peer got {got} of {N}");
@@ -44,9 +41,10 @@ async fn pub_and_sub() -> (Pub, Agent) {
     a.ok(&format!("connect s {}", port(&ep)));
     handshakes(&mut mon, 1).await;
     // The subscription follows the handshake: probe until one gets through (each probe is
-    // written during the sleep; the agent's receive blocks this thread, not the write).
+    // written during the sleep; the agent's receive blocks this thread, not the write). A
+    // probe is a number past the loop's, should a late one be counted.
     for _ in 0..100 {
-        publ.send("probe").await.unwrap();
+        publ.send(N.to_string()).await.unwrap();
         tokio::time::sleep(Duration::from_millis(10)).await;
         if a.cmd("recv s 50").starts_with("MSG") {
             return (publ, a);

@@ -157,7 +157,17 @@ impl Agent {
         timeout_ms: u64,
         names: &[&str],
     ) -> BTreeMap<String, Vec<u64>> {
+        self.start_count(total, timeout_ms, names);
+        self.counted(timeout_ms)
+    }
+
+    /// [`Agent::count`]'s first half: starts counting (the test then makes the messages come).
+    pub fn start_count(&mut self, total: usize, timeout_ms: u64, names: &[&str]) {
         self.start(&format!("count {total} {timeout_ms} {}", names.join(" ")));
+    }
+
+    /// [`Agent::count`]'s second half: what [`Agent::start_count`] counted.
+    pub fn counted(&mut self, timeout_ms: u64) -> BTreeMap<String, Vec<u64>> {
         let r = self.reply(Duration::from_millis(timeout_ms) + STEP);
         let Some(rest) = r.strip_prefix("COUNT ") else {
             self.fail(&format!("expected COUNT, got {r:?}"))

@@ -14,9 +14,19 @@ use zmtp::routing::subs::Subscriptions;
 use zmtp::routing::{PipeId, RoutingId};
 use zmtp::Message;
 
-/// Topics and data from a small alphabet, so that prefixes collide often.
+/// Topics and data from a small alphabet, so that prefixes collide often. Some are longer, on
+/// stems of 7 to 9 bytes, so that words on both sides of 8 bytes (what a match compares in
+/// one go) share prefixes too.
 fn word() -> impl Strategy<Value = Vec<u8>> {
-    proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b')], 0..5)
+    let letters = || proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b')], 0..5);
+    prop_oneof![
+        3 => letters(),
+        1 => (
+            prop_oneof![Just(&b"aaaaaaa"[..]), Just(&b"aaaaaaaa"[..]), Just(&b"aaaaaaaab"[..])],
+            letters(),
+        )
+            .prop_map(|(stem, rest)| [stem, &rest[..]].concat()),
+    ]
 }
 
 #[derive(Debug, Clone)]

@@ -15,7 +15,9 @@ pub struct Subscriptions {
     topics: HashMap<Bytes, u32>,
     /// The distinct topics while there are at most [`SCAN_TOPICS`] of them (else empty): a
     /// match compares the message with each, which costs less than walking the hash map.
-    few: Vec<Bytes>,
+    few: Vec<Scanned>,
+    /// Matches scan [`Subscriptions::few`] (there are at most [`SCAN_TOPICS`] topics).
+    scanned: bool,
     /// The distinct lengths of the topics, ascending, each with how many topics have it: a
     /// message matches if one of its prefixes of these lengths is a topic, so a match costs
     /// one lookup per distinct length, however many topics there are (and none at all when
@@ -26,6 +28,54 @@ pub struct Subscriptions {
 /// Up to this many topics, a match compares the message with each topic; beyond, it looks up
 /// the message's prefixes of the topics' lengths (hashing costs more than a few compares).
 const SCAN_TOPICS: usize = 8;
+
+/// A topic as a match compares it: its first 8 bytes (or fewer) as a big-endian number and
+/// the mask that keeps as many of a message's, so that a topic of up to 8 bytes (most are)
+/// takes one comparison and no `memcmp`. With 4 subscribers of one topic each, `memcmp`
+/// calls were 250 instructions per published message (callgrind), a fifth of the publisher.
+#[derive(Debug, Clone)]
+struct Scanned {
+    head: u64,
+    mask: u64,
+    topic: Bytes,
+}
+
+/// The first 8 bytes of `data` as a big-endian number, zeros after its end.
+#[inline]
+fn head8(data: &[u8]) -> u64 {
+    match data.first_chunk::<8>() {
+        Some(c) => u64::from_be_bytes(*c),
+        None => {
+            let mut b = [0u8; 8];
+            b[..data.len()].copy_from_slice(data);
+            u64::from_be_bytes(b)
+        }
+    }
+}
+
+impl Scanned {
+    fn new(topic: Bytes) -> Scanned {
+        let n = topic.len().min(8);
+        let mask = match n {
+            0 => 0,
+            n => !0u64 << (8 * (8 - n)),
+        };
+        Scanned {
+            head: head8(&topic) & mask,
+            mask,
+            topic,
+        }
+    }
+
+    /// True if the topic starts `data`, whose [`head8`] is `head`.
+    #[inline]
+    fn starts(&self, head: u64, data: &[u8]) -> bool {
+        let len = self.topic.len();
+        len <= data.len()
+            && head & self.mask == self.head
+            && (len <= 8 || data[8..len] == self.topic[8..])
+    }
+}
 
 impl PartialEq for Subscriptions {
     fn eq(&self, other: &Self) -> bool {
@@ -91,14 +141,22 @@ impl Subscriptions {
     }
 
     /// True if some subscribed prefix starts `data` (the message's first frame).
-    #[inline]
+    #[inline(always)]
     pub fn matches(&self, data: &[u8]) -> bool {
+        if self.scanned {
+            // The empty prefix, if there, is one of the few, and its mask takes no byte.
+            let head = head8(data);
+            self.few.iter().any(|t| t.starts(head, data))
+        } else {
+            self.matches_by_length(data)
+        }
+    }
+
+    /// [`Subscriptions::matches`] for more than [`SCAN_TOPICS`] topics.
+    fn matches_by_length(&self, data: &[u8]) -> bool {
         match self.lens.first() {
             None => false,
             Some(&(0, _)) => true,
-            Some(_) if self.topics.len() <= SCAN_TOPICS => {
-                self.few.iter().any(|t| data.starts_with(t))
-            }
             Some(_) => self
                 .lens
                 .iter()
@@ -110,8 +168,10 @@ impl Subscriptions {
     /// Rebuilds [`Subscriptions::few`] after a topic came or went (rare: not per message).
     fn refresh_few(&mut self) {
         self.few.clear();
-        if self.topics.len() <= SCAN_TOPICS {
-            self.few.extend(self.topics.keys().cloned());
+        self.scanned = self.topics.len() <= SCAN_TOPICS;
+        if self.scanned {
+            self.few
+                .extend(self.topics.keys().cloned().map(Scanned::new));
         }
     }
 

@@ -174,6 +174,15 @@ impl<B: Behaviour> Core<B> {
         .await
     }
 
+    /// The next message if one is waiting (and a receive is allowed now): `Ok(None)` when
+    /// [`Core::recv_with`] must wait.
+    #[inline(always)]
+    pub(crate) fn recv_now(&self) -> Result<Option<Message>, Error> {
+        let mut st = self.lock();
+        st.behaviour.recv_allowed()?;
+        Ok(st.pop())
+    }
+
     /// Runs `take` under the lock until it returns something, waiting for inbound messages in
     /// between. Cancel safe if `take` only takes what it returns.
     pub(crate) async fn recv_with<T>(

@@ -89,6 +89,40 @@ async fn a_pyzmq_req_with_our_rep() {
     rep.close().await;
 }
 
+/// A REP owes a reply: a second request already waiting in its queue is not handed over
+/// before the reply (`recv` takes a waiting message without entering its wait, and must still
+/// ask the type first).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_rep_refuses_a_waiting_second_request_until_it_replies() {
+    let rep = Rep::new();
+    let ep = rep.bind("tcp://127.0.0.1:0").unwrap();
+    let mut a = Agent::spawn("req-a");
+    let mut b = Agent::spawn("req-b");
+    for (x, body) in [(&mut a, b"from-a"), (&mut b, b"from-b")] {
+        x.ok("sock q REQ");
+        x.ok(&format!("connect q {}", port(&ep)));
+        x.expect(&format!("send q {}", hex(body)), "SENT");
+    }
+    let first = tokio::time::timeout(STEP, rep.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    // Give the other request time to arrive and wait in the queue.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(matches!(rep.recv().await, Err(Error::State(_))));
+    rep.send(m(&[b"re", &first.frames()[0]])).await.unwrap();
+    let second = tokio::time::timeout(STEP, rep.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(first, second);
+    rep.send(m(&[b"re", &second.frames()[0]])).await.unwrap();
+    for (x, body) in [(&mut a, b"from-a"), (&mut b, b"from-b")] {
+        assert_eq!(x.recv("q"), format!("{} {}", hex(b"re"), hex(body)));
+    }
+    rep.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pyzmq_dealers_with_our_rep_envelopes_and_fair_queuing() {
     let rep = Rep::new();

@@ -16,8 +16,6 @@ pub struct Subscriptions {
     /// The distinct topics while there are at most [`SCAN_TOPICS`] of them (else empty): a
     /// match compares the message with each, which costs less than walking the hash map.
     few: Vec<Scanned>,
-    /// Matches scan [`Subscriptions::few`] (there are at most [`SCAN_TOPICS`] topics).
-    scanned: bool,
     /// The distinct lengths of the topics, ascending, each with how many topics have it: a
     /// message matches if one of its prefixes of these lengths is a topic, so a match costs
     /// one lookup per distinct length, however many topics there are (and none at all when
@@ -143,7 +141,7 @@ impl Subscriptions {
     /// True if some subscribed prefix starts `data` (the message's first frame).
     #[inline(always)]
     pub fn matches(&self, data: &[u8]) -> bool {
-        if self.scanned {
+        if self.topics.len() <= SCAN_TOPICS {
             // The empty prefix, if there, is one of the few, and its mask takes no byte.
             let head = head8(data);
             self.few.iter().any(|t| t.starts(head, data))
@@ -168,8 +166,7 @@ impl Subscriptions {
     /// Rebuilds [`Subscriptions::few`] after a topic came or went (rare: not per message).
     fn refresh_few(&mut self) {
         self.few.clear();
-        self.scanned = self.topics.len() <= SCAN_TOPICS;
-        if self.scanned {
+        if self.topics.len() <= SCAN_TOPICS {
             self.few
                 .extend(self.topics.keys().cloned().map(Scanned::new));
         }

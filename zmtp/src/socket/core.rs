@@ -178,9 +178,7 @@ impl<B: Behaviour> Core<B> {
     /// [`Core::recv_with`] must wait.
     #[inline(always)]
     pub(crate) fn recv_now(&self) -> Result<Option<Message>, Error> {
-        let mut st = self.lock();
-        st.behaviour.recv_allowed()?;
-        Ok(st.pop())
+        recv_step(&mut self.lock(), &mut State::pop)
     }
 
     /// Runs `take` under the lock until it returns something, waiting for inbound messages in

@@ -40,6 +40,8 @@ pub mod monitor;
 #[cfg(feature = "tokio")]
 pub mod options;
 #[cfg(feature = "tokio")]
+mod outgoing;
+#[cfg(feature = "tokio")]
 pub mod proxy;
 #[cfg(feature = "tokio")]
 pub mod socket;

@@ -252,7 +252,7 @@ impl OutBuf {
         }
     }
 
-    /// Queues raw bytes (the greeting).
+    /// Queues raw bytes (the greeting, frames already encoded).
     pub fn push_raw(&mut self, bytes: &[u8]) {
         self.tail.extend_from_slice(bytes);
         self.len += bytes.len();

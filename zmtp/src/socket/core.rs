@@ -15,6 +15,7 @@ use crate::endpoint::Endpoint;
 use crate::message::Message;
 use crate::monitor::{Monitors, PeerAddr};
 use crate::options::SocketOptions;
+use crate::outgoing::Outgoing;
 use crate::protocol::peer::PeerInfo;
 use crate::protocol::session::Session;
 use crate::routing::fq::FairQueue;
@@ -633,7 +634,7 @@ impl<B: Behaviour> SocketLink for Core<B> {
         (id, notify)
     }
 
-    fn attach(&self, id: PipeId, peer: &PeerInfo, addr: &PeerAddr) -> Attached {
+    fn attach(&self, id: PipeId, peer: &PeerInfo, addr: &PeerAddr, inline: bool) -> Attached {
         let mut st = self.lock();
         let State {
             pipes, behaviour, ..
@@ -642,6 +643,7 @@ impl<B: Behaviour> SocketLink for Core<B> {
         if let Some(p) = st.pipes.get_mut(id) {
             p.connected = true;
             p.ignored = attached.ignored;
+            p.inline = inline;
         }
         self.wake_senders_locked(st);
         attached
@@ -659,6 +661,7 @@ impl<B: Behaviour> SocketLink for Core<B> {
         };
         p.connected = false;
         p.kick = false;
+        p.inline = false;
         let removed = !(keep && p.persistent);
         let State {
             pipes,
@@ -769,20 +772,42 @@ impl<B: Behaviour> SocketLink for Core<B> {
         id: PipeId,
         session: &mut Session,
         max_bytes: usize,
-        batch: &mut Vec<Message>,
+        batch: &mut Vec<Outgoing>,
     ) -> bool {
         let budget = max_bytes.saturating_sub(session.pending_out());
-        if self.take_outbound(id, budget, batch) {
+        if self.take_with(id, budget, batch, |o| o) {
             return true;
         }
         for msg in batch.drain(..) {
             // The socket API refuses empty messages, so this cannot fail once ready.
-            let _ = session.send(&msg);
+            let _ = msg.send(session);
         }
         false
     }
 
     fn take_outbound(&self, id: PipeId, max_bytes: usize, batch: &mut Vec<Message>) -> bool {
+        self.take_with(id, max_bytes, batch, Outgoing::into_message)
+    }
+
+    fn has_outbound(&self, id: PipeId) -> bool {
+        self.lock()
+            .pipes
+            .get(id)
+            .is_some_and(|p| !p.outbound.is_empty())
+    }
+}
+
+impl<B: Behaviour> Core<B> {
+    /// Takes queued outbound messages of pipe `id`, about `max_bytes` of them (at least one if
+    /// any), into `batch` as `f` makes them. Returns true if the pipe is gone or kicked.
+    #[inline(always)]
+    fn take_with<T>(
+        &self,
+        id: PipeId,
+        max_bytes: usize,
+        batch: &mut Vec<T>,
+        f: impl Fn(Outgoing) -> T,
+    ) -> bool {
         let mut st = self.lock();
         let Some(p) = st.pipes.get_mut(id) else {
             return true;
@@ -795,8 +820,8 @@ impl<B: Behaviour> SocketLink for Core<B> {
             let Some(msg) = p.outbound.pop_front() else {
                 break;
             };
-            bytes += msg.byte_len() + 2 * msg.len();
-            batch.push(msg);
+            bytes += msg.wire_len();
+            batch.push(f(msg));
         }
         // Senders waiting for room are woken once the pipe is down to half its SNDHWM
         // (libzmq's low-water mark), not after every batch: waking them for every few
@@ -813,13 +838,6 @@ impl<B: Behaviour> SocketLink for Core<B> {
             w.fire(&self.send_ready);
         }
         false
-    }
-
-    fn has_outbound(&self, id: PipeId) -> bool {
-        self.lock()
-            .pipes
-            .get(id)
-            .is_some_and(|p| !p.outbound.is_empty())
     }
 }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 use crate::message::Message;
+use crate::outgoing::Outgoing;
 use crate::routing::{PipeId, PipeIdMap, RoutingId};
 
 /// The queues and flags of one peer.
@@ -15,7 +16,10 @@ pub(crate) struct Pipe {
     /// read's worth). Not empty exactly while the pipe is in the socket's fair queue.
     pub(crate) inbound: VecDeque<Message>,
     /// Complete messages to send, waiting for the connection (bounded by SNDHWM).
-    pub(crate) outbound: VecDeque<Message>,
+    pub(crate) outbound: VecDeque<Outgoing>,
+    /// Small messages are queued as a copy of their bytes (see [`crate::outgoing`]): the
+    /// connection sends frames as they are.
+    pub(crate) inline: bool,
     /// Wakes the connection task: outbound has data, inbound has room again, close, kick.
     pub(crate) notify: Arc<Notify>,
     /// The peer's routing id once its handshake is done: for a ROUTER the id it is routed by
@@ -48,11 +52,24 @@ impl Pipe {
     /// was idle.
     #[inline(always)]
     fn enqueue(&mut self, msg: Message, conflate: bool) {
+        let entry = Outgoing::new(msg, self.inline);
+        self.push_entry(entry, conflate);
+    }
+
+    /// As [`Pipe::enqueue`], with a copy of `msg` (a clone, or its bytes if small).
+    #[inline(always)]
+    fn enqueue_ref(&mut self, msg: &Message, conflate: bool) {
+        let entry = Outgoing::from_ref(msg, self.inline);
+        self.push_entry(entry, conflate);
+    }
+
+    #[inline(always)]
+    fn push_entry(&mut self, entry: Outgoing, conflate: bool) {
         if conflate {
             self.outbound.clear();
         }
         let was_empty = self.outbound.is_empty();
-        self.outbound.push_back(msg);
+        self.outbound.push_back(entry);
         if was_empty {
             self.notify.notify_one();
         }
@@ -98,6 +115,7 @@ impl Pipes {
             Box::new(Pipe {
                 inbound: VecDeque::new(),
                 outbound: VecDeque::new(),
+                inline: false,
                 notify,
                 routing_id: None,
                 connected: false,
@@ -150,7 +168,7 @@ impl Pipes {
         let conflate = self.conflate;
         if let Some(p) = self.get_mut(id) {
             if !p.is_full(sndhwm) {
-                p.enqueue(msg.clone(), conflate);
+                p.enqueue_ref(msg, conflate);
             }
         }
     }

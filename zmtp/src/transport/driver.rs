@@ -26,6 +26,7 @@ use super::{ByteStream, SocketLink};
 use crate::endpoint::Endpoint;
 use crate::message::{Message, PeerMetadata};
 use crate::monitor::{DisconnectReason, PeerAddr, SocketEvent};
+use crate::outgoing::Outgoing;
 use crate::protocol::codec::{OutBuf, READ_AHEAD_LEN};
 use crate::protocol::error::ProtocolError;
 use crate::protocol::mechanism::AuthDecision;
@@ -135,7 +136,7 @@ struct Driver<'c, 'a, S> {
     /// Messages decoded, not yet handed to the pipe.
     msgs: Vec<Message>,
     /// Scratch space for messages taken from the pipe.
-    batch: Vec<Message>,
+    batch: Vec<Outgoing>,
     /// The handshake is done.
     ready: bool,
     /// Reading stopped: the pipe is at RCVHWM.
@@ -353,7 +354,12 @@ impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
                             properties: info.metadata.clone(),
                         }));
                     }
-                    let attached = conn.link.attach(conn.pipe, &info, conn.peer);
+                    let attached = conn.link.attach(
+                        conn.pipe,
+                        &info,
+                        conn.peer,
+                        self.session.sends_frames_as_is(),
+                    );
                     // A connection the socket ignores (a ROUTER's routing id clash) is routed
                     // by no id.
                     let routing_id = attached.routing_id.filter(|_| !attached.ignored);

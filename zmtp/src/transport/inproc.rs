@@ -217,7 +217,8 @@ fn establish(a: Side, binder: &Arc<dyn SocketLink>, binder_stop: &CancellationTo
         peer: addr.clone(),
     });
     for (side, info) in [(&a, &info_b), (&b, &info_a)] {
-        let attached = side.link.attach(side.pipe, info, &addr);
+        // Not inline: messages move to the peer's queue as they are, with no copy to save.
+        let attached = side.link.attach(side.pipe, info, &addr, false);
         side.link
             .monitors()
             .emit(|| SocketEvent::HandshakeSucceeded {

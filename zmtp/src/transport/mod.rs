@@ -36,6 +36,7 @@ use crate::endpoint::Endpoint;
 use crate::message::Message;
 use crate::monitor::{Monitors, PeerAddr};
 use crate::options::SocketOptions;
+use crate::outgoing::Outgoing;
 use crate::protocol::peer::PeerInfo;
 use crate::protocol::session::Session;
 use crate::routing::{PipeId, RoutingId};
@@ -136,8 +137,9 @@ pub(crate) trait SocketLink: Send + Sync + 'static {
 
     /// Creates a pipe. `persistent`: the connecting side's, which outlives its connections.
     fn new_pipe(&self, persistent: bool) -> (PipeId, Arc<Notify>);
-    /// The handshake on `pipe`'s connection is done.
-    fn attach(&self, pipe: PipeId, peer: &PeerInfo, addr: &PeerAddr) -> Attached;
+    /// The handshake on `pipe`'s connection is done. `inline`: the connection sends frames as
+    /// they are, so small messages may be queued as copies ([`crate::outgoing`]).
+    fn attach(&self, pipe: PipeId, peer: &PeerInfo, addr: &PeerAddr, inline: bool) -> Attached;
     /// `pipe`'s connection ended; `keep`: a persistent pipe keeps its queues for the next one.
     fn detach(&self, pipe: PipeId, keep: bool);
     /// Hands over messages received on `pipe`; returns true if the pipe is now at RCVHWM and
@@ -155,7 +157,7 @@ pub(crate) trait SocketLink: Send + Sync + 'static {
         pipe: PipeId,
         session: &mut Session,
         max_bytes: usize,
-        batch: &mut Vec<Message>,
+        batch: &mut Vec<Outgoing>,
     ) -> bool;
     /// Takes queued outbound messages of `pipe` into `batch`, about `max_bytes` of them (at
     /// least one if any). Returns true if the pipe is gone or was asked to disconnect.

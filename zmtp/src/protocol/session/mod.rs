@@ -483,6 +483,28 @@ impl Session {
         Ok(())
     }
 
+    /// Queues frames already encoded as ZMTP message frames, if the session sends frames as
+    /// they are ([`Session::sends_frames_as_is`]) and is ready; returns false, queueing
+    /// nothing, otherwise (send the [`Message`] then). The bytes are not checked: they must be
+    /// whole data frames, MORE on all but the last, as [`OutBuf::push_message`] writes them
+    /// (the socket layer encodes small messages once, when they are queued, and copies them
+    /// here).
+    #[inline(always)]
+    pub fn send_encoded(&mut self, wire: &[u8]) -> bool {
+        if !self.plain || self.phase != Phase::Traffic {
+            return false;
+        }
+        self.out.push_raw(wire);
+        true
+    }
+
+    /// True once messages go out exactly as they are given: no sealing (CURVE), no
+    /// subscription turned into a command (a SUB or XSUB towards a ZMTP 3.1 peer). Known once
+    /// the greeting is in; false before.
+    pub fn sends_frames_as_is(&self) -> bool {
+        self.plain
+    }
+
     /// [`Session::send`] of a message that may not go out as it is: a subscription to a ZMTP
     /// 3.1 peer, or frames to seal. Out of line, so that `send` stays small enough to be
     /// inlined into the socket's send path.

@@ -308,7 +308,12 @@ impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
                     return Err(DisconnectReason::Io(Arc::new(e)));
                 }
             }
-            let result = self.session.handle_input(now(), &mut self.rbuf);
+            let (msgs, meta) = (&mut self.msgs, &self.meta);
+            let result = self
+                .session
+                .handle_input_with(now(), &mut self.rbuf, &mut |m| {
+                    take_message(msgs, meta, &mut msgs_bytes, m)
+                });
             let result = result.and_then(|()| self.drain_events(&mut msgs_bytes));
             if let Err(e) = result {
                 // Messages completed before the error were accepted: deliver them.
@@ -335,13 +340,7 @@ impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
         let conn = self.conn;
         while let Some(ev) = self.session.poll_event() {
             match ev {
-                SessionEvent::Message(mut m) => {
-                    *msgs_bytes += m.byte_len();
-                    if let Some(meta) = &self.meta {
-                        m.set_metadata(meta.clone());
-                    }
-                    self.msgs.push(m);
-                }
+                SessionEvent::Message(m) => take_message(&mut self.msgs, &self.meta, msgs_bytes, m),
                 SessionEvent::Ready(info) => {
                     self.ready = true;
                     if conn.link.options().authenticator.is_some() {
@@ -496,6 +495,22 @@ impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
             _ = sleep => Ok(()),
         }
     }
+}
+
+/// A message received: counted, given the connection's metadata if it has any, and added to
+/// the batch for the pipe.
+#[inline(always)]
+fn take_message(
+    msgs: &mut Vec<Message>,
+    meta: &Option<Arc<PeerMetadata>>,
+    msgs_bytes: &mut usize,
+    mut m: Message,
+) {
+    *msgs_bytes += m.byte_len();
+    if let Some(meta) = meta {
+        m.set_metadata(meta.clone());
+    }
+    msgs.push(m);
 }
 
 /// True if the line [`log_end`] writes for `end` is enabled (then the routing id is asked

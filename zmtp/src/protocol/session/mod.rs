@@ -297,17 +297,45 @@ impl Session {
     /// While an authentication decision is pending, input stays in `buf` unread (the peer has
     /// no reason to send anything before it hears from us).
     pub fn handle_input(&mut self, now: Instant, buf: &mut BytesMut) -> Result<(), ProtocolError> {
+        self.handle_input_inner::<fn(Message)>(now, buf, None)
+    }
+
+    /// As [`Session::handle_input`], with each message handed to `sink` as it completes
+    /// instead of queued as a [`SessionEvent::Message`], saving the queue's moves (a message
+    /// is over 100 bytes). Order is kept: while another event waits in the queue (the
+    /// handshake's result, a subscription), the messages behind it are queued too.
+    pub fn handle_input_with(
+        &mut self,
+        now: Instant,
+        buf: &mut BytesMut,
+        sink: &mut impl FnMut(Message),
+    ) -> Result<(), ProtocolError> {
+        self.handle_input_inner(now, buf, Some(sink))
+    }
+
+    #[inline(always)]
+    fn handle_input_inner<F: FnMut(Message)>(
+        &mut self,
+        now: Instant,
+        buf: &mut BytesMut,
+        sink: Option<&mut F>,
+    ) -> Result<(), ProtocolError> {
         if let Phase::Failed(e) = &self.phase {
             return Err(e.clone());
         }
-        let r = self.process(now, buf);
+        let r = self.process(now, buf, sink);
         if let Err(e) = &r {
             self.fail(e.clone());
         }
         r
     }
 
-    fn process(&mut self, now: Instant, buf: &mut BytesMut) -> Result<(), ProtocolError> {
+    fn process<F: FnMut(Message)>(
+        &mut self,
+        now: Instant,
+        buf: &mut BytesMut,
+        mut sink: Option<&mut F>,
+    ) -> Result<(), ProtocolError> {
         if self.phase == Phase::Greeting {
             let Some(g) = greeting::parse_partial(buf)? else {
                 return Ok(());
@@ -345,8 +373,11 @@ impl Session {
                         continue;
                     }
                     if self.assembly.push(frame.body, frame.more)? {
-                        self.events
-                            .push_back(SessionEvent::Message(self.assembly.take()));
+                        let msg = self.assembly.take();
+                        match sink.as_mut() {
+                            Some(sink) if self.events.is_empty() => sink(msg),
+                            _ => self.events.push_back(SessionEvent::Message(msg)),
+                        }
                     }
                 }
                 Phase::Greeting | Phase::Authenticating { .. } | Phase::Failed(_) => {
@@ -624,6 +655,51 @@ mod tests {
             pump(now, &mut d, &mut r, &mut br, chunk).unwrap();
             assert_eq!(r.poll_event(), Some(SessionEvent::Message(msg)));
         }
+    }
+
+    /// `handle_input_with` hands messages to the sink only while no other event waits ahead
+    /// of them: the messages that arrive with the handshake's end, or behind a SUBSCRIBE, stay
+    /// behind it in the queue.
+    #[test]
+    fn messages_go_to_the_sink_only_behind_no_other_event() {
+        let (mut x, mut s, now) = pair(SocketType::XPub, SocketType::Sub);
+        // The SUB's greeting and READY, then (once the XPUB's are in) a subscription message,
+        // a SUBSCRIBE command and another message, all in one input.
+        let mut bx = BytesMut::new();
+        pump(now, &mut x, &mut s, &mut BytesMut::new(), 1000).unwrap();
+        assert!(matches!(s.poll_event(), Some(SessionEvent::Ready(_))));
+        let mut input = s.out().to_vec();
+        let n = s.pending_out();
+        s.out().advance(n);
+        let m1 = Message::from(&b"\x00m1"[..]);
+        let m2 = Message::from(&b"\x00m2"[..]);
+        let m3 = Message::from(&b"\x00m3"[..]);
+        let mut frames = OutBuf::new();
+        frames.push_message(m1.frames());
+        Command::Subscribe(Bytes::from_static(b"t")).encode(&mut frames);
+        frames.push_message(m2.frames());
+        input.extend(frames.to_vec());
+        bx.extend_from_slice(&input);
+        let mut got = Vec::new();
+        x.handle_input_with(now, &mut bx, &mut |m| got.push(m))
+            .unwrap();
+        assert!(got.is_empty(), "{got:?}");
+        assert!(matches!(x.poll_event(), Some(SessionEvent::Ready(_))));
+        assert_eq!(x.poll_event(), Some(SessionEvent::Message(m1)));
+        assert_eq!(
+            x.poll_event(),
+            Some(SessionEvent::Subscribe(Bytes::from_static(b"t")))
+        );
+        assert_eq!(x.poll_event(), Some(SessionEvent::Message(m2)));
+        assert_eq!(x.poll_event(), None);
+        // Nothing waiting: straight to the sink.
+        let mut frames = OutBuf::new();
+        frames.push_message(m3.frames());
+        bx.extend_from_slice(&frames.to_vec());
+        x.handle_input_with(now, &mut bx, &mut |m| got.push(m))
+            .unwrap();
+        assert_eq!(got, [m3]);
+        assert_eq!(x.poll_event(), None);
     }
 
     #[test]

@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use agent::{handshakes, hex, m, port, Agent, STEP};
+use agent::{handshakes, hex, m, port, recv, Agent};
 use bytes::Bytes;
 use zmtp::{Error, Message, Rep, Req};
 
@@ -31,10 +31,7 @@ async fn our_req_with_a_pyzmq_rep() {
         // libzmq's REP sees the body only (it strips our delimiter).
         assert_eq!(a.recv("r"), format!("{} {}", hex(b"q"), hex(&[i])));
         a.expect(&format!("send r {} {}", hex(b"a"), hex(&[i])), "SENT");
-        let reply = tokio::time::timeout(STEP, req.recv())
-            .await
-            .unwrap()
-            .unwrap();
+        let reply = recv(&req).await;
         assert_eq!(reply, m(&[b"a", &[i]]));
     }
     req.close().await;
@@ -58,10 +55,7 @@ async fn our_req_with_a_pyzmq_router_drops_replies_without_delimiter() {
         &format!("send r {} - {}", hex(b"req1"), hex(b"good")),
         "SENT",
     );
-    let reply = tokio::time::timeout(STEP, req.recv())
-        .await
-        .unwrap()
-        .unwrap();
+    let reply = recv(&req).await;
     assert_eq!(reply, m(&[b"good"]));
     req.close().await;
 }
@@ -76,10 +70,7 @@ async fn a_pyzmq_req_with_our_rep() {
     a.ok(&format!("connect q {}", port(&ep)));
     for i in 0..3u8 {
         a.expect(&format!("send q {} {}", hex(b"hello"), hex(&[i])), "SENT");
-        let req = tokio::time::timeout(STEP, rep.recv())
-            .await
-            .unwrap()
-            .unwrap();
+        let req = recv(&rep).await;
         assert_eq!(req, m(&[b"hello", &[i]]));
         // A second receive before the reply: refused.
         assert!(matches!(rep.recv().await, Err(Error::State(_))));
@@ -103,18 +94,12 @@ async fn our_rep_refuses_a_waiting_second_request_until_it_replies() {
         x.ok(&format!("connect q {}", port(&ep)));
         x.expect(&format!("send q {}", hex(body)), "SENT");
     }
-    let first = tokio::time::timeout(STEP, rep.recv())
-        .await
-        .unwrap()
-        .unwrap();
+    let first = recv(&rep).await;
     // Give the other request time to arrive and wait in the queue.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(matches!(rep.recv().await, Err(Error::State(_))));
     rep.send(m(&[b"re", &first.frames()[0]])).await.unwrap();
-    let second = tokio::time::timeout(STEP, rep.recv())
-        .await
-        .unwrap()
-        .unwrap();
+    let second = recv(&rep).await;
     assert_ne!(first, second);
     rep.send(m(&[b"re", &second.frames()[0]])).await.unwrap();
     for (x, body) in [(&mut a, b"from-a"), (&mut b, b"from-b")] {
@@ -144,10 +129,7 @@ async fn pyzmq_dealers_with_our_rep_envelopes_and_fair_queuing() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let mut seen = Vec::new();
     for _ in 0..2 {
-        let req = tokio::time::timeout(STEP, rep.recv())
-            .await
-            .unwrap()
-            .unwrap();
+        let req = recv(&rep).await;
         let body = req.frames()[0].clone();
         rep.send(Message::from_frames([
             Bytes::from_static(b"re"),
@@ -223,10 +205,7 @@ async fn req_relaxed_sends_again_and_drops_the_old_reply_from_pyzmq_reps() {
     reps[first].expect(&format!("send r {}", hex(b"WRONG")), "SENT");
     tokio::time::sleep(Duration::from_millis(200)).await;
     reps[second].expect(&format!("send r {}", hex(b"OK")), "SENT");
-    let reply = tokio::time::timeout(STEP, req.recv())
-        .await
-        .unwrap()
-        .unwrap();
+    let reply = recv(&req).await;
     assert_eq!(reply, m(&[b"OK"]));
     // Case 2: a reply already received and not taken is dropped by the next request.
     req.send(m(&[b"H"])).await.unwrap();
@@ -236,10 +215,7 @@ async fn req_relaxed_sends_again_and_drops_the_old_reply_from_pyzmq_reps() {
     req.send(m(&[b"I"])).await.unwrap();
     let fourth = who_got(&mut reps, b"I");
     reps[fourth].expect(&format!("send r {}", hex(b"GOOD")), "SENT");
-    let reply = tokio::time::timeout(STEP, req.recv())
-        .await
-        .unwrap()
-        .unwrap();
+    let reply = recv(&req).await;
     assert_eq!(reply, m(&[b"GOOD"]));
     // Strict (the default): the second request is refused.
     let strict = req_with(false, false);
@@ -290,10 +266,7 @@ async fn req_correlate_and_relaxed_with_pyzmq_routers() {
         &format!("send r {} {id} - {}", hex(b"req1"), hex(b"good")),
         "SENT",
     );
-    let reply = tokio::time::timeout(STEP, req.recv())
-        .await
-        .unwrap()
-        .unwrap();
+    let reply = recv(&req).await;
     assert_eq!(reply, m(&[b"good"]));
     req.close().await;
 
@@ -311,10 +284,7 @@ async fn req_correlate_and_relaxed_with_pyzmq_routers() {
     b.ok("sock r ROUTER");
     b.bind("r", port);
     b.expect("echo r 2", "ECHOED");
-    let reply = tokio::time::timeout(STEP, req.recv())
-        .await
-        .unwrap()
-        .unwrap();
+    let reply = recv(&req).await;
     assert_eq!(reply, m(&[b"TO_BE_ANSWERED"]));
     assert!(req.try_recv().is_none());
     req.close().await;
@@ -344,10 +314,7 @@ async fn req_correlate_and_relaxed_with_pyzmq_routers() {
         &format!("send r {} - {}", hex(b"req2"), hex(b"GOOD")),
         "SENT",
     );
-    let reply = tokio::time::timeout(STEP, req.recv())
-        .await
-        .unwrap()
-        .unwrap();
+    let reply = recv(&req).await;
     assert_eq!(reply, m(&[b"GOOD"]));
     req.close().await;
 }

@@ -2,6 +2,7 @@
 //! every socket type: pipes, the fair queue, waiting for messages and for room, closing. The
 //! type's routing rules come from its [`Behaviour`].
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
@@ -736,6 +737,12 @@ impl<B: Behaviour> SocketLink for Core<B> {
             p.inbound.clear();
             p.inbound.extend(msgs.pop());
             msgs.clear();
+        } else if p.inbound.is_empty() {
+            // Nothing waits: the batch becomes the queue as it is, with no message moved, and
+            // the queue's empty buffer the caller's next batch (both conversions reuse the
+            // allocation: an empty `VecDeque` becomes a `Vec` without moving anything).
+            let batch = VecDeque::from(std::mem::take(msgs));
+            *msgs = Vec::from(std::mem::replace(&mut p.inbound, batch));
         } else {
             p.inbound.extend(msgs.drain(..));
         }
@@ -873,5 +880,41 @@ mod tests {
         let f = driver::run(&conn, s, false);
         let size = std::mem::size_of_val(&f);
         assert!(size <= 1072, "driver future grew to {size} bytes");
+    }
+
+    /// A batch delivered to an empty inbound queue becomes the queue (no message moved) and
+    /// the caller gets an empty batch back; one delivered behind waiting messages is appended.
+    /// Either way the messages come out in order, and the reader pauses at RCVHWM.
+    #[test]
+    fn deliveries_keep_order_into_an_empty_queue_or_behind_one() {
+        let core = Core::<DealerBehaviour>::new(SocketOptions {
+            rcvhwm: 4,
+            ..SocketOptions::default()
+        });
+        let (pipe, _) = core.new_pipe(false);
+        let msg = |i: u8| Message::from(bytes::Bytes::from(vec![i]));
+        let take_all = || -> Vec<u8> {
+            std::iter::from_fn(|| core.try_recv())
+                .map(|m| m.get(0).map_or(255, |f| f[0]))
+                .collect()
+        };
+
+        let mut batch: Vec<Message> = (0..3).map(msg).collect();
+        assert!(!core.deliver(pipe, &mut batch), "3 of 4: not full");
+        assert!(batch.is_empty());
+        batch.extend((3..6).map(msg));
+        assert!(core.deliver(pipe, &mut batch), "6 of 4: full");
+        assert!(batch.is_empty());
+        assert!(core.inbound_paused(pipe));
+        assert_eq!(take_all(), [0, 1, 2, 3, 4, 5]);
+        assert!(!core.inbound_paused(pipe));
+
+        // Into the queue those receives emptied, with the buffer the first swap handed back.
+        batch.extend((6..8).map(msg));
+        assert!(!core.deliver(pipe, &mut batch));
+        assert!(batch.is_empty());
+        batch.push(msg(8));
+        assert!(!core.deliver(pipe, &mut batch));
+        assert_eq!(take_all(), [6, 7, 8]);
     }
 }

@@ -142,7 +142,7 @@ impl Outgoing {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::protocol::session::SessionConfig;
     use crate::socket_type::SocketType;
@@ -209,7 +209,7 @@ mod tests {
     }
 
     /// A session of `ours` type with a peer of type `theirs`, both past the handshake.
-    fn ready(ours: SocketType, theirs: SocketType) -> Session {
+    pub(crate) fn ready(ours: SocketType, theirs: SocketType) -> Session {
         let now = Instant::now();
         let mut a = Session::new(SessionConfig::new(ours), now);
         let mut b = Session::new(SessionConfig::new(theirs), now);

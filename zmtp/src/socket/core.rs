@@ -779,10 +779,25 @@ impl<B: Behaviour> SocketLink for Core<B> {
         id: PipeId,
         session: &mut Session,
         max_bytes: usize,
-        batch: &mut Vec<Outgoing>,
+        batch: &mut VecDeque<Outgoing>,
     ) -> bool {
         let budget = max_bytes.saturating_sub(session.pending_out());
-        if self.take_with(id, budget, batch, |o| o) {
+        let gone = self.take_with(id, |queue| {
+            // All of it fits (the usual case for small messages): the queue becomes the batch
+            // as it is, and the batch's empty buffer the queue, with no entry moved.
+            let mut bytes = 0;
+            let fits = batch.is_empty()
+                && queue.iter().all(|m| {
+                    bytes += m.wire_len();
+                    bytes <= budget
+                });
+            if fits {
+                std::mem::swap(queue, batch);
+            } else {
+                take_up_to(queue, budget, |m| batch.push_back(m));
+            }
+        });
+        if gone {
             return true;
         }
         for msg in batch.drain(..) {
@@ -793,7 +808,9 @@ impl<B: Behaviour> SocketLink for Core<B> {
     }
 
     fn take_outbound(&self, id: PipeId, max_bytes: usize, batch: &mut Vec<Message>) -> bool {
-        self.take_with(id, max_bytes, batch, Outgoing::into_message)
+        self.take_with(id, |queue| {
+            take_up_to(queue, max_bytes, |m| batch.push(m.into_message()));
+        })
     }
 
     fn has_outbound(&self, id: PipeId) -> bool {
@@ -805,16 +822,11 @@ impl<B: Behaviour> SocketLink for Core<B> {
 }
 
 impl<B: Behaviour> Core<B> {
-    /// Takes queued outbound messages of pipe `id`, about `max_bytes` of them (at least one if
-    /// any), into `batch` as `f` makes them. Returns true if the pipe is gone or kicked.
+    /// Takes queued outbound messages of pipe `id` out of its queue with `take`, under the
+    /// lock, and wakes waiting senders if that made room. Returns true if the pipe is gone or
+    /// kicked (nothing taken).
     #[inline(always)]
-    fn take_with<T>(
-        &self,
-        id: PipeId,
-        max_bytes: usize,
-        batch: &mut Vec<T>,
-        f: impl Fn(Outgoing) -> T,
-    ) -> bool {
+    fn take_with(&self, id: PipeId, take: impl FnOnce(&mut VecDeque<Outgoing>)) -> bool {
         let mut st = self.lock();
         let Some(p) = st.pipes.get_mut(id) else {
             return true;
@@ -822,20 +834,14 @@ impl<B: Behaviour> Core<B> {
         if p.kick {
             return true;
         }
-        let mut bytes = 0;
-        while bytes < max_bytes {
-            let Some(msg) = p.outbound.pop_front() else {
-                break;
-            };
-            bytes += msg.wire_len();
-            batch.push(f(msg));
-        }
+        let before = p.outbound.len();
+        take(&mut p.outbound);
         // Senders waiting for room are woken once the pipe is down to half its SNDHWM
         // (libzmq's low-water mark), not after every batch: waking them for every few
         // messages costs a futex round trip per batch.
         let hwm = self.options.sndhwm;
         let low = hwm == 0 || p.outbound.len() <= hwm / 2;
-        let wake = if !batch.is_empty() && low {
+        let wake = if p.outbound.len() < before && low {
             st.take_wakeup(Waiter::Send)
         } else {
             None
@@ -845,6 +851,20 @@ impl<B: Behaviour> Core<B> {
             w.fire(&self.send_ready);
         }
         false
+    }
+}
+
+/// Takes entries from the front of `queue` into `put` while under `max_bytes` on the wire (at
+/// least one if any, unless `max_bytes` is 0).
+#[inline(always)]
+fn take_up_to(queue: &mut VecDeque<Outgoing>, max_bytes: usize, mut put: impl FnMut(Outgoing)) {
+    let mut bytes = 0;
+    while bytes < max_bytes {
+        let Some(msg) = queue.pop_front() else {
+            break;
+        };
+        bytes += msg.wire_len();
+        put(msg);
     }
 }
 
@@ -880,6 +900,48 @@ mod tests {
         let f = driver::run(&conn, s, false);
         let size = std::mem::size_of_val(&f);
         assert!(size <= 1072, "driver future grew to {size} bytes");
+    }
+
+    /// `fill` moves what fits of the pipe's queue into the session, in order: the whole queue
+    /// at once when it fits the budget (the queue and the batch swap buffers), else entry by
+    /// entry up to the budget; what stays is taken by the next `fill`.
+    #[test]
+    fn fill_takes_the_queue_in_order_whole_or_up_to_the_budget() {
+        use crate::outgoing::tests::ready;
+        let core = Core::<DealerBehaviour>::new(SocketOptions::default());
+        let (pipe, _) = core.new_pipe(false);
+        let msg = |i: u8| Message::from(bytes::Bytes::from(vec![i; 16]));
+        let mut expected = ready(SocketType::Dealer, SocketType::Router);
+        let mut session = ready(SocketType::Dealer, SocketType::Router);
+        let mut batch = VecDeque::new();
+        let mut wire = Vec::new();
+        let drain = |s: &mut Session, wire: &mut Vec<u8>| {
+            wire.extend(s.out().to_vec());
+            let n = s.pending_out();
+            s.out().advance(n);
+        };
+        for inline in [false, true] {
+            if let Some(p) = core.lock().pipes.get_mut(pipe) {
+                p.inline = inline;
+            }
+            for i in 0..5 {
+                core.lock().pipes.push_outbound(pipe, msg(i));
+                assert!(expected.send(&msg(i)).is_ok());
+            }
+            // Each message is 18 bytes on the wire: a budget of 30 takes two of them.
+            assert!(!core.fill(pipe, &mut session, 30, &mut batch));
+            assert_eq!(session.pending_out(), 36, "inline {inline}");
+            assert!(batch.is_empty());
+            drain(&mut session, &mut wire);
+            assert!(!core.fill(pipe, &mut session, 1 << 20, &mut batch));
+            assert_eq!(session.pending_out(), 54, "inline {inline}");
+            assert!(batch.is_empty());
+            assert!(!core.has_outbound(pipe));
+            drain(&mut session, &mut wire);
+        }
+        let mut want = Vec::new();
+        drain(&mut expected, &mut want);
+        assert_eq!(wire, want);
     }
 
     /// A batch delivered to an empty inbound queue becomes the queue (no message moved) and

@@ -12,6 +12,7 @@
 //! or disconnected), [`State::Lingering`]: it finishes its handshake if need be and flushes
 //! what is queued, within LINGER.
 
+use std::collections::VecDeque;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -136,7 +137,7 @@ struct Driver<'c, 'a, S> {
     /// Messages decoded, not yet handed to the pipe.
     msgs: Vec<Message>,
     /// Scratch space for messages taken from the pipe.
-    batch: Vec<Outgoing>,
+    batch: VecDeque<Outgoing>,
     /// The handshake is done.
     ready: bool,
     /// Reading stopped: the pipe is at RCVHWM.
@@ -162,7 +163,7 @@ impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
             rbuf: BytesMut::with_capacity(READ_AHEAD_LEN),
             rbuf_alloc: READ_AHEAD_LEN,
             msgs: Vec::new(),
-            batch: Vec::new(),
+            batch: VecDeque::new(),
             ready: false,
             paused: false,
             maybe_readable: true,

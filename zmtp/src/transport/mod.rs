@@ -25,6 +25,7 @@ pub(crate) mod stream;
 pub(crate) mod tcp;
 pub(crate) mod write_bufs;
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
 use std::sync::Arc;
@@ -157,7 +158,7 @@ pub(crate) trait SocketLink: Send + Sync + 'static {
         pipe: PipeId,
         session: &mut Session,
         max_bytes: usize,
-        batch: &mut Vec<Outgoing>,
+        batch: &mut VecDeque<Outgoing>,
     ) -> bool;
     /// Takes queued outbound messages of `pipe` into `batch`, about `max_bytes` of them (at
     /// least one if any). Returns true if the pipe is gone or was asked to disconnect.

@@ -407,14 +407,14 @@ fn broker_spawned_workers_read_their_key_from_a_private_file_removed_at_exit() {
 #[test]
 fn broker_plain_server_with_a_users_file() {
     let users = TempFile::new("users", "# users\nalice:pw1\n");
-    let (broker, front, _back) =
+    let (mut broker, front, _back) =
         ephemeral_broker(1, &["--plain-server", "--plain-users", users.path()]);
     let kids = broker_workers(&broker, 1);
     let cmdline = &kids.0[0].1;
     assert!(flag_value(cmdline, "--plain-user").is_some(), "{cmdline}");
-    assert!(
-        flag_value(cmdline, "--plain-password-file").is_some(),
-        "{cmdline}"
+    let password_file = PathBuf::from(
+        flag_value(cmdline, "--plain-password-file")
+            .unwrap_or_else(|| panic!("no password file: {cmdline}")),
     );
     let mut ok = our_client(
         "alice",
@@ -445,6 +445,14 @@ fn broker_plain_server_with_a_users_file() {
         served.iter().all(|l| l.ends_with(" from alice")),
         "{served:?}"
     );
+
+    // Stopped as a user stops it, the broker removes the workers' password file and its
+    // directory (a test that killed it left them in the temp directory).
+    broker.signal("TERM");
+    assert!(broker.wait(STEP).success());
+    assert!(wait_gone(&kids, STEP).is_ok());
+    let dir = password_file.parent().unwrap();
+    assert!(!dir.exists(), "{} left behind", dir.display());
 }
 
 #[test]

@@ -783,18 +783,13 @@ impl<B: Behaviour> SocketLink for Core<B> {
     ) -> bool {
         let budget = max_bytes.saturating_sub(session.pending_out());
         let gone = self.take_with(id, |queue| {
-            // All of it fits (the usual case for small messages): the queue becomes the batch
-            // as it is, and the batch's empty buffer the queue, with no entry moved.
-            let mut bytes = 0;
-            let fits = batch.is_empty()
-                && queue.iter().all(|m| {
-                    bytes += m.wire_len();
-                    bytes <= budget
-                });
-            if fits {
+            let n = count_up_to(queue, budget);
+            if n == queue.len() && batch.is_empty() {
+                // All of it (the usual case for small messages): the queue becomes the batch
+                // as it is, and the batch's empty buffer the queue, with no entry moved.
                 std::mem::swap(queue, batch);
             } else {
-                take_up_to(queue, budget, |m| batch.push_back(m));
+                batch.extend(queue.drain(..n));
             }
         });
         if gone {
@@ -809,7 +804,8 @@ impl<B: Behaviour> SocketLink for Core<B> {
 
     fn take_outbound(&self, id: PipeId, max_bytes: usize, batch: &mut Vec<Message>) -> bool {
         self.take_with(id, |queue| {
-            take_up_to(queue, max_bytes, |m| batch.push(m.into_message()));
+            let n = count_up_to(queue, max_bytes);
+            batch.extend(queue.drain(..n).map(Outgoing::into_message));
         })
     }
 
@@ -854,18 +850,19 @@ impl<B: Behaviour> Core<B> {
     }
 }
 
-/// Takes entries from the front of `queue` into `put` while under `max_bytes` on the wire (at
-/// least one if any, unless `max_bytes` is 0).
+/// How many entries from the front of `queue` to take for about `max_bytes` on the wire: they
+/// are taken while under it (at least one if any, unless `max_bytes` is 0).
 #[inline(always)]
-fn take_up_to(queue: &mut VecDeque<Outgoing>, max_bytes: usize, mut put: impl FnMut(Outgoing)) {
+fn count_up_to(queue: &VecDeque<Outgoing>, max_bytes: usize) -> usize {
     let mut bytes = 0;
-    while bytes < max_bytes {
-        let Some(msg) = queue.pop_front() else {
-            break;
-        };
-        bytes += msg.wire_len();
-        put(msg);
-    }
+    queue
+        .iter()
+        .take_while(|m| {
+            let under = bytes < max_bytes;
+            bytes += m.wire_len();
+            under
+        })
+        .count()
 }
 
 #[cfg(test)]

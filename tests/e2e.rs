@@ -55,11 +55,14 @@ fn broker_with_pyzmq_clients_and_workers() {
     let total: u64 = served.iter().sum();
     assert_eq!(total, 420, "requests served per worker: {served:?}");
     // Least-loaded dispatch, not strict round-robin: a worker that answers faster gets more,
-    // but none is left out.
+    // but none is left out. Timing decides the exact split (which worker's replies come back
+    // first on a busy machine: up to a third off the fair share was seen), so the bound is
+    // half the fair share either way; a worker left out, or one taking most of the load,
+    // still fails it.
     let fair = total as f64 / 4.0;
     for s in &served {
         assert!(
-            (*s as f64 - fair).abs() <= fair * 0.25,
+            (*s as f64 - fair).abs() <= fair * 0.5,
             "uneven spread over the workers: {served:?}"
         );
     }

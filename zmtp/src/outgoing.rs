@@ -12,6 +12,8 @@
 //! no subscription rewriting: [`crate::protocol::session::Session::sends_frames_as_is`]);
 //! anything else keeps the message.
 
+use std::collections::VecDeque;
+
 use bytes::Bytes;
 
 use crate::message::Message;
@@ -141,6 +143,121 @@ impl Outgoing {
     }
 }
 
+/// A pipe's outbound queue, in the form its consumer takes it: entries ([`Outgoing`]) for a
+/// connection that encodes them (tcp, ipc: [`OutQueue::take_entries`]), or the messages as they
+/// are for an inproc relay, which hands them to the other socket
+/// ([`OutQueue::take_messages`]). A queue starts as entries and turns into the other form,
+/// converting what it holds, the first time it is taken in that form; then a whole queue is
+/// taken in one swap, with no entry moved (callgrind, inproc 16 B: converting each entry into
+/// a message for the relay cost about 135 of 1260 instructions per message).
+#[derive(Debug)]
+pub(crate) enum OutQueue {
+    /// For a connection: small messages may be encoded inline.
+    Entries(VecDeque<Outgoing>),
+    /// For an inproc relay.
+    Messages(VecDeque<Message>),
+}
+
+impl Default for OutQueue {
+    fn default() -> OutQueue {
+        OutQueue::Entries(VecDeque::new())
+    }
+}
+
+impl OutQueue {
+    #[inline(always)]
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            OutQueue::Entries(q) => q.len(),
+            OutQueue::Messages(q) => q.len(),
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub(crate) fn clear(&mut self) {
+        match self {
+            OutQueue::Entries(q) => q.clear(),
+            OutQueue::Messages(q) => q.clear(),
+        }
+    }
+
+    /// Queues `msg` at the back (see [`Outgoing::new`] for `inline`).
+    #[inline(always)]
+    pub(crate) fn push(&mut self, msg: Message, inline: bool) {
+        match self {
+            OutQueue::Entries(q) => q.push_back(Outgoing::new(msg, inline)),
+            OutQueue::Messages(q) => q.push_back(msg),
+        }
+    }
+
+    /// Queues a copy of `msg` at the back (see [`Outgoing::from_ref`]).
+    #[inline(always)]
+    pub(crate) fn push_ref(&mut self, msg: &Message, inline: bool) {
+        match self {
+            OutQueue::Entries(q) => q.push_back(Outgoing::from_ref(msg, inline)),
+            OutQueue::Messages(q) => q.push_back(msg.clone()),
+        }
+    }
+
+    /// Moves entries from the front into `batch` while under `max_bytes` on the wire (at least
+    /// one if any, unless `max_bytes` is 0): the whole queue by swapping buffers when it fits
+    /// and `batch` is empty.
+    #[inline(always)]
+    pub(crate) fn take_entries(&mut self, max_bytes: usize, batch: &mut VecDeque<Outgoing>) {
+        if let OutQueue::Messages(q) = self {
+            *self = OutQueue::Entries(q.drain(..).map(Outgoing::Message).collect());
+        }
+        if let OutQueue::Entries(q) = self {
+            let n = count_up_to(q, max_bytes);
+            if n == q.len() && batch.is_empty() {
+                std::mem::swap(q, batch);
+            } else {
+                batch.extend(q.drain(..n));
+            }
+        }
+    }
+
+    /// Moves up to `max` messages from the front into `batch`: the whole queue without moving
+    /// a message when it fits and `batch` is empty (a `Vec` and a `VecDeque` that starts at the
+    /// front of its buffer convert into each other in place; an inproc pipe's queue only grows
+    /// at the back until it is taken). A count, not bytes: a message moves as a handle, at the
+    /// same cost whatever its size.
+    #[inline(always)]
+    pub(crate) fn take_messages(&mut self, max: usize, batch: &mut Vec<Message>) {
+        if let OutQueue::Entries(q) = self {
+            *self = OutQueue::Messages(q.drain(..).map(Outgoing::into_message).collect());
+        }
+        if let OutQueue::Messages(q) = self {
+            let n = q.len().min(max);
+            if n == q.len() && batch.is_empty() {
+                let empty = VecDeque::from(std::mem::take(batch));
+                *batch = Vec::from(std::mem::replace(q, empty));
+            } else {
+                batch.extend(q.drain(..n));
+            }
+        }
+    }
+}
+
+/// How many entries from the front of `queue` to take for about `max_bytes` on the wire: they
+/// are taken while under it (at least one if any, unless `max_bytes` is 0).
+#[inline(always)]
+fn count_up_to(queue: &VecDeque<Outgoing>, max_bytes: usize) -> usize {
+    let mut bytes = 0;
+    queue
+        .iter()
+        .take_while(|m| {
+            let under = bytes < max_bytes;
+            bytes += m.wire_len();
+            under
+        })
+        .count()
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -244,6 +361,126 @@ pub(crate) mod tests {
             let expect = wire_of(SocketType::Dealer, SocketType::Router, |s| s.send(&m).expect("send"));
             let got = wire_of(SocketType::Dealer, SocketType::Router, |s| o.send(s).expect("send"));
             prop_assert_eq!(got, expect);
+        }
+    }
+
+    /// What an out queue's consumer takes, in either form, as messages.
+    fn drain_entries(q: &mut OutQueue, budget: usize) -> Vec<Message> {
+        let mut batch = VecDeque::new();
+        q.take_entries(budget, &mut batch);
+        batch.into_iter().map(Outgoing::into_message).collect()
+    }
+
+    #[test]
+    fn an_out_queue_turns_into_messages_for_a_relay_and_back_keeping_order() {
+        let m = |i: u8| msg(&[&[i; 3]]);
+        let mut q = OutQueue::default();
+        // Queued as entries (inline and not) before a relay takes them.
+        q.push(m(0), true);
+        q.push_ref(&m(1), false);
+        q.push(m(2), true);
+        let mut batch = Vec::new();
+        q.take_messages(2, &mut batch);
+        assert!(matches!(q, OutQueue::Messages(_)));
+        assert_eq!(batch, [m(0), m(1)], "up to the count, from the front");
+        assert_eq!(q.len(), 1);
+        q.push(m(3), true);
+        q.push_ref(&m(4), true);
+        // A non-empty batch is appended to.
+        q.take_messages(usize::MAX, &mut batch);
+        assert_eq!(batch, [m(0), m(1), m(2), m(3), m(4)]);
+        assert!(q.is_empty());
+        // The whole queue into an empty batch: the buffers swap.
+        let mut batch = Vec::with_capacity(64);
+        let cap = batch.capacity();
+        for i in 5..9 {
+            q.push(m(i), true);
+        }
+        q.take_messages(usize::MAX, &mut batch);
+        assert_eq!(batch, [m(5), m(6), m(7), m(8)]);
+        assert!(
+            q_capacity(&q) >= cap,
+            "the queue took the batch's buffer ({} < {cap})",
+            q_capacity(&q)
+        );
+        // Back to entries for a connection.
+        q.push(m(9), true);
+        q.push(m(10), false);
+        assert_eq!(drain_entries(&mut q, 1 << 20), [m(9), m(10)]);
+        assert!(matches!(q, OutQueue::Entries(_)));
+        q.push(m(11), true);
+        assert!(matches!(&q, OutQueue::Entries(e) if matches!(e[0], Outgoing::Inline(_))));
+        q.clear();
+        assert!(q.is_empty());
+    }
+
+    fn q_capacity(q: &OutQueue) -> usize {
+        match q {
+            OutQueue::Entries(e) => e.capacity(),
+            OutQueue::Messages(m) => m.capacity(),
+        }
+    }
+
+    /// A step of the model test below.
+    #[derive(Debug, Clone)]
+    enum Op {
+        Push(Vec<u8>, bool),
+        PushRef(Vec<u8>, bool),
+        Entries(usize),
+        Messages(usize),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (vec(any::<u8>(), 0..120), any::<bool>()).prop_map(|(b, i)| Op::Push(b, i)),
+            (vec(any::<u8>(), 0..120), any::<bool>()).prop_map(|(b, i)| Op::PushRef(b, i)),
+            (0usize..400).prop_map(Op::Entries),
+            (0usize..6).prop_map(Op::Messages),
+        ]
+    }
+
+    proptest! {
+        /// Whatever the mix of pushes and takes in either form, the queue hands out exactly
+        /// the messages pushed, in order, as a plain queue of messages would; a take of
+        /// messages takes `min(max, len)`, one of entries at least one if any (budget > 0).
+        #[test]
+        fn an_out_queue_is_a_fifo_of_messages(ops in vec(op(), 1..60)) {
+            let mut q = OutQueue::default();
+            let mut model: VecDeque<Message> = VecDeque::new();
+            let mut out = Vec::new();
+            let mut want = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Push(b, inline) => {
+                        q.push(Message::from(b.clone()), inline);
+                        model.push_back(Message::from(b));
+                    }
+                    Op::PushRef(b, inline) => {
+                        q.push_ref(&Message::from(b.clone()), inline);
+                        model.push_back(Message::from(b));
+                    }
+                    Op::Entries(budget) => {
+                        let before = q.len();
+                        let got = drain_entries(&mut q, budget);
+                        prop_assert!(budget == 0 || before == 0 || !got.is_empty());
+                        prop_assert_eq!(got.len() + q.len(), before);
+                        want.extend(model.drain(..got.len()));
+                        out.extend(got);
+                    }
+                    Op::Messages(max) => {
+                        let mut batch = Vec::new();
+                        let before = q.len();
+                        q.take_messages(max, &mut batch);
+                        prop_assert_eq!(batch.len(), max.min(before));
+                        want.extend(model.drain(..batch.len()));
+                        out.extend(batch);
+                    }
+                }
+                prop_assert_eq!(q.len(), model.len());
+            }
+            out.extend(drain_entries(&mut q, usize::MAX));
+            want.extend(model.drain(..));
+            prop_assert_eq!(out, want);
         }
     }
 

@@ -16,7 +16,7 @@ use crate::endpoint::Endpoint;
 use crate::message::Message;
 use crate::monitor::{Monitors, PeerAddr};
 use crate::options::SocketOptions;
-use crate::outgoing::Outgoing;
+use crate::outgoing::{OutQueue, Outgoing};
 use crate::protocol::peer::PeerInfo;
 use crate::protocol::session::Session;
 use crate::routing::fq::FairQueue;
@@ -782,16 +782,7 @@ impl<B: Behaviour> SocketLink for Core<B> {
         batch: &mut VecDeque<Outgoing>,
     ) -> bool {
         let budget = max_bytes.saturating_sub(session.pending_out());
-        let gone = self.take_with(id, |queue| {
-            let n = count_up_to(queue, budget);
-            if n == queue.len() && batch.is_empty() {
-                // All of it (the usual case for small messages): the queue becomes the batch
-                // as it is, and the batch's empty buffer the queue, with no entry moved.
-                std::mem::swap(queue, batch);
-            } else {
-                batch.extend(queue.drain(..n));
-            }
-        });
+        let gone = self.take_with(id, |queue| queue.take_entries(budget, batch));
         if gone {
             return true;
         }
@@ -802,11 +793,8 @@ impl<B: Behaviour> SocketLink for Core<B> {
         false
     }
 
-    fn take_outbound(&self, id: PipeId, max_bytes: usize, batch: &mut Vec<Message>) -> bool {
-        self.take_with(id, |queue| {
-            let n = count_up_to(queue, max_bytes);
-            batch.extend(queue.drain(..n).map(Outgoing::into_message));
-        })
+    fn take_outbound(&self, id: PipeId, max: usize, batch: &mut Vec<Message>) -> bool {
+        self.take_with(id, |queue| queue.take_messages(max, batch))
     }
 
     fn has_outbound(&self, id: PipeId) -> bool {
@@ -822,7 +810,7 @@ impl<B: Behaviour> Core<B> {
     /// lock, and wakes waiting senders if that made room. Returns true if the pipe is gone or
     /// kicked (nothing taken).
     #[inline(always)]
-    fn take_with(&self, id: PipeId, take: impl FnOnce(&mut VecDeque<Outgoing>)) -> bool {
+    fn take_with(&self, id: PipeId, take: impl FnOnce(&mut OutQueue)) -> bool {
         let mut st = self.lock();
         let Some(p) = st.pipes.get_mut(id) else {
             return true;
@@ -848,21 +836,6 @@ impl<B: Behaviour> Core<B> {
         }
         false
     }
-}
-
-/// How many entries from the front of `queue` to take for about `max_bytes` on the wire: they
-/// are taken while under it (at least one if any, unless `max_bytes` is 0).
-#[inline(always)]
-fn count_up_to(queue: &VecDeque<Outgoing>, max_bytes: usize) -> usize {
-    let mut bytes = 0;
-    queue
-        .iter()
-        .take_while(|m| {
-            let under = bytes < max_bytes;
-            bytes += m.wire_len();
-            under
-        })
-        .count()
 }
 
 #[cfg(test)]

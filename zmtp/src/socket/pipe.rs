@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 use crate::message::Message;
-use crate::outgoing::Outgoing;
+use crate::outgoing::OutQueue;
 use crate::routing::{PipeId, PipeIdMap, RoutingId};
 
 /// The queues and flags of one peer.
@@ -16,7 +16,7 @@ pub(crate) struct Pipe {
     /// read's worth). Not empty exactly while the pipe is in the socket's fair queue.
     pub(crate) inbound: VecDeque<Message>,
     /// Complete messages to send, waiting for the connection (bounded by SNDHWM).
-    pub(crate) outbound: VecDeque<Outgoing>,
+    pub(crate) outbound: OutQueue,
     /// Small messages are queued as a copy of their bytes (see [`crate::outgoing`]): the
     /// connection sends frames as they are.
     pub(crate) inline: bool,
@@ -52,24 +52,31 @@ impl Pipe {
     /// was idle.
     #[inline(always)]
     fn enqueue(&mut self, msg: Message, conflate: bool) {
-        let entry = Outgoing::new(msg, self.inline);
-        self.push_entry(entry, conflate);
+        let was_empty = self.before_push(conflate);
+        self.outbound.push(msg, self.inline);
+        self.after_push(was_empty);
     }
 
     /// As [`Pipe::enqueue`], with a copy of `msg` (a clone, or its bytes if small).
     #[inline(always)]
     fn enqueue_ref(&mut self, msg: &Message, conflate: bool) {
-        let entry = Outgoing::from_ref(msg, self.inline);
-        self.push_entry(entry, conflate);
+        let was_empty = self.before_push(conflate);
+        self.outbound.push_ref(msg, self.inline);
+        self.after_push(was_empty);
     }
 
+    /// Empties the queue if `conflate`; true if it is empty.
     #[inline(always)]
-    fn push_entry(&mut self, entry: Outgoing, conflate: bool) {
+    fn before_push(&mut self, conflate: bool) -> bool {
         if conflate {
             self.outbound.clear();
         }
-        let was_empty = self.outbound.is_empty();
-        self.outbound.push_back(entry);
+        self.outbound.is_empty()
+    }
+
+    /// Wakes the connection if the queue was empty before the push.
+    #[inline(always)]
+    fn after_push(&self, was_empty: bool) {
         if was_empty {
             self.notify.notify_one();
         }
@@ -114,7 +121,7 @@ impl Pipes {
             id,
             Box::new(Pipe {
                 inbound: VecDeque::new(),
-                outbound: VecDeque::new(),
+                outbound: OutQueue::default(),
                 inline: false,
                 notify,
                 routing_id: None,

@@ -24,9 +24,6 @@ use crate::monitor::{DisconnectReason, PeerAddr, SocketEvent};
 use crate::protocol::peer::PeerInfo;
 use crate::routing::PipeId;
 
-/// Bytes moved per batch in each direction.
-const BATCH_BYTES: usize = 256 * 1024;
-
 /// Bound names, and connects waiting for a name to be bound.
 #[derive(Default)]
 struct Registry {
@@ -282,12 +279,18 @@ enum Pass {
 }
 
 /// Moves a batch from `from`'s outbound queue to `to`'s inbound one, unless `to` is at RCVHWM
-/// (`all`: everything, whatever the mark, for the last pass).
+/// (`all`: everything, whatever the mark, for the last pass). A batch is up to `to`'s RCVHWM
+/// messages (all of them when it is 0, no limit), so an inbound queue that was under the mark
+/// stays under twice it.
 fn pass(from: &Side, to: &Side, batch: &mut Vec<Message>, all: bool) -> Pass {
     if !all && to.link.inbound_paused(to.pipe) {
         return Pass::Idle;
     }
-    let max = if all { usize::MAX } else { BATCH_BYTES };
+    let max = match to.link.options().rcvhwm {
+        _ if all => usize::MAX,
+        0 => usize::MAX,
+        hwm => hwm,
+    };
     if from.link.take_outbound(from.pipe, max, batch) {
         return Pass::Kicked;
     }

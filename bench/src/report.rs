@@ -448,6 +448,11 @@ pub fn render(cfg: &Cfg, samples: &[Sample], failures: &[String], loads: &[Strin
                     false,
                 ),
                 (
+                    "publisher CPU s / M msgs delivered (received by a SUB)",
+                    "pub_cpu_s_per_M_delivered",
+                    false,
+                ),
+                (
                     "SUB CPU s / M msgs received, median",
                     "sub_cpu_s_per_M",
                     false,

@@ -221,19 +221,26 @@ impl OutQueue {
         }
     }
 
-    /// Moves up to `max` messages from the front into `batch`: the whole queue without moving
+    /// Moves up to `max` messages from the front into `batch`, and about `max_bytes` of them
+    /// as judged by the first one's size (at least one if any): the whole queue without moving
     /// a message when it fits and `batch` is empty (a `Vec` and a `VecDeque` that starts at the
     /// front of its buffer convert into each other in place; an inproc pipe's queue only grows
-    /// at the back until it is taken). A count, not bytes: a message moves as a handle, at the
-    /// same cost whatever its size.
+    /// at the back until it is taken). Judged from the front, the take costs the same whatever
+    /// the queue's length; a relay's messages are usually alike in size.
     #[inline(always)]
-    pub(crate) fn take_messages(&mut self, max: usize, batch: &mut Vec<Message>) {
+    pub(crate) fn take_messages(&mut self, max: usize, max_bytes: usize, batch: &mut Vec<Message>) {
         if let OutQueue::Entries(q) = self {
             *self = OutQueue::Messages(q.drain(..).map(Outgoing::into_message).collect());
         }
         if let OutQueue::Messages(q) = self {
-            let n = q.len().min(max);
-            if n == q.len() && batch.is_empty() {
+            let Some(front) = q.front() else {
+                return;
+            };
+            let by_bytes = max_bytes.div_ceil((front.byte_len() + 2 * front.len()).max(1));
+            let n = q.len().min(max).min(by_bytes.max(1));
+            // Swapped only for a buffer that holds as many: from a smaller one the queue would
+            // grow again, copying its messages at each step.
+            if n == q.len() && batch.is_empty() && batch.capacity() >= n {
                 let empty = VecDeque::from(std::mem::take(batch));
                 *batch = Vec::from(std::mem::replace(q, empty));
             } else {
@@ -380,14 +387,14 @@ pub(crate) mod tests {
         q.push_ref(&m(1), false);
         q.push(m(2), true);
         let mut batch = Vec::new();
-        q.take_messages(2, &mut batch);
+        q.take_messages(2, usize::MAX, &mut batch);
         assert!(matches!(q, OutQueue::Messages(_)));
         assert_eq!(batch, [m(0), m(1)], "up to the count, from the front");
         assert_eq!(q.len(), 1);
         q.push(m(3), true);
         q.push_ref(&m(4), true);
         // A non-empty batch is appended to.
-        q.take_messages(usize::MAX, &mut batch);
+        q.take_messages(usize::MAX, usize::MAX, &mut batch);
         assert_eq!(batch, [m(0), m(1), m(2), m(3), m(4)]);
         assert!(q.is_empty());
         // The whole queue into an empty batch: the buffers swap.
@@ -396,13 +403,27 @@ pub(crate) mod tests {
         for i in 5..9 {
             q.push(m(i), true);
         }
-        q.take_messages(usize::MAX, &mut batch);
+        q.take_messages(usize::MAX, usize::MAX, &mut batch);
         assert_eq!(batch, [m(5), m(6), m(7), m(8)]);
         assert!(
             q_capacity(&q) >= cap,
             "the queue took the batch's buffer ({} < {cap})",
             q_capacity(&q)
         );
+        // About `max_bytes`, by the first message's size (3 bytes, 5 on the wire): while under
+        // it, so two of them for 10 bytes, three for 11; at least one, whatever the budget.
+        for i in 9..13 {
+            q.push(m(i), true);
+        }
+        let mut batch = Vec::new();
+        q.take_messages(usize::MAX, 10, &mut batch);
+        assert_eq!(batch, [m(9), m(10)]);
+        q.push(m(13), true);
+        q.take_messages(usize::MAX, 0, &mut batch);
+        assert_eq!(batch, [m(9), m(10), m(11)]);
+        q.take_messages(usize::MAX, 11, &mut batch);
+        assert_eq!(batch, [m(9), m(10), m(11), m(12), m(13)]);
+        q.clear();
         // Back to entries for a connection.
         q.push(m(9), true);
         q.push(m(10), false);
@@ -427,7 +448,7 @@ pub(crate) mod tests {
         Push(Vec<u8>, bool),
         PushRef(Vec<u8>, bool),
         Entries(usize),
-        Messages(usize),
+        Messages(usize, usize),
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -435,14 +456,15 @@ pub(crate) mod tests {
             (vec(any::<u8>(), 0..120), any::<bool>()).prop_map(|(b, i)| Op::Push(b, i)),
             (vec(any::<u8>(), 0..120), any::<bool>()).prop_map(|(b, i)| Op::PushRef(b, i)),
             (0usize..400).prop_map(Op::Entries),
-            (0usize..6).prop_map(Op::Messages),
+            (0usize..6, 0usize..400).prop_map(|(n, b)| Op::Messages(n, b)),
         ]
     }
 
     proptest! {
         /// Whatever the mix of pushes and takes in either form, the queue hands out exactly
         /// the messages pushed, in order, as a plain queue of messages would; a take of
-        /// messages takes `min(max, len)`, one of entries at least one if any (budget > 0).
+        /// messages takes up to `max` and about `max_bytes` (by the first one's size, at least
+        /// one), one of entries at least one if any (budget > 0).
         #[test]
         fn an_out_queue_is_a_fifo_of_messages(ops in vec(op(), 1..60)) {
             let mut q = OutQueue::default();
@@ -467,11 +489,15 @@ pub(crate) mod tests {
                         want.extend(model.drain(..got.len()));
                         out.extend(got);
                     }
-                    Op::Messages(max) => {
+                    Op::Messages(max, max_bytes) => {
                         let mut batch = Vec::new();
                         let before = q.len();
-                        q.take_messages(max, &mut batch);
-                        prop_assert_eq!(batch.len(), max.min(before));
+                        q.take_messages(max, max_bytes, &mut batch);
+                        // Bytes are judged by the first message's wire size.
+                        let by_bytes = model
+                            .front()
+                            .map_or(0, |m| max_bytes.div_ceil((m.byte_len() + 2 * m.len()).max(1)));
+                        prop_assert_eq!(batch.len(), before.min(max).min(by_bytes.max(1)));
                         want.extend(model.drain(..batch.len()));
                         out.extend(batch);
                     }

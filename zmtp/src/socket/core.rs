@@ -793,8 +793,14 @@ impl<B: Behaviour> SocketLink for Core<B> {
         false
     }
 
-    fn take_outbound(&self, id: PipeId, max: usize, batch: &mut Vec<Message>) -> bool {
-        self.take_with(id, |queue| queue.take_messages(max, batch))
+    fn take_outbound(
+        &self,
+        id: PipeId,
+        max: usize,
+        max_bytes: usize,
+        batch: &mut Vec<Message>,
+    ) -> bool {
+        self.take_with(id, |queue| queue.take_messages(max, max_bytes, batch))
     }
 
     fn has_outbound(&self, id: PipeId) -> bool {

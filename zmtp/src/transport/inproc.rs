@@ -24,6 +24,10 @@ use crate::monitor::{DisconnectReason, PeerAddr, SocketEvent};
 use crate::protocol::peer::PeerInfo;
 use crate::routing::PipeId;
 
+/// Bytes moved per batch in each direction, about: a batch of large messages holds that much
+/// memory in flight between the sockets.
+const BATCH_BYTES: usize = 256 * 1024;
+
 /// Bound names, and connects waiting for a name to be bound.
 #[derive(Default)]
 struct Registry {
@@ -280,18 +284,18 @@ enum Pass {
 
 /// Moves a batch from `from`'s outbound queue to `to`'s inbound one, unless `to` is at RCVHWM
 /// (`all`: everything, whatever the mark, for the last pass). A batch is up to `to`'s RCVHWM
-/// messages (all of them when it is 0, no limit), so an inbound queue that was under the mark
-/// stays under twice it.
+/// messages (no limit when it is 0), so an inbound queue that was under the mark stays under
+/// twice it, and about [`BATCH_BYTES`].
 fn pass(from: &Side, to: &Side, batch: &mut Vec<Message>, all: bool) -> Pass {
     if !all && to.link.inbound_paused(to.pipe) {
         return Pass::Idle;
     }
-    let max = match to.link.options().rcvhwm {
-        _ if all => usize::MAX,
-        0 => usize::MAX,
-        hwm => hwm,
+    let (max, max_bytes) = match to.link.options().rcvhwm {
+        _ if all => (usize::MAX, usize::MAX),
+        0 => (usize::MAX, BATCH_BYTES),
+        hwm => (hwm, BATCH_BYTES),
     };
-    if from.link.take_outbound(from.pipe, max, batch) {
+    if from.link.take_outbound(from.pipe, max, max_bytes, batch) {
         return Pass::Kicked;
     }
     if batch.is_empty() {

@@ -160,9 +160,16 @@ pub(crate) trait SocketLink: Send + Sync + 'static {
         max_bytes: usize,
         batch: &mut VecDeque<Outgoing>,
     ) -> bool;
-    /// Takes up to `max` queued outbound messages of `pipe` into `batch`. Returns true if the
-    /// pipe is gone or was asked to disconnect.
-    fn take_outbound(&self, pipe: PipeId, max: usize, batch: &mut Vec<Message>) -> bool;
+    /// Takes up to `max` queued outbound messages of `pipe` into `batch`, and about
+    /// `max_bytes` of them (judged by the first one's size; at least one if any). Returns true
+    /// if the pipe is gone or was asked to disconnect.
+    fn take_outbound(
+        &self,
+        pipe: PipeId,
+        max: usize,
+        max_bytes: usize,
+        batch: &mut Vec<Message>,
+    ) -> bool;
     /// True if `pipe` has outbound messages queued.
     fn has_outbound(&self, pipe: PipeId) -> bool;
 }

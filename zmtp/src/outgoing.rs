@@ -114,7 +114,7 @@ impl Outgoing {
     #[inline(always)]
     pub(crate) fn wire_len(&self) -> usize {
         match self {
-            Outgoing::Message(m) => m.byte_len() + 2 * m.len(),
+            Outgoing::Message(m) => wire_len(m),
             Outgoing::Inline(i) => i.len as usize,
         }
     }
@@ -236,7 +236,7 @@ impl OutQueue {
             let Some(front) = q.front() else {
                 return;
             };
-            let by_bytes = max_bytes.div_ceil((front.byte_len() + 2 * front.len()).max(1));
+            let by_bytes = max_bytes.div_ceil(wire_len(front).max(1));
             let n = q.len().min(max).min(by_bytes.max(1));
             // Swapped only for a buffer that holds as many: from a smaller one the queue would
             // grow again, copying its messages at each step.
@@ -248,6 +248,13 @@ impl OutQueue {
             }
         }
     }
+}
+
+/// `msg`'s frame bytes plus the smallest frame headers (2 bytes each): what a batch budget
+/// counts.
+#[inline(always)]
+fn wire_len(msg: &Message) -> usize {
+    msg.byte_len() + 2 * msg.len()
 }
 
 /// How many entries from the front of `queue` to take for about `max_bytes` on the wire: they

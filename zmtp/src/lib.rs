@@ -23,7 +23,8 @@
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, unreachable_pub, rust_2018_idioms)]
 #![deny(unused_must_use)]
-#![forbid(unsafe_code)]
+// One exception, allowed where it is: `transport/sockopt.rs` (setsockopt of SO_RCVLOWAT).
+#![deny(unsafe_code)]
 
 pub mod endpoint;
 pub mod message;

@@ -1,6 +1,9 @@
 use std::time::Duration;
 use zmtp::{Dealer, Message, Routed, Router, RoutingId, SocketOptions};
 
+#[path = "common/raw.rs"]
+mod raw;
+
 #[tokio::test]
 async fn dealer_router_round_trip() {
     let router = Router::new();
@@ -179,4 +182,53 @@ async fn mandatory_send_waiting_for_room_ends_when_the_peer_goes() {
         .expect("send still waiting 5 s after the peer left")
         .unwrap();
     assert!(matches!(r, Err(zmtp::Error::HostUnreachable(_))), "{r:?}");
+}
+
+/// A large frame that trickles in (a slow peer, a slow link) is received whole, and so is the
+/// message after it: while a connection waits for the rest of a large frame it may ask the
+/// kernel to hold the bytes back until more have come (SO_RCVLOWAT), but never for more than
+/// the frame still needs. The raw peer pauses with 2 MiB, then 200 KiB, then 1 byte of the
+/// frame missing, then before the next message, so the receiver goes to sleep in each state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_frame_trickling_in_arrives_whole() {
+    use std::io::Write;
+    let router = Router::new();
+    let ep = router.bind("tcp://127.0.0.1:0").unwrap();
+    let addr = ep.to_string().trim_start_matches("tcp://").to_string();
+    let body: Vec<u8> = (0..3u32 << 20).map(|i| (i % 251) as u8).collect();
+    let sent = body.clone();
+    let peer = tokio::task::spawn_blocking(move || {
+        let pause = || std::thread::sleep(Duration::from_millis(150));
+        let mut s = std::net::TcpStream::connect(addr).expect("raw connect");
+        s.write_all(&raw::raw_greeting(1)).unwrap();
+        s.write_all(&raw::raw_ready(b"slow")).unwrap();
+        let mut head = vec![0x02];
+        head.extend_from_slice(&(sent.len() as u64).to_be_bytes());
+        s.write_all(&head).unwrap();
+        let len = sent.len();
+        let cuts = [1 << 20, len - 200 * 1024, len - 50 * 1024, len - 1, len];
+        let mut at = 0;
+        for cut in cuts {
+            for chunk in sent[at..cut].chunks(64 * 1024) {
+                s.write_all(chunk).unwrap();
+            }
+            at = cut;
+            pause();
+        }
+        s.write_all(b"\x00\x05after").unwrap();
+        // Held open until the router has both messages.
+        s
+    });
+    let recv = || async {
+        tokio::time::timeout(Duration::from_secs(10), router.recv())
+            .await
+            .expect("the frame or the message after it never arrived")
+            .unwrap()
+    };
+    let m = recv().await;
+    assert_eq!(&m.frames()[0][..], b"slow");
+    assert!(m.frames()[1] == body, "the large frame arrived altered");
+    assert_eq!(recv().await, Message::from_frames(["slow", "after"]));
+    drop(peer.await.unwrap());
+    router.close().await;
 }

@@ -150,6 +150,19 @@ impl FrameDecoder {
         }
     }
 
+    /// Inside a frame of at least [`LARGE_FRAME_LEN`] bytes: how many of its bytes have not
+    /// arrived yet, `buffered` being those after its header that have. `None` between frames
+    /// or inside a smaller one. The peer must send these bytes before anything else, so a
+    /// driver may wait for up to this many without waiting past the frame.
+    pub fn frame_missing(&self, buffered: usize) -> Option<usize> {
+        match self.head {
+            Some(h) if h.len as usize >= LARGE_FRAME_LEN => {
+                Some((h.len as usize).saturating_sub(buffered))
+            }
+            _ => None,
+        }
+    }
+
     /// Makes room in `buf` for the next read; afterwards there is room for at least one byte.
     ///
     /// - Inside a large frame whose rest is within [`FrameDecoder::reserve_hint`]: room for
@@ -442,6 +455,57 @@ mod tests {
         }
         assert!(buf.is_empty());
         (frames, copied)
+    }
+
+    /// `frame_missing` names exactly the bytes left of the large frame being received, and
+    /// nothing between frames or inside a small one, however the stream is cut into reads.
+    #[test]
+    fn frame_missing_is_the_rest_of_a_large_frame() {
+        let sizes = [
+            10,
+            LARGE_FRAME_LEN,
+            5,
+            100_000,
+            LARGE_FRAME_LEN - 1,
+            1 << 20,
+            0,
+        ];
+        let mut ob = OutBuf::new();
+        let mut ends = vec![];
+        for &size in &sizes {
+            ob.push_frame(true, false, &Bytes::from(vec![7; size]));
+            ends.push((ob.len(), size));
+        }
+        let stream = ob.to_vec();
+        for read in [1usize, 999, 8192, 65_536, 300_000] {
+            let mut dec = FrameDecoder::new(None);
+            let mut buf = BytesMut::new();
+            let (mut pos, mut seen_large) = (0, 0);
+            while pos < stream.len() {
+                let n = read.min(stream.len() - pos);
+                buf.extend_from_slice(&stream[pos..pos + n]);
+                pos += n;
+                decode_all(&mut dec, &mut buf);
+                // The frame the stream is in: the first one ending after `pos`.
+                let current = ends.iter().find(|(end, _)| *end > pos);
+                match (dec.frame_missing(buf.len()), current) {
+                    (Some(m), Some(&(end, size))) => {
+                        assert!(
+                            size >= LARGE_FRAME_LEN,
+                            "read {read}, at {pos}: size {size}"
+                        );
+                        assert_eq!(pos + m, end, "read {read}, at {pos}");
+                        seen_large += 1;
+                    }
+                    (None, Some(&(end, size))) => assert!(
+                        size < LARGE_FRAME_LEN || end - pos > size,
+                        "read {read}, at {pos}: inside a {size}-byte frame, nothing said"
+                    ),
+                    (m, None) => assert_eq!(m, None, "read {read}: the stream is over"),
+                }
+            }
+            assert!(seen_large > 0, "read {read}");
+        }
     }
 
     #[test]

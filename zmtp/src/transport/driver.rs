@@ -44,6 +44,14 @@ const MAX_READS_PER_TURN: usize = 16;
 /// enough that the application works on them while the next ones are read.
 const DELIVER_BATCH: usize = 512;
 const DELIVER_BATCH_BYTES: usize = 256 * 1024;
+/// Inside a frame with at least this many bytes still to come, a connection asks its stream to
+/// wake it only once that many have arrived (`SO_RCVLOWAT` on TCP), up to
+/// [`RECV_LOWAT_MAX`]: a 1 MiB frame then costs the reader one or two wake-ups instead of one
+/// per few segments, and the sender (which does the waking on loopback) as much. Below it the
+/// mark stays at 1 byte: smaller frames gain nothing and would pay a system call each.
+const RECV_LOWAT_MIN: usize = 128 * 1024;
+/// The highest mark asked for: the kernel holds this much before waking the reader.
+const RECV_LOWAT_MAX: usize = 1024 * 1024;
 /// Write rounds (fill then write) per turn.
 const MAX_WRITES_PER_TURN: usize = 16;
 /// Most slices per vectored write.
@@ -146,6 +154,9 @@ struct Driver<'c, 'a, S> {
     /// stream reports readiness. A wake-up for the pipe alone (a send) then costs no read
     /// attempt, and no receive buffer taken from the pool and given back.
     maybe_readable: bool,
+    /// The stream's receive low-water mark as last set ([`recv_lowat`]); 0: the stream has
+    /// none, not asked again.
+    lowat: u32,
     state: State,
     /// The session waits for a decision on this peer (boxed: rare, and connections stay small).
     auth: Option<Box<crate::protocol::mechanism::AuthRequest>>,
@@ -167,6 +178,7 @@ impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
             ready: false,
             paused: false,
             maybe_readable: true,
+            lowat: 1,
             state: State::Running,
             auth: None,
             meta: None,
@@ -302,6 +314,10 @@ impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.maybe_readable = false;
+                    if let Err(e) = self.set_lowat() {
+                        link.deliver(pipe, &mut self.msgs);
+                        return Err(DisconnectReason::Io(Arc::new(e)));
+                    }
                     break;
                 }
                 Err(e) => {
@@ -332,6 +348,26 @@ impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
         // One hand-over (and at most one wake-up of a waiting `recv`) per turn, not per read.
         if !self.msgs.is_empty() {
             self.paused = link.deliver(pipe, &mut self.msgs);
+        }
+        Ok(())
+    }
+
+    /// Before waiting for the stream to be readable: sets its low-water mark for the frame
+    /// being received ([`recv_lowat`]). Never above what the frame still needs, so the wait
+    /// ends when the frame does. A stream without the option is not asked again; an error
+    /// lowering the mark ends the connection, since a wait could then outlast the frame.
+    fn set_lowat(&mut self) -> io::Result<()> {
+        if self.lowat == 0 {
+            return Ok(());
+        }
+        let want = recv_lowat(self.session.frame_missing(&self.rbuf));
+        if want == self.lowat {
+            return Ok(());
+        }
+        match self.stream.set_recv_lowat(want as usize) {
+            Ok(()) => self.lowat = want,
+            Err(_) if self.lowat == 1 => self.lowat = 0,
+            Err(e) => return Err(e),
         }
         Ok(())
     }
@@ -501,6 +537,17 @@ impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
 /// A message received: counted, given the connection's metadata if it has any, and added to
 /// the batch for the pipe.
 #[inline(always)]
+/// The receive low-water mark for a stream whose current frame still needs `missing` bytes
+/// (`None`: between frames, or in a small one): at most what the frame needs, so that waiting
+/// for it never waits for bytes past the frame.
+fn recv_lowat(missing: Option<usize>) -> u32 {
+    match missing {
+        // RECV_LOWAT_MAX fits in a u32.
+        Some(m) if m >= RECV_LOWAT_MIN => m.min(RECV_LOWAT_MAX) as u32,
+        _ => 1,
+    }
+}
+
 fn take_message(
     msgs: &mut Vec<Message>,
     meta: &Option<Arc<PeerMetadata>>,
@@ -627,6 +674,26 @@ fn write_some<S: ByteStream>(stream: &S, out: &mut OutBuf) -> io::Result<bool> {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    /// The mark never exceeds what the frame still needs, so waiting for it ends with the frame;
+    /// small frames and the gaps between frames keep the default of 1 byte.
+    #[test]
+    fn the_low_water_mark_never_outlasts_the_frame() {
+        assert_eq!(recv_lowat(None), 1);
+        assert_eq!(recv_lowat(Some(0)), 1);
+        assert_eq!(recv_lowat(Some(RECV_LOWAT_MIN - 1)), 1);
+        for m in [
+            RECV_LOWAT_MIN,
+            300_000,
+            RECV_LOWAT_MAX,
+            RECV_LOWAT_MAX + 1,
+            usize::MAX,
+        ] {
+            let w = recv_lowat(Some(m)) as usize;
+            assert!(w <= m, "{w} for {m} missing");
+            assert_eq!(w, m.min(RECV_LOWAT_MAX), "{m} missing");
+        }
+    }
 
     /// Regression: the idle timer (no deadline) was set once and, after it fired an hour
     /// later, never again: the elapsed `Sleep` stayed ready and the connection spun, a core

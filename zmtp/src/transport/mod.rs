@@ -7,6 +7,7 @@
 //! - `dialer.rs`: the dial and reconnect loop (RECONNECT_IVL, back-off, jitter);
 //! - `driver.rs`: one task per connection, stream ⇄ sans-IO `Session` ⇄ pipe;
 //! - `recv_bufs.rs`: receive buffers recycled between a socket's connections;
+//! - `sockopt.rs`: `SO_RCVLOWAT`, the crate's only `unsafe` code;
 //! - `write_bufs.rs`: write buffers recycled between a thread's connections.
 //!
 //! Adding a transport: one file implementing [`Transport`] (and [`ByteStream`] for its stream),
@@ -21,6 +22,7 @@ pub(crate) mod ipc;
 pub(crate) mod listener;
 pub(crate) mod loglimit;
 pub(crate) mod recv_bufs;
+pub(crate) mod sockopt;
 pub(crate) mod stream;
 pub(crate) mod tcp;
 pub(crate) mod write_bufs;

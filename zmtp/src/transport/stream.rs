@@ -20,6 +20,12 @@ pub(crate) trait ByteStream: Send + Sync + 'static {
     fn try_read_buf(&self, buf: &mut BytesMut) -> io::Result<usize>;
     /// Writes what the kernel takes of `bufs`; `WouldBlock` if nothing. Never raises SIGPIPE.
     fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize>;
+    /// Asks to be woken (and to see the stream readable) only once `bytes` are there to read;
+    /// 1 is the default. `Unsupported` for streams whose kernel wakes the reader anyway.
+    fn set_recv_lowat(&self, bytes: usize) -> io::Result<()> {
+        let _ = bytes;
+        Err(io::ErrorKind::Unsupported.into())
+    }
 }
 
 /// Flags of every send: no SIGPIPE when the peer has gone (the error comes back as `EPIPE`
@@ -49,9 +55,12 @@ pub(crate) const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL;
 pub(crate) const SEND_FLAGS: libc::c_int = 0;
 
 /// Implements [`ByteStream`] for a tokio stream type (`TcpStream`, `UnixStream`: the same
-/// calls), sending with [`SEND_FLAGS`].
+/// calls), sending with [`SEND_FLAGS`]; the items in braces, if any, are added to the impl.
 macro_rules! byte_stream_with_nosignal {
     ($t:ty) => {
+        $crate::transport::stream::byte_stream_with_nosignal!($t, {});
+    };
+    ($t:ty, { $($item:item)* }) => {
         impl $crate::transport::ByteStream for $t {
             fn poll_read_ready(
                 &self,
@@ -79,6 +88,8 @@ macro_rules! byte_stream_with_nosignal {
                     sock.send_vectored_with_flags(bufs, $crate::transport::stream::SEND_FLAGS)
                 })
             }
+
+            $($item)*
         }
     };
 }

@@ -172,4 +172,8 @@ async fn connect_from(a: SocketAddr, source: Option<SocketAddr>) -> io::Result<T
     sock.connect(a).await
 }
 
-super::stream::byte_stream_with_nosignal!(TcpStream);
+super::stream::byte_stream_with_nosignal!(TcpStream, {
+    fn set_recv_lowat(&self, bytes: usize) -> std::io::Result<()> {
+        super::sockopt::set_recv_lowat(self, bytes)
+    }
+});

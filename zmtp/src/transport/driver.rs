@@ -534,9 +534,6 @@ impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
     }
 }
 
-/// A message received: counted, given the connection's metadata if it has any, and added to
-/// the batch for the pipe.
-#[inline(always)]
 /// The receive low-water mark for a stream whose current frame still needs `missing` bytes
 /// (`None`: between frames, or in a small one): at most what the frame needs, so that waiting
 /// for it never waits for bytes past the frame.
@@ -548,9 +545,8 @@ fn recv_lowat(missing: Option<usize>) -> u32 {
     }
 }
 
-/// Inlined into the decoder's loop: once per message (left to itself, the compiler stopped
-/// inlining it when `read_turn` grew; callgrind, TCP receiver at 16 B: 18 instructions more
-/// per message).
+/// A message received: counted, given the connection's metadata if it has any, and added to
+/// the batch for the pipe.
 #[inline(always)]
 fn take_message(
     msgs: &mut Vec<Message>,

@@ -263,12 +263,10 @@ impl Session {
     }
 
     /// Inside a large frame: how many of its bytes are still to come beyond those in `buf`
-    /// (see [`FrameDecoder::frame_missing`](crate::protocol::codec::FrameDecoder::frame_missing)).
+    /// (see [`FrameDecoder::frame_missing`](crate::protocol::codec::FrameDecoder::frame_missing);
+    /// `None` during the greeting, which the decoder never sees).
     pub fn frame_missing(&self, buf: &BytesMut) -> Option<usize> {
-        match self.phase {
-            Phase::Greeting => None,
-            _ => self.decoder.frame_missing(buf.len()),
-        }
+        self.decoder.frame_missing(buf.len())
     }
 
     /// Frees the memory of empty queues (the event queue, the write buffer), for a

@@ -18,7 +18,8 @@
 # OLD/NEW_ZBENCH: `zbench` binaries built from two commits (e.g. `git worktree add /tmp/old
 # COMMIT && (cd /tmp/old/bench && CARGO_TARGET_DIR=/tmp/old-target cargo build --release)`).
 # OLD/NEW_BROKER: broker commands; commas stand for spaces (`/tmp/b,--io-threads,2`). The broker
-# mode uses the libzmq load generator and workers of NEW_ZBENCH (default bench/target/release).
+# mode uses the libzmq load generator and workers of NEW_ZBENCH (default bench/target/release):
+# WORKERS of them (env, default 4; the broker cell's many-peer case is WORKERS=64).
 # IMPL (env, default ours) picks the implementation in thr mode and in the cell modes (curve:
 # IMPL=libzmq is pyzmq's libzmq with libsodium, as in the curve cell). With PAGE_FAULTS=1 the
 # receiver runs under `perf stat` and its page faults are printed too (thr mode).
@@ -68,7 +69,7 @@ broker_once() { # BROKER_CMD CLIENTS WINDOW TOTAL -> "req_per_s p50_us p99_us br
     > /dev/null 2>&1 &
   local bpid=$!
   sleep 0.3
-  "$z" role libzmq broker-workers "tcp://127.0.0.1:$pb" 4 > /dev/null 2>&1 &
+  "$z" role libzmq broker-workers "tcp://127.0.0.1:$pb" "${WORKERS:-4}" > /dev/null 2>&1 &
   local wpid=$!
   sleep 0.3
   local r

@@ -157,6 +157,9 @@ struct Driver<'c, 'a, S> {
     /// The stream's receive low-water mark as last set ([`recv_lowat`]); 0: the stream has
     /// none, not asked again.
     lowat: u32,
+    /// Whether a read that empties the kernel's buffer ends the reading until the next
+    /// wake-up, or the read after it is tried.
+    short_reads: ShortReads,
     state: State,
     /// The session waits for a decision on this peer (boxed: rare, and connections stay small).
     auth: Option<Box<crate::protocol::mechanism::AuthRequest>>,
@@ -179,6 +182,7 @@ impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
             paused: false,
             maybe_readable: true,
             lowat: 1,
+            short_reads: ShortReads::default(),
             state: State::Running,
             auth: None,
             meta: None,
@@ -300,19 +304,28 @@ impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
     fn read_turn(&mut self) -> Result<(), DisconnectReason> {
         let (link, pipe) = (self.conn.link, self.conn.pipe);
         let mut msgs_bytes = 0;
+        self.short_reads.turn();
         for _ in 0..MAX_READS_PER_TURN {
             if let Some(additional) = self.session.room_to_make(&self.rbuf) {
                 link.recv_bufs()
                     .grow(&mut self.rbuf, &mut self.rbuf_alloc, additional);
             }
-            match self.stream.try_read_buf(&mut self.rbuf) {
+            let room = self.rbuf.capacity() - self.rbuf.len();
+            let ends = self.short_reads.ends();
+            let read = if ends {
+                self.stream.try_read_drained(&mut self.rbuf)
+            } else {
+                self.stream.try_read_buf(&mut self.rbuf)
+            };
+            match read {
                 Ok(0) => {
                     // What arrived before the close was accepted: deliver it.
                     link.deliver(pipe, &mut self.msgs);
                     return Err(DisconnectReason::PeerClosed);
                 }
-                Ok(_) => {}
+                Ok(n) => self.short_reads.data(n < room, ends),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.short_reads.would_block();
                     self.maybe_readable = false;
                     if let Err(e) = self.set_lowat() {
                         link.deliver(pipe, &mut self.msgs);
@@ -534,6 +547,68 @@ impl<'c, 'a, S: ByteStream> Driver<'c, 'a, S> {
     }
 }
 
+/// Whether a short read (one that leaves room in the buffer, so emptied the kernel's) ends the
+/// reading until the next wake-up, or the read after it is tried: the probe.
+///
+/// After a short read, the probe is a system call answered `EAGAIN` when nothing came in the
+/// meantime (requests and replies: a broker's many workers, echo), and brings data when the
+/// peer keeps sending (a stream, whose sender writes while this end decodes). Ending at once
+/// saves the first kind a system call per wake-up, and costs the second a wait on the
+/// selector per read. So the connection probes, and after a probe answered `EAGAIN` ends the
+/// next 1, then 3, 7, 15, [`SHORT_READS_SKIP_MAX`] short reads at once before it probes again;
+/// a probe that brings data starts over (probing after every short read).
+#[derive(Debug, Default)]
+struct ShortReads {
+    /// Short reads ended at once after the last probe answered `EAGAIN`.
+    skip: u8,
+    /// Of those, how many are left before the next probe.
+    left: u8,
+    /// The last read was short and not ended: the next read is the probe.
+    probing: bool,
+}
+
+/// The most short reads ended at once between two probes.
+const SHORT_READS_SKIP_MAX: u8 = 31;
+
+impl ShortReads {
+    /// A read turn begins: a probe counts only within the turn of its short read.
+    fn turn(&mut self) {
+        self.probing = false;
+    }
+
+    /// Whether the next read, if short, ends the reading.
+    fn ends(&self) -> bool {
+        self.left > 0
+    }
+
+    /// After a read that brought bytes: `short` if it left room; `ended` if it was a read
+    /// that ends the reading when short ([`ShortReads::ends`] before it).
+    fn data(&mut self, short: bool, ended: bool) {
+        if self.probing {
+            // The probe brought data: the peer keeps sending.
+            self.probing = false;
+            self.skip = 0;
+            self.left = 0;
+        }
+        if short {
+            if ended {
+                self.left = self.left.saturating_sub(1);
+            } else {
+                self.probing = true;
+            }
+        }
+    }
+
+    /// After a read answered `WouldBlock`.
+    fn would_block(&mut self) {
+        if self.probing {
+            self.probing = false;
+            self.skip = (self.skip * 2 + 1).min(SHORT_READS_SKIP_MAX);
+            self.left = self.skip;
+        }
+    }
+}
+
 /// The receive low-water mark for a stream whose current frame still needs `missing` bytes
 /// (`None`: between frames, or in a small one): at most what the frame needs, so that waiting
 /// for it never waits for bytes past the frame.
@@ -693,6 +768,81 @@ mod tests {
             assert!(w <= m, "{w} for {m} missing");
             assert_eq!(w, m.min(RECV_LOWAT_MAX), "{m} missing");
         }
+    }
+
+    /// One wake-up of a connection as the read turn sees it: up to `reads` reads that bring
+    /// bytes, all short, each after the first one a probe that found more; then, if
+    /// `drained`, a last read answered `WouldBlock` (else the turn's budget ends it). A short
+    /// read that ends the reading is followed by tokio's `WouldBlock`, with no system call.
+    /// Returns the reads answered `EAGAIN` by the kernel.
+    fn wake(s: &mut ShortReads, reads: usize, drained: bool) -> usize {
+        s.turn();
+        for _ in 0..reads {
+            let ends = s.ends();
+            s.data(true, ends);
+            if ends {
+                s.would_block();
+                return 0;
+            }
+        }
+        if drained {
+            s.would_block();
+        }
+        usize::from(drained)
+    }
+
+    /// Requests and replies (one short read per wake-up, nothing after it): the reads
+    /// answered `EAGAIN` fall to about one in 32 wake-ups.
+    #[test]
+    fn short_reads_end_the_reading_when_probes_find_nothing() {
+        let mut s = ShortReads::default();
+        let eagain: usize = (0..1024).map(|_| wake(&mut s, 1, true)).sum();
+        assert!(
+            (1024 / 32..=1024 / 32 + 5).contains(&eagain),
+            "{eagain} reads answered EAGAIN in 1024 wake-ups"
+        );
+    }
+
+    /// A stream (probes after short reads bring more): a probe that brings data starts the
+    /// back-off over, so a stream is probed again after a short read, where its probes pay.
+    #[test]
+    fn short_reads_keep_probing_while_probes_bring_data() {
+        let mut s = ShortReads::default();
+        for _ in 0..200 {
+            wake(&mut s, 1, true);
+        }
+        assert_eq!(s.skip, SHORT_READS_SKIP_MAX);
+        // The peer starts streaming: wake-ups ended by the turn's budget, never drained.
+        let mut ended = 0;
+        for _ in 0..100 {
+            ended += usize::from(s.ends());
+            wake(&mut s, 5, false);
+        }
+        assert!(
+            !s.ends(),
+            "still ending short reads after 100 streaming wake-ups"
+        );
+        assert_eq!(s.skip, 0);
+        assert!(ended <= usize::from(SHORT_READS_SKIP_MAX), "{ended} ended");
+        // Drained at the end of each wake-up: one short read ended at most, then probing
+        // again (each wake-up's probes bring data before the last finds nothing).
+        for _ in 0..100 {
+            wake(&mut s, 5, true);
+            assert!(s.skip <= 1, "back-off {} while probes bring data", s.skip);
+        }
+    }
+
+    /// A probe counts within its turn only: a short read that ends a turn (its budget spent),
+    /// then a wake-up that finds nothing, is no reason to stop probing.
+    #[test]
+    fn a_probe_counts_within_its_turn() {
+        let mut s = ShortReads::default();
+        s.turn();
+        s.data(true, false);
+        s.turn();
+        s.would_block();
+        assert!(!s.ends());
+        assert_eq!(s.skip, 0);
     }
 
     /// Regression: the idle timer (no deadline) was set once and, after it fired an hour

@@ -18,6 +18,13 @@ pub(crate) trait ByteStream: Send + Sync + 'static {
     fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
     /// Reads what is available into `buf`'s spare room; `WouldBlock` if nothing is.
     fn try_read_buf(&self, buf: &mut BytesMut) -> io::Result<usize>;
+    /// As [`ByteStream::try_read_buf`]; a read that fills less than the room offered (which
+    /// empties the kernel's buffer) also clears the read readiness, where
+    /// [`SHORT_READ_DRAINS`]: the next read is then a `WouldBlock` with no system call, until
+    /// the stream reports readiness again, as tokio's own `poll_read` does.
+    fn try_read_drained(&self, buf: &mut BytesMut) -> io::Result<usize> {
+        self.try_read_buf(buf)
+    }
     /// Writes what the kernel takes of `bufs`; `WouldBlock` if nothing. Never raises SIGPIPE.
     fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize>;
     /// Asks to be woken (and to see the stream readable) only once `bytes` are there to read;
@@ -102,16 +109,17 @@ macro_rules! byte_stream_with_nosignal {
             }
 
             fn try_read_buf(&self, buf: &mut bytes::BytesMut) -> std::io::Result<usize> {
+                <$t>::try_read_buf(self, buf)
+            }
+
+            fn try_read_drained(&self, buf: &mut bytes::BytesMut) -> std::io::Result<usize> {
                 if !$crate::transport::stream::SHORT_READ_DRAINS {
                     return <$t>::try_read_buf(self, buf);
                 }
-                // A read that fills less than the room offered has emptied the kernel's
-                // buffer: the read readiness is cleared then, as tokio's own `poll_read` does,
-                // so that the driver's next read is not a system call answered `EAGAIN`.
-                // `try_io` clears it for a `WouldBlock` from the closure, and only if no
-                // readiness came since it was read (data arriving after this read brings a new
-                // edge, and so a new wake-up); a peer's close stays seen (tokio keeps the
-                // closed states).
+                // `try_io` clears the readiness for a `WouldBlock` from the closure, and only
+                // if no readiness came since it was read (data arriving after this read brings
+                // a new edge, and so a new wake-up); a peer's close stays seen (tokio keeps
+                // the closed states).
                 let offered = buf.capacity() - buf.len();
                 let mut drained = 0;
                 let read = self.try_io(tokio::io::Interest::READABLE, || {
@@ -173,7 +181,7 @@ mod tests {
         let mut buf = BytesMut::with_capacity(4096);
         write_now(&tx, &[1; 100]);
         wait_readable(&rx).await;
-        assert_eq!(rx.try_read_buf(&mut buf).expect("read"), 100);
+        assert_eq!(rx.try_read_drained(&mut buf).expect("read"), 100);
 
         // 50 more bytes are in the kernel's buffer, but tokio has not polled for them yet
         // (no `.await` since the write): a stream whose readiness is cleared does not read.
@@ -188,7 +196,14 @@ mod tests {
         assert_eq!(rx.try_read_buf(&mut buf).expect("read"), 50);
         assert_eq!(buf.len(), 150);
 
-        // Bytes then the close, both there before the wait: the short read of the bytes
+        // A plain read, short or not, leaves the readiness as it was: the next read asks the
+        // kernel.
+        write_now(&tx, &[4; 20]);
+        assert_eq!(rx.try_read_buf(&mut buf).expect("read"), 20);
+        let e = rx.try_read_buf(&mut buf).expect_err("nothing left");
+        assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+
+        // Bytes then the close, both seen by tokio in one wait: the short read of the bytes
         // leaves the close to be read.
         write_now(&tx, &[3; 10]);
         socket2::SockRef::from(&tx)
@@ -196,7 +211,7 @@ mod tests {
             .expect("shutdown");
         std::thread::sleep(Duration::from_millis(20));
         wait_readable(&rx).await;
-        assert_eq!(rx.try_read_buf(&mut buf).expect("read"), 10);
+        assert_eq!(rx.try_read_drained(&mut buf).expect("read"), 10);
         assert_eq!(rx.try_read_buf(&mut buf).expect("the close"), 0);
     }
 
@@ -207,7 +222,7 @@ mod tests {
         let room = buf.capacity();
         write_now(&tx, &vec![1; room + 30]);
         wait_readable(&rx).await;
-        assert_eq!(rx.try_read_buf(&mut buf).expect("read"), room);
+        assert_eq!(rx.try_read_drained(&mut buf).expect("read"), room);
         buf.clear();
         assert_eq!(rx.try_read_buf(&mut buf).expect("the rest"), 30);
     }

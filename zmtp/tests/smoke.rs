@@ -187,8 +187,8 @@ async fn mandatory_send_waiting_for_room_ends_when_the_peer_goes() {
 /// A large frame that trickles in (a slow peer, a slow link) is received whole, and so is the
 /// message after it: while a connection waits for the rest of a large frame it may ask the
 /// kernel to hold the bytes back until more have come (SO_RCVLOWAT), but never for more than
-/// the frame still needs. The raw peer pauses with 2 MiB, then 200 KiB, then 1 byte of the
-/// frame missing, then before the next message, so the receiver goes to sleep in each state.
+/// the frame still needs. The raw peer pauses with 2 MiB, then 200 KiB, 50 KiB and 1 byte of
+/// the frame missing, then before the next message, so the receiver goes to sleep in each state.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_frame_trickling_in_arrives_whole() {
     use std::io::Write;

@@ -46,9 +46,8 @@ const MAX_LEN: usize = 2 * 1024 * 1024;
 /// The pool; see the module docs.
 #[derive(Debug, Default)]
 pub(crate) struct RecvBufs {
-    /// Consumed buffers and the size of their allocation, the oldest first; and the sum of
-    /// those sizes.
-    bufs: Mutex<(Vec<(BytesMut, usize)>, usize)>,
+    /// Consumed buffers and the size of their allocation, the oldest first.
+    bufs: Mutex<Vec<(BytesMut, usize)>>,
 }
 
 impl RecvBufs {
@@ -85,16 +84,18 @@ impl RecvBufs {
             return;
         }
         let used = alloc.saturating_sub(buf.capacity());
-        let mut guard = self.bufs.lock().unwrap_or_else(|e| e.into_inner());
-        let (bufs, bytes) = &mut *guard;
+        let mut bufs = self.bufs.lock().unwrap_or_else(|e| e.into_inner());
         if used < MIN_USED && bufs.len() >= SPARE_BUFS {
             return;
         }
         bufs.push((buf, alloc));
-        *bytes += alloc;
+        let mut total: usize = bufs.iter().map(|&(_, a)| a).sum();
         let mut evict = 0;
-        while let Some(&(_, a)) = bufs.get(evict).filter(|_| *bytes > MAX_BYTES) {
-            *bytes -= a;
+        for &(_, a) in bufs.iter() {
+            if total <= MAX_BYTES {
+                break;
+            }
+            total -= a;
             evict += 1;
         }
         bufs.drain(..evict);
@@ -104,15 +105,12 @@ impl RecvBufs {
         if !(MIN_LEN..=MAX_LEN).contains(&need) {
             return None;
         }
-        let mut guard = self.bufs.lock().unwrap_or_else(|e| e.into_inner());
-        let (bufs, bytes) = &mut *guard;
+        let mut bufs = self.bufs.lock().unwrap_or_else(|e| e.into_inner());
         let i = bufs.iter_mut().position(|(b, a)| {
             // Reclaimable only once no frame references it any more.
             (need..=2 * need).contains(a) && b.try_reclaim(need)
         })?;
-        let taken = bufs.remove(i);
-        *bytes -= taken.1;
-        Some(taken)
+        Some(bufs.remove(i))
     }
 }
 
@@ -167,7 +165,7 @@ mod tests {
         pool.grow(&mut buf, &mut alloc, READ_AHEAD + 700);
         assert_ne!(buf.as_ptr(), first);
         assert_eq!(
-            pool.bufs.lock().unwrap().0.len(),
+            pool.bufs.lock().unwrap().len(),
             1,
             "the 64 KiB buffer was not kept"
         );
@@ -189,13 +187,10 @@ mod tests {
     }
 
     fn kept(pool: &RecvBufs) -> Vec<*const u8> {
-        let guard = pool.bufs.lock().unwrap();
-        let sum: usize = guard.0.iter().map(|&(_, a)| a).sum();
-        assert_eq!(
-            sum, guard.1,
-            "the byte count is the sum of the kept buffers"
-        );
-        guard.0.iter().map(|(b, _)| b.as_ptr()).collect()
+        let bufs = pool.bufs.lock().unwrap();
+        let sum: usize = bufs.iter().map(|&(_, a)| a).sum();
+        assert!(sum <= MAX_BYTES, "{sum} bytes kept");
+        bufs.iter().map(|(b, _)| b.as_ptr()).collect()
     }
 
     /// Most buffers are given up with part of a frame in them (a 4 KiB message rarely ends

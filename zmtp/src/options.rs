@@ -44,7 +44,9 @@ pub struct SocketOptions {
     /// ZMQ_ROUTING_ID: the id this socket announces to peers (1..=255 bytes). Default none.
     pub routing_id: Option<Bytes>,
     /// ZMQ_SNDHWM: outbound messages queued per peer before send waits (DEALER) or drops
-    /// (ROUTER). `0` = no limit. Default 1000.
+    /// (ROUTER). `0` = no limit. Default 1000. As in libzmq, messages a connection has taken
+    /// from the queue to write (up to 1 MiB of them) and bytes in the kernel's socket buffer
+    /// are not counted.
     pub sndhwm: usize,
     /// ZMQ_RCVHWM: inbound messages queued per peer before we stop reading from it. `0` = no
     /// limit. Default 1000.

@@ -35,8 +35,14 @@ use crate::protocol::session::timers::deadline;
 use crate::protocol::session::{Session, SessionEvent};
 use crate::routing::{subs, PipeId};
 
-/// Bytes moved from the pipe into the session before writing.
-const OUT_BATCH: usize = 256 * 1024;
+/// Bytes moved from the pipe into the session before writing: up to this many go out in one
+/// `sendmsg`. Each write wakes the peer's reader, so fewer and larger writes cost both sides
+/// less: at 1 MiB rather than 256 KiB, a sender of 4 KiB messages made 4k `sendmsg` calls per
+/// million messages instead of 16k, and its reader slept 5k to 7k times instead of 17k to 20k
+/// (throughput 1.40x at 4 KiB, 1.13x at 256 B, 1.20x at 64 KiB; a tie at 16 B and 1 MiB; 2 MiB
+/// did worse at 4 KiB and 1 MiB). A connection that keeps writing holds a write buffer of up to
+/// this size; an idle one holds none ([`Driver::release_idle_buffers`]).
+const OUT_BATCH: usize = 1024 * 1024;
 /// Reads per turn, so one busy connection cannot hold its worker thread.
 const MAX_READS_PER_TURN: usize = 16;
 /// Messages, or bytes, decoded before they are handed to the socket in the middle of a turn:

@@ -11,7 +11,7 @@
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use std::pin::Pin;
@@ -265,35 +265,39 @@ impl futures_core::Stream for Monitor {
 }
 
 /// The sending side, held by the socket.
-#[derive(Debug)]
+///
+/// The channel is made by the first [`Monitors::subscribe`]: its ring of
+/// [`Monitor::CAPACITY`] slots takes about 200 KB, which a socket that nobody monitors (most of
+/// them) should not hold.
+#[derive(Debug, Default)]
 pub(crate) struct Monitors {
-    tx: broadcast::Sender<SocketEvent>,
-}
-
-impl Default for Monitors {
-    fn default() -> Self {
-        Monitors {
-            tx: broadcast::channel(Monitor::CAPACITY).0,
-        }
-    }
+    tx: OnceLock<broadcast::Sender<SocketEvent>>,
 }
 
 impl Monitors {
     /// A new reader, seeing events from now on.
     pub(crate) fn subscribe(&self) -> Monitor {
-        Monitor::new(self.tx.subscribe())
+        let tx = self
+            .tx
+            .get_or_init(|| broadcast::channel(Monitor::CAPACITY).0);
+        Monitor::new(tx.subscribe())
+    }
+
+    /// The channel, if someone reads it.
+    fn watched(&self) -> Option<&broadcast::Sender<SocketEvent>> {
+        self.tx.get().filter(|tx| tx.receiver_count() > 0)
     }
 
     /// True if someone monitors.
     pub(crate) fn is_watched(&self) -> bool {
-        self.tx.receiver_count() > 0
+        self.watched().is_some()
     }
 
     /// Publishes an event (dropped at once if nobody monitors). `make` is called only if
     /// someone does.
     pub(crate) fn emit(&self, make: impl FnOnce() -> SocketEvent) {
-        if self.tx.receiver_count() > 0 {
-            let _ = self.tx.send(make());
+        if let Some(tx) = self.watched() {
+            let _ = tx.send(make());
         }
     }
 }
@@ -321,8 +325,9 @@ mod tests {
     #[tokio::test]
     async fn a_slow_reader_loses_the_oldest_events_and_learns_how_many() {
         let monitors = Monitors::default();
-        // Nobody monitors: events are not even built.
+        // Nobody monitors: events are not even built, and there is no channel.
         monitors.emit(|| panic!("built an event nobody reads"));
+        assert!(monitors.tx.get().is_none());
         let mut m = monitors.subscribe();
         let n = Monitor::CAPACITY as u16 + 100;
         for i in 0..n {

@@ -280,6 +280,9 @@ impl<K: SocketKind> Socket<K> {
 
     /// A stream of this socket's events from now on (connections, handshakes, disconnections
     /// with the peer's routing id and the reason). See [`crate::monitor`].
+    ///
+    /// The first call makes the socket's event ring ([`Monitor::CAPACITY`] events, about
+    /// 210 KB), which the socket then keeps; a socket that is never monitored holds none.
     pub fn monitor(&self) -> Monitor {
         self.core().monitors_ref().subscribe()
     }

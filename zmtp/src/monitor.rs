@@ -267,7 +267,7 @@ impl futures_core::Stream for Monitor {
 /// The sending side, held by the socket.
 ///
 /// The channel is made by the first [`Monitors::subscribe`]: its ring of
-/// [`Monitor::CAPACITY`] slots takes about 200 KB, which a socket that nobody monitors (most of
+/// [`Monitor::CAPACITY`] slots takes about 210 KB, which a socket that nobody monitors (most of
 /// them) should not hold.
 #[derive(Debug, Default)]
 pub(crate) struct Monitors {

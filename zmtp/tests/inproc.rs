@@ -343,3 +343,47 @@ fn many_tasks_and_two_runtimes() {
     });
     senders.join().unwrap();
 }
+
+/// A task sending large messages yields to the runtime about once per MiB, even while the pipe
+/// has room: on a current-thread runtime the relay and the receiver then run during the
+/// sender's loop, and read each message while it is still in the cache. Before, the loop
+/// queued up to SNDHWM (1000 messages of 64 KiB: 64 MB) before the peer read one. Small
+/// messages are not charged: their sends do not yield while there is room.
+#[tokio::test(flavor = "current_thread")]
+async fn a_sender_of_large_messages_lets_the_receiver_run() {
+    const N: usize = 200;
+    for (size, expect_interleaved) in [(64 * 1024, true), (16, false)] {
+        let ep = name("coop-bytes");
+        let pull = Pull::new();
+        pull.bind(&ep).unwrap();
+        let push = Push::new();
+        push.connect(&ep).unwrap();
+        let received = std::sync::Arc::new(AtomicUsize::new(0));
+        let counter = received.clone();
+        let reader = tokio::spawn(async move {
+            for _ in 0..N {
+                recv(&pull).await;
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        // Let the connection be made, so that nothing waits below: 200 messages are well
+        // under SNDHWM, and every send finds room.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let payload = Bytes::from(vec![7u8; size]);
+        for _ in 0..N {
+            push.send(Message::from(payload.clone())).await.unwrap();
+        }
+        let during_the_loop = received.load(Ordering::Relaxed);
+        if expect_interleaved {
+            // 200 x 64 KiB is 12.5 MiB: a dozen yields, each letting the reader take what was
+            // queued.
+            assert!(
+                during_the_loop >= N / 2,
+                "{size} B: the receiver got {during_the_loop} of {N} during the sender's loop"
+            );
+        } else {
+            assert_eq!(during_the_loop, 0, "{size} B: the sender yielded");
+        }
+        tokio::time::timeout(STEP, reader).await.unwrap().unwrap();
+    }
+}

@@ -53,7 +53,8 @@ pub trait Behaviour: Send + Sized + 'static {
     /// Such sends take part in tokio's cooperative scheduling, since a tight loop of them on
     /// a current-thread runtime would never let the connection tasks run. The types whose
     /// sends wait at SNDHWM yield there; a coop yield every 128 sends cost them 8 % of their
-    /// 16 B throughput (smaller batches per write).
+    /// 16 B throughput (smaller batches per write). Messages of 8 KiB and more are charged
+    /// by the byte whatever this says (`Socket::send`).
     const SEND_NEVER_WAITS: bool = false;
 
     /// The behaviour of a new socket.

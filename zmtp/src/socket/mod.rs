@@ -52,6 +52,11 @@ use crate::options::SocketOptions;
 use crate::socket_type::SocketType;
 use crate::transport::SocketLink;
 
+/// Bytes of a sent message per unit of tokio's cooperative budget (128 units per task turn):
+/// a task sending large messages yields after about 1 MiB, one full write of a connection.
+/// Messages under 8 KiB take none (see `Socket::coop_yield`).
+const COOP_BYTES_PER_UNIT: usize = 8 * 1024;
+
 /// A socket type: [`dealer::DealerBehaviour`], [`router::RouterBehaviour`]... Sealed: the types
 /// are this crate's.
 pub trait SocketKind: behaviour::Behaviour {}
@@ -295,7 +300,10 @@ impl<K: SocketKind> Socket<K> {
     /// Where a send never waits for room (PUB, XPUB, ROUTER), it takes part in tokio's
     /// cooperative scheduling, as tokio's own resources do: once the task's budget is spent it
     /// yields before queuing, so that a tight loop of sends on a current-thread runtime lets
-    /// the connections write.
+    /// the connections write. A large message does too, whatever the type: one unit of the
+    /// budget per 8 KiB, so a task sending large messages yields about once per MiB, and the
+    /// connection writes them (or an inproc peer reads them) while they are still in the
+    /// cache, not after SNDHWM's worth has been queued.
     ///
     /// # Cancel safety
     /// Not cancel safe: if the future is dropped before it completes, the message was not
@@ -312,7 +320,7 @@ impl<K: SocketKind> Socket<K> {
         if msg.is_empty() {
             return Err(Error::EmptyMessage);
         }
-        Self::coop_yield().await;
+        Self::coop_yield(msg.byte_len()).await;
         let msg = match self.h.core.send_now(msg)? {
             Ok(sent) => return Ok(sent),
             Err(msg) => msg,
@@ -352,7 +360,9 @@ impl<K: SocketKind> Socket<K> {
     /// removed from `msgs`, the rest stay).
     pub async fn send_many(&self, msgs: &mut Vec<Message>) -> Result<(), Error> {
         Self::can_send()?;
-        Self::coop_yield().await;
+        // Not charged by the byte: the caller built the whole batch already, and walking it
+        // would cost small messages what the batch saves them.
+        Self::coop_yield(0).await;
         self.core().send_many(msgs).await
     }
 
@@ -402,15 +412,34 @@ impl<K: SocketKind> Socket<K> {
         self.core().recv_many(buf, limit).await
     }
 
-    /// Tokio's cooperative scheduling, for types whose sends never wait
-    /// ([`Behaviour::SEND_NEVER_WAITS`](behaviour::Behaviour::SEND_NEVER_WAITS)): once the
-    /// task's budget is spent (128 operations), a yield, before anything is queued. A tight
-    /// loop of PUB sends on a current-thread runtime otherwise kept the connection tasks from
-    /// running until it ended: all but SNDHWM's worth was dropped unwritten.
-    async fn coop_yield() {
-        if K::SEND_NEVER_WAITS {
-            tokio::task::coop::consume_budget().await;
-        }
+    /// Tokio's cooperative scheduling, before anything is queued: once the task's budget is
+    /// spent (128 units), a yield. A send of `bytes` takes one unit if the type's sends never
+    /// wait ([`Behaviour::SEND_NEVER_WAITS`](behaviour::Behaviour::SEND_NEVER_WAITS)), and one
+    /// per [`COOP_BYTES_PER_UNIT`] whatever the type.
+    ///
+    /// A tight loop of PUB sends on a current-thread runtime otherwise kept the connection
+    /// tasks from running until it ended: all but SNDHWM's worth was dropped unwritten. A
+    /// DEALER sending 64 KiB messages over inproc on a current-thread runtime queued SNDHWM's
+    /// worth (64 MB) before the peer read any, so every copy went to memory gone cold; with
+    /// this charge it yields every 16 messages, and the relay's batch is as large
+    /// (`bench/ab.sh inproc`: see BENCHMARKS.md). Small messages of types that wait at SNDHWM
+    /// take no unit: a yield every 128 sends cost them 8 % of their 16 B throughput (smaller
+    /// batches per write). [`Socket::send_many`] is charged as before, one unit for a type
+    /// whose sends never wait.
+    fn coop_yield(bytes: usize) -> impl std::future::Future<Output = ()> {
+        // Tokio's budget is 128 units: more could not make it yield sooner. A `u8` and a
+        // `poll_fn`, not a loop of `consume_budget` in an `async fn`: the send future holds
+        // this across its first await, and the loop's state made it 24 bytes larger (280
+        // against 256), a copy paid by every send.
+        let units = usize::from(K::SEND_NEVER_WAITS) + bytes / COOP_BYTES_PER_UNIT;
+        let mut units = u8::try_from(units.min(128)).unwrap_or(128);
+        std::future::poll_fn(move |cx| {
+            while units > 0 {
+                std::task::ready!(tokio::task::coop::poll_proceed(cx)).made_progress();
+                units -= 1;
+            }
+            std::task::Poll::Ready(())
+        })
     }
 
     fn can_send() -> Result<(), Error> {

@@ -25,8 +25,11 @@ use crate::protocol::peer::PeerInfo;
 use crate::routing::PipeId;
 
 /// Bytes moved per batch in each direction, about: a batch of large messages holds that much
-/// memory in flight between the sockets.
-const BATCH_BYTES: usize = 256 * 1024;
+/// memory in flight between the sockets. As much as a task sending large messages queues
+/// between two yields (`Socket::send` charges tokio's budget by the byte: 128 units of 8 KiB),
+/// so that on a current-thread runtime one pass takes what the sender queued in its turn
+/// (with 256 KiB the backlog grew by three quarters of each turn's messages).
+const BATCH_BYTES: usize = 1024 * 1024;
 
 /// Bound names, and connects waiting for a name to be bound.
 #[derive(Default)]

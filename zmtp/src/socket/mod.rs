@@ -57,6 +57,13 @@ use crate::transport::SocketLink;
 /// Messages under 8 KiB take none (see `Socket::coop_yield`).
 const COOP_BYTES_PER_UNIT: usize = 8 * 1024;
 
+/// The units of tokio's cooperative budget a sent message of `bytes` takes for its size: one
+/// per [`COOP_BYTES_PER_UNIT`], at most the budget (128): more could not make a task yield
+/// sooner.
+fn coop_units(bytes: usize) -> u8 {
+    u8::try_from((bytes / COOP_BYTES_PER_UNIT).min(128)).unwrap_or(128)
+}
+
 /// A socket type: [`dealer::DealerBehaviour`], [`router::RouterBehaviour`]... Sealed: the types
 /// are this crate's.
 pub trait SocketKind: behaviour::Behaviour {}
@@ -427,12 +434,10 @@ impl<K: SocketKind> Socket<K> {
     /// batches per write). [`Socket::send_many`] is charged as before, one unit for a type
     /// whose sends never wait.
     fn coop_yield(bytes: usize) -> impl std::future::Future<Output = ()> {
-        // Tokio's budget is 128 units: more could not make it yield sooner. A `u8` and a
-        // `poll_fn`, not a loop of `consume_budget` in an `async fn`: the send future holds
+        // A `u8` and a `poll_fn`, not a loop of `consume_budget` in an `async fn`: the send future holds
         // this across its first await, and the loop's state made it 24 bytes larger (280
         // against 256), a copy paid by every send.
-        let units = usize::from(K::SEND_NEVER_WAITS) + bytes / COOP_BYTES_PER_UNIT;
-        let mut units = u8::try_from(units.min(128)).unwrap_or(128);
+        let mut units = u8::from(K::SEND_NEVER_WAITS).saturating_add(coop_units(bytes));
         std::future::poll_fn(move |cx| {
             while units > 0 {
                 std::task::ready!(tokio::task::coop::poll_proceed(cx)).made_progress();

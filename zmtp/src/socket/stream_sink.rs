@@ -149,9 +149,11 @@ kinds!(Sends, CAN_SEND:
     pair::PairBehaviour);
 
 /// The message a handle's [`Sink`] holds back until there is room for it: one per handle,
-/// never shared by clones; boxed, so that it costs a socket handle one pointer.
+/// never shared by clones; boxed, so that it costs a socket handle one pointer. And the units
+/// of tokio's cooperative budget that the last message sent owes for its size, paid by the
+/// next `poll_ready` (`Socket::send` pays them before queuing; `start_send` cannot wait).
 #[derive(Debug, Default)]
-pub(crate) struct SinkSlot(Option<Box<Message>>);
+pub(crate) struct SinkSlot(Option<Box<Message>>, u8);
 
 /// Messages as [`Socket::recv`] returns them; the stream ends when the socket is closed and
 /// drained. Needs the `tokio` feature; any runtime flavour (see the [module docs](self)).
@@ -224,7 +226,13 @@ impl<K: Sends> Sink<Message> for Socket<K> {
         let this = self.get_mut();
         if this.sink.0.is_none() {
             // As `Socket::send`: once the task's coop budget is spent, a yield before the next
-            // message (a PUB's sink is always ready, and `send_all` would never yield).
+            // message (a PUB's sink is always ready, and `send_all` would never yield), and
+            // the units the last message took for its size (a sink of large messages yields
+            // about once per MiB).
+            while this.sink.1 > 0 {
+                std::task::ready!(tokio::task::coop::poll_proceed(cx)).made_progress();
+                this.sink.1 -= 1;
+            }
             if K::SEND_NEVER_WAITS {
                 std::task::ready!(tokio::task::coop::poll_proceed(cx)).made_progress();
             }
@@ -241,9 +249,11 @@ impl<K: Sends> Sink<Message> for Socket<K> {
         if msg.is_empty() {
             return Err(Error::EmptyMessage);
         }
+        let units = super::coop_units(msg.byte_len());
         if let Err(msg) = this.core().send_now(msg)? {
             this.sink.0 = Some(Box::new(msg));
         }
+        this.sink.1 = this.sink.1.saturating_add(units).min(128);
         Ok(())
     }
 

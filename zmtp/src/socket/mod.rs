@@ -64,6 +64,17 @@ fn coop_units(bytes: usize) -> u8 {
     u8::try_from((bytes / COOP_BYTES_PER_UNIT).min(128)).unwrap_or(128)
 }
 
+/// Spends `units` of the task's cooperative budget, one at a time: `Pending` (the task woken
+/// to go on) when the budget runs out first, with what is still owed left in `units`. For
+/// `Socket::send` and a socket's `Sink`.
+fn poll_coop(cx: &mut std::task::Context<'_>, units: &mut u8) -> std::task::Poll<()> {
+    while *units > 0 {
+        std::task::ready!(tokio::task::coop::poll_proceed(cx)).made_progress();
+        *units -= 1;
+    }
+    std::task::Poll::Ready(())
+}
+
 /// A socket type: [`dealer::DealerBehaviour`], [`router::RouterBehaviour`]... Sealed: the types
 /// are this crate's.
 pub trait SocketKind: behaviour::Behaviour {}
@@ -434,17 +445,11 @@ impl<K: SocketKind> Socket<K> {
     /// batches per write). [`Socket::send_many`] is charged as before, one unit for a type
     /// whose sends never wait.
     fn coop_yield(bytes: usize) -> impl std::future::Future<Output = ()> {
-        // A `u8` and a `poll_fn`, not a loop of `consume_budget` in an `async fn`: the send future holds
-        // this across its first await, and the loop's state made it 24 bytes larger (280
-        // against 256), a copy paid by every send.
+        // A `u8` and a `poll_fn`, not a loop of `consume_budget` in an `async fn`: the send
+        // future holds this across its first await, and the loop's state made it 24 bytes
+        // larger (280 against 256), a copy paid by every send.
         let mut units = u8::from(K::SEND_NEVER_WAITS).saturating_add(coop_units(bytes));
-        std::future::poll_fn(move |cx| {
-            while units > 0 {
-                std::task::ready!(tokio::task::coop::poll_proceed(cx)).made_progress();
-                units -= 1;
-            }
-            std::task::Poll::Ready(())
-        })
+        std::future::poll_fn(move |cx| poll_coop(cx, &mut units))
     }
 
     fn can_send() -> Result<(), Error> {

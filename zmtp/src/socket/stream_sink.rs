@@ -229,10 +229,7 @@ impl<K: Sends> Sink<Message> for Socket<K> {
             // message (a PUB's sink is always ready, and `send_all` would never yield), and
             // the units the last message took for its size (a sink of large messages yields
             // about once per MiB).
-            while this.sink.1 > 0 {
-                std::task::ready!(tokio::task::coop::poll_proceed(cx)).made_progress();
-                this.sink.1 -= 1;
-            }
+            std::task::ready!(super::poll_coop(cx, &mut this.sink.1));
             if K::SEND_NEVER_WAITS {
                 std::task::ready!(tokio::task::coop::poll_proceed(cx)).made_progress();
             }

@@ -15,6 +15,9 @@ use zmtp::{
     Sub, XPub, XSub,
 };
 
+#[path = "common/coop.rs"]
+mod coop;
+
 const STEP: Duration = Duration::from_secs(10);
 
 fn m(frames: &[&[u8]]) -> Message {
@@ -351,39 +354,21 @@ fn many_tasks_and_two_runtimes() {
 /// messages are not charged: their sends do not yield while there is room.
 #[tokio::test(flavor = "current_thread")]
 async fn a_sender_of_large_messages_lets_the_receiver_run() {
-    const N: usize = 200;
     for (size, expect_interleaved) in [(64 * 1024, true), (16, false)] {
-        let ep = name("coop-bytes");
-        let pull = Pull::new();
-        pull.bind(&ep).unwrap();
-        let push = Push::new();
-        push.connect(&ep).unwrap();
-        let received = std::sync::Arc::new(AtomicUsize::new(0));
-        let counter = received.clone();
-        let reader = tokio::spawn(async move {
-            for _ in 0..N {
-                recv(&pull).await;
-                counter.fetch_add(1, Ordering::Relaxed);
-            }
-        });
-        // Let the connection be made, so that nothing waits below: 200 messages are well
-        // under SNDHWM, and every send finds room.
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        let payload = Bytes::from(vec![7u8; size]);
-        for _ in 0..N {
-            push.send(Message::from(payload.clone())).await.unwrap();
-        }
-        let during_the_loop = received.load(Ordering::Relaxed);
+        let during = coop::received_during_loop(&name("coop-bytes"), size, async |push, m| {
+            push.send(m).await.unwrap();
+        })
+        .await;
         if expect_interleaved {
             // 200 x 64 KiB is 12.5 MiB: a dozen yields, each letting the reader take what was
             // queued.
             assert!(
-                during_the_loop >= N / 2,
-                "{size} B: the receiver got {during_the_loop} of {N} during the sender's loop"
+                during >= coop::N / 2,
+                "{size} B: the receiver got {during} of {} during the sender's loop",
+                coop::N
             );
         } else {
-            assert_eq!(during_the_loop, 0, "{size} B: the sender yielded");
+            assert_eq!(during, 0, "{size} B: the sender yielded");
         }
-        tokio::time::timeout(STEP, reader).await.unwrap().unwrap();
     }
 }

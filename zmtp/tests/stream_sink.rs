@@ -11,6 +11,8 @@
 #[path = "common/agent.rs"]
 mod agent;
 mod common;
+#[path = "common/coop.rs"]
+mod coop;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -701,37 +703,21 @@ fn block_on_bounded<F: Future>(rt: &tokio::runtime::Runtime, f: F) -> F::Output 
 /// charged, and `send_all` queues them all before the receiver runs.
 #[tokio::test(flavor = "current_thread")]
 async fn a_sink_of_large_messages_lets_the_receiver_run() {
-    const N: usize = 200;
     for (size, expect_interleaved) in [(64 * 1024, true), (16, false)] {
-        let ep = inproc("coop-bytes");
-        let pull = Pull::new();
-        pull.bind(&ep).unwrap();
-        let mut push = Push::new();
-        push.connect(&ep).unwrap();
-        let received = Arc::new(AtomicUsize::new(0));
-        let counter = received.clone();
-        let reader = tokio::spawn(async move {
-            for _ in 0..N {
-                timeout(STEP, pull.recv()).await.unwrap().unwrap();
-                counter.fetch_add(1, Ordering::Relaxed);
-            }
-        });
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        let payload = bytes::Bytes::from(vec![7u8; size]);
         // `feed` (the sink's `poll_ready` and `start_send`), and the count taken when the last
         // one is queued, before any flush.
-        for _ in 0..N {
-            push.feed(Message::from(payload.clone())).await.unwrap();
-        }
-        let during = received.load(Ordering::Relaxed);
+        let during = coop::received_during_loop(&inproc("coop-bytes"), size, async |push, m| {
+            push.feed(m).await.unwrap();
+        })
+        .await;
         if expect_interleaved {
             assert!(
-                during >= N / 2,
-                "{size} B: the receiver got {during} of {N} while the sink was fed"
+                during >= coop::N / 2,
+                "{size} B: the receiver got {during} of {} while the sink was fed",
+                coop::N
             );
         } else {
             assert_eq!(during, 0, "{size} B: the sink yielded");
         }
-        timeout(STEP, reader).await.unwrap().unwrap();
     }
 }

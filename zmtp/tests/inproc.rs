@@ -354,21 +354,9 @@ fn many_tasks_and_two_runtimes() {
 /// messages are not charged: their sends do not yield while there is room.
 #[tokio::test(flavor = "current_thread")]
 async fn a_sender_of_large_messages_lets_the_receiver_run() {
-    for (size, expect_interleaved) in [(64 * 1024, true), (16, false)] {
-        let during = coop::received_during_loop(&name("coop-bytes"), size, async |push, m| {
-            push.send(m).await.unwrap();
-        })
-        .await;
-        if expect_interleaved {
-            // 200 x 64 KiB is 12.5 MiB: a dozen yields, each letting the reader take what was
-            // queued.
-            assert!(
-                during >= coop::N / 2,
-                "{size} B: the receiver got {during} of {} during the sender's loop",
-                coop::N
-            );
-        } else {
-            assert_eq!(during, 0, "{size} B: the sender yielded");
-        }
-    }
+    let ep = || name("coop-bytes");
+    coop::assert_yields_by_size(ep, "during the sender's loop", async |push, m| {
+        push.send(m).await.unwrap();
+    })
+    .await;
 }

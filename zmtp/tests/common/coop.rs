@@ -9,14 +9,37 @@ use bytes::Bytes;
 use zmtp::{Message, Pull, Push};
 
 /// Messages sent by the loop.
-pub const N: usize = 200;
+const N: usize = 200;
+
+/// The charge by size, through `send` (one message per call) on a PUSH over inproc, on a
+/// current-thread runtime: with 64 KiB messages the PULL receives at least half of [`N`]
+/// during the tight loop (200 x 64 KiB is 12.5 MiB: a dozen yields, each letting the reader
+/// take what was queued); with 16 B messages, none (small sends do not yield while there is
+/// room). `what` names the loop in the failure messages; `ep` makes a fresh endpoint.
+pub async fn assert_yields_by_size(
+    ep: impl Fn() -> String,
+    what: &str,
+    mut send: impl AsyncFnMut(&mut Push, Message),
+) {
+    for (size, expect_interleaved) in [(64 * 1024, true), (16, false)] {
+        let during = received_during_loop(&ep(), size, &mut send).await;
+        if expect_interleaved {
+            assert!(
+                during >= N / 2,
+                "{size} B: the receiver got {during} of {N} {what}"
+            );
+        } else {
+            assert_eq!(during, 0, "{size} B: the receiver got messages {what}");
+        }
+    }
+}
 
 /// Binds a PULL and connects a PUSH on the inproc endpoint `ep`, on the current runtime (a
 /// current-thread one: nothing else runs while the loop does not yield), with a task that
 /// counts what the PULL receives. Then `send` queues [`N`] messages of `size` bytes, one per
 /// call, in a tight loop (200 messages are well under SNDHWM: every send finds room). Returns
 /// how many the PULL had received when the loop ended, after waiting (bounded) for the rest.
-pub async fn received_during_loop(
+async fn received_during_loop(
     ep: &str,
     size: usize,
     mut send: impl AsyncFnMut(&mut Push, Message),

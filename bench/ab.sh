@@ -9,10 +9,11 @@
 # CELL is push, pubsub, reqrep, ipc, inproc, curve or lat: that zbench cell, all its cases,
 # with implementation IMPL of each build as its two columns (`--impls IMPL@OLD,IMPL@NEW`: each
 # run's roles come from that build's binary; the orchestrator, its checks and its interleaving,
-# old then new within every case of every round, are NEW_ZBENCH's). ROUNDS default 5. Options
-# pass through, e.g. `--push-sizes 16 --scale 0.5`, or `--quick` (1/4 of the messages). The
-# inproc cell runs its mpsc ceiling too. Both builds must know the cell's roles (build both from
-# a bench/ at or after the commit that added the cell) and be two files (paths name columns).
+# which alternates the two in every case from round to round, are NEW_ZBENCH's). ROUNDS default
+# 5. Options pass through, e.g. `--push-sizes 16 --scale 0.5`, or `--quick` (1/4 of the
+# messages). The inproc cell runs its mpsc ceiling too. Both builds must know the cell's roles
+# (build both from a bench/ at or after the commit that added the cell) and be two files (paths
+# name columns).
 # Exits 1 if a run failed (the failures are printed).
 #
 # OLD/NEW_ZBENCH: `zbench` binaries built from two commits (e.g. `git worktree add /tmp/old
@@ -23,6 +24,8 @@
 # IMPL (env, default ours) picks the implementation in thr mode and in the cell modes (curve:
 # IMPL=libzmq is pyzmq's libzmq with libsodium, as in the curve cell). With PAGE_FAULTS=1 the
 # receiver runs under `perf stat` and its page faults are printed too (thr mode).
+# The two builds alternate which runs first in each round (old new, new old, ...): a fixed order
+# favoured one position by several per cent in some cases (BENCHMARKS.md, "Method").
 # Prints every sample, then medians per build (cell modes: per case and metric, and new/old).
 set -euo pipefail
 mode=$1
@@ -84,21 +87,27 @@ broker_once() { # BROKER_CMD CLIENTS WINDOW TOTAL -> "req_per_s p50_us p99_us br
     | awk -v cpu="$cpu" '{printf "%s %.0f %.0f %s\n", $1, $2 / 1000, $3 / 1000, cpu}'
 }
 
+order() { # ROUND -> "old new" or "new old": AB BA AB ..., as zbench's round_order
+  if [ $(($1 % 2)) -eq 1 ]; then echo old new; else echo new old; fi
+}
+
 case "$mode" in
   thr)
     old=$1 new=$2 size=$3 count=$4 rounds=${5:-5}
     cols="msgs/s recv_cpu_s send_cpu_s page_faults"
-    for _ in $(seq "$rounds"); do
-      echo "old $(thr_once "$old" "$size" "$count")"
-      echo "new $(thr_once "$new" "$size" "$count")"
+    for r in $(seq "$rounds"); do
+      for which in $(order "$r"); do
+        echo "$which $(thr_once "${!which}" "$size" "$count")"
+      done
     done > "$out/samples"
     ;;
   broker)
     old=$1 new=$2 c=$3 w=$4 t=$5 rounds=${6:-3}
     cols="req/s p50_us p99_us broker_cpu_ticks"
-    for _ in $(seq "$rounds"); do
-      echo "old $(broker_once "$old" "$c" "$w" "$t")"
-      echo "new $(broker_once "$new" "$c" "$w" "$t")"
+    for r in $(seq "$rounds"); do
+      for which in $(order "$r"); do
+        echo "$which $(broker_once "${!which}" "$c" "$w" "$t")"
+      done
     done > "$out/samples"
     ;;
   push | pubsub | reqrep | ipc | inproc | curve | lat)

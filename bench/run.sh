@@ -14,5 +14,7 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 if [ -f "$here/../src/bin/broker.rs" ]; then
   (cd "$here/.." && nice -n 10 cargo build --release --bin broker) || echo "warning: broker binary did not build; the 'ours' broker is skipped" >&2
 fi
+# The curve cell's libzmq column is pyzmq's wheel (libzmq with libsodium), from .venv.
+"$here/../scripts/venv.sh" || echo "warning: no .venv with pyzmq; the curve cell has no libzmq column" >&2
 (cd "$here" && nice -n 10 cargo build --release)
 exec "$here/target/release/zbench" "$@"

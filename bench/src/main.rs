@@ -11,6 +11,7 @@
 
 mod broker;
 mod chart;
+mod cipher;
 mod common;
 mod imp_libzmq;
 mod imp_libzmq_sodium;
@@ -108,6 +109,10 @@ fn main() {
         role(&args[1..]);
         // Don't wait for runtimes and I/O threads to wind down.
         std::process::exit(0);
+    }
+    if args.first().map(String::as_str) == Some("cipher") {
+        // CurveZMQ's box alone, RustCrypto's against salsabox (cipher.rs).
+        return cipher::main();
     }
     if args.first().map(String::as_str) == Some("chart") {
         // Charts from a saved run's samples, nothing run (chart.rs).

@@ -183,6 +183,8 @@ fn usage() -> ! {
          \x20             [--broker-bin PATH] [--scale F] [--out DIR]\n\
          \x20      zbench chart --samples FILE.tsv [--out DIR] [--rev REV] [--machine TEXT]\n\
          \x20             (draws a saved run's charts again, running nothing)\n\
+         \x20      zbench cipher\n\
+         \x20             (CurveZMQ's box alone: RustCrypto's, which zmtp uses, against salsabox)\n\
          impls: {ALL_IMPLS:?}\nbrokers: {ALL_BROKERS:?}\n\
          An impl may be IMPL@PATH: its roles then run from the zbench binary PATH (A/B of two\n\
          builds, see bench/ab.sh).\n\

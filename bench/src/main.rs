@@ -5,9 +5,9 @@
 //! The orchestrator (no arguments, or `--quick` / `--full` and options) re-invokes this binary
 //! with `role IMPL WHAT ARGS...` so that each sender, receiver, echo server, proxy, load
 //! generator, publisher and subscriber is its own process, interleaves the implementations
-//! round by round (A B C A B C ...), and prints medians and ratios as Markdown, with SVG charts
-//! beside the report; `zbench chart --samples FILE.tsv` draws the charts of a saved run. See
-//! BENCHMARKS.md at the repo root.
+//! round by round in a counterbalanced order (A B C, C B A, B C A, A C B, ...), and prints
+//! medians and ratios as Markdown, with SVG charts beside the report; `zbench chart --samples
+//! FILE.tsv` draws the charts of a saved run. See BENCHMARKS.md at the repo root.
 
 mod broker;
 mod chart;
